@@ -1,0 +1,57 @@
+import { ERROR_CODES, type ErrorCode, type ErrorKind } from './codes.js';
+
+export interface SwitchyardErrorOptions {
+  /** What the user can do about it, one sentence. */
+  hint?: string;
+  cause?: unknown;
+  /** Structured facts for machines (`--json` output, logs). */
+  details?: Record<string, unknown>;
+}
+
+/** The one error type Switchyard throws at users: a stable code, a kind, a sentence and a hint. */
+export class SwitchyardError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SwitchyardError';
+    this.code = code;
+    this.kind = ERROR_CODES[code];
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  /** Message and hint as a user reads them. */
+  describe(): string {
+    return this.hint ? `${this.message}\n  hint: ${this.hint}` : this.message;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, kind: this.kind, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export function isSwitchyardError(e: unknown, code?: ErrorCode): e is SwitchyardError {
+  return e instanceof SwitchyardError && (code === undefined || e.code === code);
+}
+
+/** Runs every cleanup step even when some fail; throws one AggregateError (coded) listing all failures. */
+export async function runAllCleanups(label: string, steps: Array<() => Promise<unknown>>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  if (failures.length > 0) {
+    throw new SwitchyardError('SWY_ERR_TEARDOWN_FAILED', `${label}: ${failures.length} cleanup step(s) failed`, {
+      hint: 'The remaining steps still ran; see `cause` for each failure and remove what is left by name.',
+      cause: new AggregateError(failures, label),
+    });
+  }
+}

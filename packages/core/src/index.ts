@@ -1,0 +1,14 @@
+// @switchyard/core — the CNM model, contracts (spi), controller, registry and plugin loader,
+// kernel executor, state store, events and errors. Loading it loads reflect-metadata once.
+export * from './di/decorators.js';
+export * from './di/tokens.js';
+export * from './errors/index.js';
+export * from './model/index.js';
+export * from './spi/index.js';
+export * from './events/index.js';
+export * from './registry/index.js';
+export * from './store/index.js';
+export * from './kernel/index.js';
+export * from './firewall/index.js';
+export * from './controller/index.js';
+export * from './util/index.js';

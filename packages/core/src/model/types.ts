@@ -1,0 +1,147 @@
+import type { NetnsRef } from '../spi/kernel.js';
+
+/** JSON-safe values, for options and driver state that the store persists. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export type IpFamily = 4 | 6;
+
+/** One address range of a network, Docker's `--subnet/--ip-range/--gateway` and CNI host-local's range in one. */
+export interface IpamRangeConfig {
+  /** CIDR of the subnet; omitted = pick a free default pool. */
+  subnet?: string;
+  /** Sub-range to allocate from, as a CIDR inside the subnet (Docker's `--ip-range`). */
+  ipRange?: string;
+  /** First and last address to hand out (CNI host-local's `rangeStart` / `rangeEnd`). */
+  rangeStart?: string;
+  rangeEnd?: string;
+  /** Gateway address; defaults to the subnet's first address. */
+  gateway?: string;
+}
+
+export interface IpamSpec {
+  /** IPAM driver name; default `host-local`. */
+  driver?: string;
+  /** IPv4 ranges (one range set: the endpoint gets one IPv4 address from any of them). */
+  ipv4?: IpamRangeConfig[];
+  /** IPv6 ranges (used when the network has `ipv6: true`). */
+  ipv6?: IpamRangeConfig[];
+  options?: JsonObject;
+}
+
+export interface NetworkSpec {
+  name: string;
+  /** Driver type: `bridge`, `veth`, `macvlan`, `ipvlan` or a plugin's type. */
+  driver: string;
+  ipam?: IpamSpec;
+  /** Enable IPv6 (dual stack). */
+  ipv6?: boolean;
+  /** Disable IPv4 (IPv6-only network); requires `ipv6`. */
+  ipv4?: boolean;
+  /** No external connectivity: no default route towards the gateway, no masquerade. */
+  internal?: boolean;
+  labels?: Record<string, string>;
+  /** Driver-specific options, validated by the driver. */
+  options?: JsonObject;
+}
+
+/** An address pool the IPAM driver handed out for one family of a network. */
+export interface PoolAssignment {
+  poolId: string;
+  /** Subnet CIDR. */
+  subnet: string;
+  /** Gateway address (no prefix), when the network has one. */
+  gateway?: string;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  ipamDriver: string;
+  ipv4?: PoolAssignment;
+  ipv6?: PoolAssignment;
+  internal: boolean;
+  labels: Record<string, string>;
+  /** Driver options after the driver normalised them. */
+  options: JsonObject;
+  /** Whatever the driver asked to keep (e.g. whether it created the bridge). */
+  driverState: JsonObject;
+  /** Lines the driver wants users to read in `inspect` (e.g. "masquerade not configured"). */
+  notes: string[];
+  createdAt: string;
+}
+
+export type SandboxMode = 'isolated' | 'none' | 'host';
+
+export interface SandboxSpec {
+  name: string;
+  /** `isolated` (default): a new named namespace, or the one given by `netnsPath`/`pid`. `none`: loopback only. `host`: the caller's namespace. */
+  mode?: SandboxMode;
+  /** Use an existing namespace given by path (e.g. `/proc/<pid>/ns/net` or a bind mount). */
+  netnsPath?: string;
+  /** Use the namespace of this process. */
+  pid?: number;
+  hostname?: string;
+  dns?: { nameservers?: string[]; search?: string[]; options?: string[] };
+  extraHosts?: Array<{ name: string; address: string }>;
+  labels?: Record<string, string>;
+}
+
+export interface SandboxRecord {
+  id: string;
+  name: string;
+  mode: SandboxMode;
+  netns: NetnsRef;
+  /** True when Switchyard created the namespace (and so deletes it). */
+  ownsNetns: boolean;
+  hostname: string;
+  dns: { nameservers: string[]; search: string[]; options: string[] };
+  extraHosts: Array<{ name: string; address: string }>;
+  labels: Record<string, string>;
+  /** Directory with this sandbox's `hosts` and `resolv.conf`. */
+  filesDir?: string;
+  createdAt: string;
+}
+
+export interface PortBinding {
+  protocol: 'tcp' | 'udp' | 'sctp';
+  containerPort: number;
+  hostPort: number;
+  hostIp?: string;
+}
+
+export interface ConnectOptions {
+  /** Static IPv4 address (no prefix). */
+  ipv4?: string;
+  /** Static IPv6 address (no prefix). */
+  ipv6?: string;
+  mac?: string;
+  /** Interface name inside the sandbox; default `eth<N>`. */
+  ifname?: string;
+  aliases?: string[];
+  portBindings?: PortBinding[];
+  /** Highest priority endpoint provides the sandbox's default route (Docker's join priority). */
+  gatewayPriority?: number;
+}
+
+export interface EndpointRecord {
+  id: string;
+  name: string;
+  networkId: string;
+  sandboxId: string;
+  ifname: string;
+  mac?: string;
+  /** Addresses with prefix length. */
+  ipv4?: string;
+  ipv6?: string;
+  gateway4?: string;
+  gateway6?: string;
+  aliases: string[];
+  portBindings: PortBinding[];
+  gatewayPriority: number;
+  /** Whether this endpoint currently provides the sandbox's default route. */
+  providesDefaultRoute: boolean;
+  driverState: JsonObject;
+  createdAt: string;
+}

@@ -1,0 +1,56 @@
+import type { IpFamily, IpamRangeConfig, JsonObject } from '../model/types.js';
+
+export interface PoolRequest {
+  /** Network the pool is for (IPAMs that share a data directory with CNI key files by name). */
+  networkId: string;
+  networkName: string;
+  family: IpFamily;
+  /** Ranges the user asked for; empty = pick a free default pool. */
+  ranges: IpamRangeConfig[];
+  /** CIDRs the pool must not overlap (host routes and addresses, other networks). */
+  exclude: string[];
+  options: JsonObject;
+}
+
+export interface PoolResponse {
+  poolId: string;
+  /** Subnet of the (first) range, CIDR. */
+  subnet: string;
+  /** Gateway address without prefix, when the pool reserves one. */
+  gateway?: string;
+}
+
+export interface AddressOwner {
+  /** Container / endpoint id. */
+  id: string;
+  ifname: string;
+}
+
+export interface AddressRequest {
+  poolId: string;
+  owner: AddressOwner;
+  /** A specific address (no prefix); omitted = the next free one. */
+  address?: string;
+}
+
+export interface AddressResponse {
+  /** Address with the subnet's prefix length, e.g. `10.1.0.5/24`. */
+  address: string;
+  gateway?: string;
+}
+
+/** An IPAM driver (CNM's contract). Each call is atomic: it either takes effect fully or not at all. */
+export interface IpamDriver {
+  /** The name networks use to pick it (`host-local`). */
+  readonly name: string;
+  /** Reserves a pool; throws SWY_ERR_POOL_OVERLAP / SWY_ERR_NO_FREE_POOL / SWY_ERR_INVALID_CIDR / SWY_ERR_RANGE_INVALID. */
+  requestPool(request: PoolRequest): Promise<PoolResponse>;
+  /** Releases a pool and every address in it; succeeds when it is already gone. */
+  releasePool(poolId: string): Promise<void>;
+  /** Reserves an address for an owner; the same owner asking again gets the same address. Throws SWY_ERR_POOL_EXHAUSTED or SWY_ERR_ADDRESS_IN_USE. */
+  requestAddress(request: AddressRequest): Promise<AddressResponse>;
+  /** Releases an address (with or without prefix); succeeds when it is already free. */
+  releaseAddress(poolId: string, address: string): Promise<void>;
+  /** Releases whatever an owner holds in a pool; succeeds when it holds nothing. */
+  releaseOwner(poolId: string, owner: AddressOwner): Promise<void>;
+}

@@ -1,0 +1,114 @@
+import type { JsonObject } from '../model/types.js';
+import type { KernelOp, NetnsRef } from './kernel.js';
+
+/** Where a driver's networks and endpoints live: this host only, or shared across hosts. */
+export interface DriverCapability {
+  dataScope: 'local' | 'global';
+  connectivityScope: 'local' | 'global';
+}
+
+/** A network as a driver sees it: IPAM has already run. */
+export interface DriverNetwork {
+  id: string;
+  name: string;
+  /** Options as returned by `validateNetworkOptions`. */
+  options: JsonObject;
+  /** What the driver kept from `createNetwork` (empty before). */
+  state: JsonObject;
+  internal: boolean;
+  /** Subnet and gateway per family. */
+  ipv4?: { subnet: string; gateway?: string };
+  ipv6?: { subnet: string; gateway?: string };
+}
+
+export interface DriverEndpoint {
+  id: string;
+  /** Final interface name inside the sandbox (`eth0`, …). */
+  ifname: string;
+  mac?: string;
+  /** Addresses with prefix length. */
+  ipv4?: string;
+  ipv6?: string;
+  /** What the driver kept from `createEndpoint` (empty before). */
+  state: JsonObject;
+}
+
+export interface DriverSandbox {
+  id: string;
+  netns: NetnsRef;
+}
+
+/** A network's kernel changes plus what the driver wants persisted with it. */
+export interface NetworkPlan {
+  /** Operations in the host namespace. */
+  steps: KernelOp[];
+  /** Saved with the network and handed back on every later call. */
+  state?: JsonObject;
+  /** Lines users read in `network inspect`. */
+  notes?: string[];
+}
+
+export interface EndpointPlan {
+  /** MAC the driver chose (when the user gave none). */
+  mac?: string;
+  state?: JsonObject;
+}
+
+export interface StaticRoute {
+  dst: string;
+  /** Next hop; omitted = connected route on the interface. */
+  via?: string;
+}
+
+/** What `join` created and what the sandbox plumbing must do with it. */
+export interface JoinPlan {
+  /** Operations in the host namespace (create the link, enslave it, bring the host end up). */
+  hostSteps: KernelOp[];
+  /** Name of the link that ends up in the sandbox, as created. */
+  srcName: string;
+  /** True when `hostSteps` already create `srcName` inside the sandbox namespace. */
+  srcInSandbox: boolean;
+  /** Default-route next hops; omit both (or set disableGateway) for no default route. */
+  gateway4?: string;
+  gateway6?: string;
+  /** No default route through this endpoint at all (internal networks, restricted presets). */
+  disableGateway?: boolean;
+  /** Default route as a connected route on the interface, with no next hop (ipvlan L3 modes). */
+  connectedDefaultRoute?: boolean;
+  /** Extra routes inside the sandbox. */
+  staticRoutes?: StaticRoute[];
+  /** Add the address without its prefix route (point-to-point networks route through the gateway instead). */
+  noPrefixRoute?: boolean;
+  /** MTU the sandbox interface should get. */
+  mtu?: number;
+}
+
+export interface LeavePlan {
+  /** Operations in the host namespace that undo `join` (the sandbox end is removed by core). */
+  hostSteps: KernelOp[];
+}
+
+/**
+ * A network driver. Drivers decide, the kernel port does: every method returns kernel operations
+ * as data and never changes the kernel itself, so all driver logic runs against FakeKernel.
+ * `ctx.kernel` is for reads and probes only.
+ */
+export interface NetworkDriver {
+  /** The type users name (`bridge`, `veth`, …); unique in a registry. */
+  readonly type: string;
+  readonly capability: DriverCapability;
+  /** Checks and normalises driver options; throws SWY_ERR_INVALID_OPTION (or a more specific code) naming the bad key. */
+  validateNetworkOptions(options: JsonObject): Promise<JsonObject> | JsonObject;
+  /** Plans the network's kernel objects; IPAM data is already allocated. Must not fail once applied. */
+  createNetwork(network: DriverNetwork): Promise<NetworkPlan>;
+  /** Plans the removal of everything createNetwork made (and only that). */
+  deleteNetwork(network: DriverNetwork): Promise<NetworkPlan>;
+  /** Accepts or refuses an endpoint before any kernel change; may choose a MAC. */
+  createEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<EndpointPlan>;
+  /** Forgets an endpoint; it has left its sandbox already. */
+  deleteEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<void>;
+  /** Plans the link that will carry the endpoint into the sandbox. */
+  join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan>;
+  /** Plans the host-side removal of what join created. */
+  leave(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<LeavePlan>;
+}
