@@ -29,7 +29,7 @@ function project(kind, pkg) {
     extensionsToTreatAsEsm: ['.ts'],
     transform: { '^.+\\.ts$': swc },
     moduleNameMapper,
-    testMatch: kind === 'unit' ? ['**/__tests__/**/*.test.ts'] : ['**/__tests__/**/*.itest.ts'],
+    testMatch: [`**/__tests__/**/*.${{ unit: 'test', kernel: 'itest', uml: 'umltest' }[kind]}.ts`],
   };
 }
 

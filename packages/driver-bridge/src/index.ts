@@ -1,1 +1,16 @@
-export {};
+import { defineDriver } from '@switchyard/core';
+import { BridgeDriver } from './bridge-driver.js';
+
+export { BridgeDriver, hostVethName } from './bridge-driver.js';
+export { readBridgeOptions, type BridgeOptions } from './options.js';
+
+/** The built-in bridge driver. */
+const bridgeDriver = defineDriver({
+  apiVersion: 1,
+  type: 'bridge',
+  version: '0.1.0',
+  description: 'Linux bridge per network, veth pair per endpoint',
+  capability: { dataScope: 'local', connectivityScope: 'local' },
+  create: ({ kernel }) => new BridgeDriver(kernel),
+});
+export default bridgeDriver;

@@ -1,1 +1,4 @@
-export {};
+export * from './network-controller.js';
+export * from './driver-views.js';
+export * from './endpoint-lifecycle.js';
+export * from './intents.js';

@@ -101,6 +101,8 @@ export interface SandboxRecord {
   labels: Record<string, string>;
   /** Directory with this sandbox's `hosts` and `resolv.conf`. */
   filesDir?: string;
+  /** Endpoints joined to this sandbox, one per network (kept with the sandbox: one read per connect). */
+  endpoints: EndpointRecord[];
   createdAt: string;
 }
 
@@ -129,6 +131,7 @@ export interface EndpointRecord {
   id: string;
   name: string;
   networkId: string;
+  networkName: string;
   sandboxId: string;
   ifname: string;
   mac?: string;
@@ -140,8 +143,22 @@ export interface EndpointRecord {
   aliases: string[];
   portBindings: PortBinding[];
   gatewayPriority: number;
+  /** How this endpoint would route by default, kept so another endpoint can hand over when one leaves. */
+  routing: EndpointRouting;
   /** Whether this endpoint currently provides the sandbox's default route. */
   providesDefaultRoute: boolean;
   driverState: JsonObject;
   createdAt: string;
+}
+
+export interface EndpointRouting {
+  /** Families this endpoint can give a default route for (none on internal networks). */
+  v4: boolean;
+  v6: boolean;
+  gateway4?: string;
+  gateway6?: string;
+  /** Default route is a connected route on the interface (ipvlan L3). */
+  connected: boolean;
+  /** Gateway is reached on-link without a prefix route (point-to-point). */
+  onlink: boolean;
 }

@@ -109,6 +109,6 @@ export interface NetworkDriver {
   deleteEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<void>;
   /** Plans the link that will carry the endpoint into the sandbox. */
   join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan>;
-  /** Plans the host-side removal of what join created. */
+  /** Plans the host-side removal of what join created; runs after core deleted the sandbox end, so link.del must use ifExists. */
   leave(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<LeavePlan>;
 }

@@ -32,6 +32,19 @@ export interface FileLockOptions {
   timeoutCode?: 'SWY_ERR_STORE_LOCK_TIMEOUT' | 'SWY_ERR_IPAM_LOCK_TIMEOUT';
 }
 
+function openLockFile(path: string): number {
+  try {
+    return openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o600);
+  } catch (cause) {
+    const errno = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new SwitchyardError('SWY_ERR_STORE_IO', `Could not open the lock file ${path} (${errno})`, {
+      hint: 'Check that its directory exists and is writable by this user.',
+      cause,
+      details: { path, errno },
+    });
+  }
+}
+
 /** An exclusive flock(2) on a file, taken without blocking the event loop (non-blocking tries with back-off). */
 export class FileLock {
   private constructor(
@@ -41,7 +54,7 @@ export class FileLock {
 
   static async acquire(path: string, options: FileLockOptions = {}): Promise<FileLock> {
     const { flock, errno } = libc();
-    const fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT, 0o600);
+    const fd = openLockFile(path);
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     let wait = 0.2;
     for (;;) {

@@ -1,1 +1,3 @@
 export * from './file-lock.js';
+export * from './file-store.js';
+export * from './memory-store.js';

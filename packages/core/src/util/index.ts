@@ -1,1 +1,3 @@
-export {};
+export * from './ids.js';
+export * from './addresses.js';
+export * from './driver-options.js';

@@ -1,0 +1,4 @@
+import { runDriverConformance } from '@switchyard/core/testing';
+import manifest from '../src/index.js';
+
+runDriverConformance('ptp-lite', () => manifest);

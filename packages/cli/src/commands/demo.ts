@@ -1,0 +1,73 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SwitchyardError, type Switchyard } from '@switchyard/core';
+import type { CliContext } from '../context.js';
+import { enterLab, LAB_ENV, reexecInLab } from '../demo/lab.js';
+import { pingFromSandbox } from '../demo/ping.js';
+import { runDemoScenario, type DemoOutcome } from '../demo/scenario.js';
+import { realProbes } from '../doctor/probes.js';
+import { EXIT_CODES } from '../output/failure.js';
+import { openSwitchyard } from '../open-switchyard.js';
+
+const TOOLS = [
+  ['unshare', 'util-linux'],
+  ['nsenter', 'util-linux'],
+  ['ip', 'iproute2'],
+  ['ping', 'iputils-ping'],
+  ['mount', 'mount'],
+] as const;
+
+/**
+ * `demo`: builds a throwaway lab inside its own private network and mount namespace (it re-executes
+ * itself under unshare), shows networks, sandboxes and traffic, tears it all down, and reports timings.
+ */
+export async function demo(ctx: CliContext): Promise<void> {
+  const marker = ctx.io.env[LAB_ENV];
+  if (!ctx.deps.demoInPlace && !marker) {
+    await ctx.requirePrivileges('The demo');
+    const which = { ...realProbes, ...ctx.deps.doctor }.which;
+    const missing = TOOLS.filter(([tool]) => !which(tool, ctx.io.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'));
+    if (missing.length > 0) {
+      throw new SwitchyardError('SWY_ERR_TOOL_MISSING', `The demo needs ${missing.map(([t]) => t).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`, {
+        hint: `Install: apt-get install ${[...new Set(missing.map(([, pkg]) => pkg))].join(' ')}.`,
+      });
+    }
+    ctx.progress('entering a private network + mount namespace for the lab (unshare --net --mount); the host network is not touched');
+    ctx.exitCode = await reexecInLab(ctx.json ? ['--json'] : [], ctx.io.env);
+    return;
+  }
+
+  let stateDir: string;
+  let ipForward = '0';
+  let dispose: () => Promise<void>;
+  if (marker && !ctx.deps.demoInPlace) {
+    const lab = await enterLab(marker);
+    ({ stateDir, ipForward, dispose } = lab);
+  } else {
+    stateDir = await mkdtemp(join(tmpdir(), 'switchyard-demo-'));
+    dispose = () => rm(stateDir, { recursive: true, force: true });
+  }
+
+  let outcome: DemoOutcome;
+  let sy: Switchyard | undefined;
+  try {
+    sy = await openSwitchyard(ctx, 'change', stateDir);
+    ctx.say(`Switchyard demo: a throwaway lab in a private network namespace\n  state dir ${stateDir} (deleted at the end); ip_forward ${ipForward} in the lab`);
+    outcome = await runDemoScenario({ sy, ping: ctx.deps.ping ?? pingFromSandbox, now: () => ctx.now(), print: (t) => ctx.say(t.replace(/\n$/, '')), ipForward });
+  } finally {
+    await sy?.close();
+    await dispose();
+  }
+
+  ctx.emitJson({ demo: outcome });
+  if (outcome.ok) return;
+  if (ctx.json) {
+    ctx.exitCode = EXIT_CODES.Internal;
+    return;
+  }
+  const failed = outcome.checks.filter((c) => !c.ok);
+  throw new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `The demo saw ${failed.length} unexpected outcome(s): ${failed.map((c) => `${c.what}: ${c.detail}`).join('; ')}`, {
+    hint: 'Run `switchyard doctor` to see what this machine lacks.',
+  });
+}

@@ -1,0 +1,56 @@
+import { SwitchyardError } from '@switchyard/core';
+import type { CliContext } from '../context.js';
+import { realProbes } from '../doctor/probes.js';
+import { gatherReport, type DoctorReport } from '../doctor/report.js';
+import { EXIT_CODES } from '../output/failure.js';
+import { formatTable } from '../output/table.js';
+
+const yesNo = (v: boolean | null) => (v === null ? '? unknown' : v ? '✓ yes' : '✗ no');
+
+/** `doctor`: what this machine supports, what is missing and how to install it. */
+export async function doctor(ctx: CliContext): Promise<void> {
+  const sy = await ctx.open('read');
+  const probes = { ...realProbes, ...ctx.deps.doctor };
+  const report = await gatherReport(sy, probes, { path: ctx.io.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', stateDir: ctx.stateDir }, (l) => ctx.progress(l));
+  ctx.result(render(report), { doctor: report });
+  if (!report.ok && ctx.json) {
+    // One JSON document: the report carries ok/problems; the status says Unavailable.
+    ctx.exitCode = EXIT_CODES.Unavailable;
+  } else if (!report.ok) {
+    // The report is printed; the error line says what blocks Switchyard, and sets the exit status.
+    throw new SwitchyardError(report.tools.some((t) => t.essential && !t.path) ? 'SWY_ERR_TOOL_MISSING' : 'SWY_ERR_KERNEL_FEATURE_MISSING', `Switchyard cannot work here yet: ${report.problems.join('; ')}`, {
+      hint: 'Fix the problems listed above (each says what to install), then run `switchyard doctor` again.',
+      details: { problems: report.problems },
+    });
+  }
+}
+
+function render(r: DoctorReport): string {
+  const out: string[] = ['Switchyard doctor', ''];
+  out.push('Kernel features (probed in throwaway namespaces; the host namespace is not touched)');
+  out.push(formatTable(['FEATURE', 'SUPPORTED', 'USED BY', 'NOTE'], r.kernel.map((k) => [k.feature, yesNo(k.supported), k.usedBy, k.note ?? '']), '  '));
+  out.push('Drivers');
+  out.push(
+    formatTable(
+      ['KIND', 'TYPE', 'VERSION', 'ORIGIN', 'KERNEL SUPPORT'],
+      r.plugins.map((p) => {
+        const k = p.kind === 'driver' ? r.kernel.find((x) => x.feature === p.type) : undefined;
+        return [p.kind, p.type, p.version, p.origin, p.kind === 'ipam' ? 'n/a' : k ? yesNo(k.supported) : '?'];
+      }),
+      '  ',
+    ),
+  );
+  out.push('Tools');
+  out.push(formatTable(['TOOL', 'FOUND', 'NEEDED FOR', 'INSTALL'], r.tools.map((t) => [t.tool, t.path ? `✓ ${t.path}` : '✗ missing', t.neededFor, t.path ? '' : t.install]), '  '));
+  const cni = r.cniPlugins;
+  out.push(`  CNI plugins in ${cni.dir}: ${cni.plugins.length > 0 ? `✓ ${cni.plugins.join(', ')}` : `✗ none (interop tests need them: ${cni.install})`}`, '');
+  const p = r.privileges;
+  out.push('Privileges');
+  out.push(`  uid ${p.uid}, CAP_NET_ADMIN ${p.netAdmin ? 'yes' : 'no'}, CAP_SYS_ADMIN ${p.sysAdmin ? 'yes' : 'no'}`);
+  out.push(p.mayChangeKernel ? '  ✓ may change the kernel (create networks, sandboxes, run, demo)' : '  ✗ may not change the kernel: run as root or with CAP_NET_ADMIN, or try privately with `unshare -rn`', '');
+  out.push('State');
+  const s = r.stateDir;
+  out.push(`  ${s.writable ? '✓' : '✗'} ${s.path}: ${s.exists ? (s.writable ? 'writable' : 'not writable') : s.writable ? 'absent, will be created on first change' : 'absent and cannot be created'}`, '');
+  out.push(r.ok ? '✓ ready: the built-in drivers can work on this machine' : `✗ ${r.problems.length} problem(s): ${r.problems.join('; ')}`);
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import type { IpamRangeConfig, NetworkRecord, NetworkSpec } from '@switchyard/core';
+import type { CliContext } from '../context.js';
+import { parseAddressFlag, parseCidrFlag, parseKeyValues, usageError } from '../flags.js';
+import { configError, parseNetConf } from '../netd/cni-conf.js';
+import { loadNetDir } from '../netd/net-dir.js';
+import { networkDetails, networksTable, shortId } from '../output/views.js';
+
+export interface NetworkCreateFlags {
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  ipv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
+  internal?: boolean;
+  label?: string[];
+  opt?: string[];
+  fromFile?: string;
+}
+
+/** `network create NAME`: a network from flags, or from an rkt/CNI conf file (`--from-file`). */
+export async function networkCreate(ctx: CliContext, name: string | undefined, f: NetworkCreateFlags): Promise<void> {
+  const spec = f.fromFile ? await specFromFile(name, f) : specFromFlags(name, f);
+  await ctx.requirePrivileges('Creating a network');
+  const sy = await ctx.open('change');
+  const n = await sy.controller.createNetwork(spec);
+  const where = [n.driver, n.ipv4?.subnet, n.ipv4?.gateway ? `gateway ${n.ipv4.gateway}` : undefined, n.ipv6?.subnet].filter(Boolean).join(', ');
+  ctx.result(`created network ${n.name} (${where})\n  id ${n.id}\n${n.notes.map((x) => `  note: ${x}\n`).join('')}`, { network: n });
+}
+
+function specFromFlags(name: string | undefined, f: NetworkCreateFlags): NetworkSpec {
+  if (!name) throw usageError('network create needs a NAME (or --from-file FILE)', 'Write `switchyard network create NAME [--subnet CIDR]`.');
+  if (!f.subnet && (f.gateway || f.ipRange)) throw usageError('--gateway and --ip-range need --subnet', 'Add --subnet CIDR, e.g. --subnet 10.88.0.0/24 --gateway 10.88.0.1.');
+  if (!f.subnet6 && f.gateway6) throw usageError('--gateway6 needs --subnet6', 'Add --subnet6 CIDR, e.g. --subnet6 fd00:88::/64.');
+  const v4: IpamRangeConfig | undefined = f.subnet
+    ? {
+        subnet: parseCidrFlag('--subnet', f.subnet, 4),
+        ...(f.gateway ? { gateway: parseAddressFlag('--gateway', f.gateway, 4) } : {}),
+        ...(f.ipRange ? { ipRange: parseCidrFlag('--ip-range', f.ipRange, 4) } : {}),
+      }
+    : undefined;
+  const v6: IpamRangeConfig | undefined = f.subnet6
+    ? { subnet: parseCidrFlag('--subnet6', f.subnet6, 6), ...(f.gateway6 ? { gateway: parseAddressFlag('--gateway6', f.gateway6, 6) } : {}) }
+    : undefined;
+  const ipv6 = f.ipv6 === true || v6 !== undefined;
+  return {
+    name,
+    driver: f.driver ?? 'bridge',
+    ipam: { ...(v4 ? { ipv4: [v4] } : {}), ...(v6 ? { ipv6: [v6] } : {}) },
+    ...(ipv6 ? { ipv6: true } : {}),
+    ...(f.internal ? { internal: true } : {}),
+    labels: parseKeyValues('--label', f.label),
+    options: parseKeyValues('-o', f.opt),
+  };
+}
+
+async function specFromFile(name: string | undefined, f: NetworkCreateFlags): Promise<NetworkSpec> {
+  const clash = (['subnet', 'gateway', 'ipRange', 'subnet6', 'gateway6', 'ipv6', 'internal'] as const).filter((k) => f[k] !== undefined);
+  if (clash.length > 0 || (f.opt ?? []).length > 0 || f.driver !== undefined) {
+    throw usageError('--from-file takes the network from the file; it cannot be combined with address, driver or -o flags', 'Put those settings in the file, or leave out --from-file.');
+  }
+  const file = f.fromFile as string;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw configError(file, undefined, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'Check the path given to --from-file.');
+  }
+  const spec = parseNetConf(file, text);
+  return { ...spec, ...(name ? { name } : {}), labels: { ...spec.labels, ...parseKeyValues('--label', f.label) } };
+}
+
+/** `network ls`: created networks, then what net.d declares but nobody has used yet. */
+export async function networkList(ctx: CliContext): Promise<void> {
+  const sy = await ctx.open('read');
+  const [networks, sandboxes, netd] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes(), loadNetDir(ctx.netDir)]);
+  const created = new Set(networks.map((n) => n.name));
+  const declared = netd.declarations.filter((d) => !created.has(d.name)).map((d) => ({ name: d.name, driver: d.spec.driver, file: d.file }));
+  let human = networks.length > 0 ? networksTable(networks, sandboxes) : 'No networks yet. Create one with `switchyard network create NAME`.\n';
+  if (declared.length > 0) human += `\nDeclared in ${netd.dir}, created on first use:\n` + declared.map((d) => `  ${d.name} (${d.driver}, ${d.file})\n`).join('');
+  ctx.result(human, { networks, declared });
+}
+
+/** `network inspect NAME`: the record and who is connected. */
+export async function networkInspect(ctx: CliContext, name: string): Promise<void> {
+  const sy = await ctx.open('read');
+  const n = await sy.controller.inspectNetwork(name);
+  const sandboxes = await sy.controller.listSandboxes();
+  const endpoints = sandboxes.flatMap((s) => s.endpoints.filter((e) => e.networkId === n.id).map((e) => ({ sandbox: s.name, ...e })));
+  ctx.result(networkDetails(n, sandboxes), { network: n, endpoints });
+}
+
+/** `network rm NAME…`: removes each in turn; stops at the first that cannot go. */
+export async function networkRemove(ctx: CliContext, names: string[]): Promise<void> {
+  await ctx.requirePrivileges('Removing a network');
+  const sy = await ctx.open('change');
+  const removed: NetworkRecord[] = [];
+  for (const name of names) {
+    removed.push(await sy.controller.deleteNetwork(name));
+    ctx.say(`removed network ${removed.at(-1)?.name} (${shortId(removed.at(-1)?.id ?? '')})`);
+  }
+  ctx.emitJson({ removed: removed.map((n) => ({ kind: 'network', name: n.name, id: n.id })) });
+}

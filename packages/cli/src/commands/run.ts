@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:os';
+import { SwitchyardError, TOKENS, type EndpointRecord, type Firewall, type SandboxRecord, type Switchyard } from '@switchyard/core';
+import type { CliContext } from '../context.js';
+import { usageError } from '../flags.js';
+import { NetworkCatalog } from '../netd/network-catalog.js';
+import { endpointSummary, netnsText } from '../output/views.js';
+import { exitStatusOf, processSignals, startInSandbox, type CommandOutcome, type RunningCommand } from '../run/child-process.js';
+import { parseNetList, parsePorts } from '../run/net-list.js';
+import { planRun, type RunPlan } from '../run/plan.js';
+
+export interface RunFlags {
+  net?: string[];
+  port?: string[];
+  name?: string;
+}
+
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/**
+ * `run --net=… -- cmd…`, as `rkt run --net`: an ephemeral sandbox joined to the networks, the command
+ * run inside it, and everything the run made removed when the command ends or the run is interrupted.
+ */
+export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise<void> {
+  if (argv.length === 0) throw usageError('run needs a command to run', 'Put it after `--`: switchyard run --net=default -- ping -c1 172.16.28.1');
+  const list = parseNetList(f.net ?? []);
+  const ports = parsePorts(f.port ?? []);
+  if (ports.length > 0 && list.kind !== 'contained') throw usageError(`--port needs a contained sandbox, not --net=${list.kind}`, 'Join at least one network (e.g. --net=default) to publish ports.');
+  const name = f.name ?? `run-${randomBytes(3).toString('hex')}`;
+  await ctx.requirePrivileges('Running a command in a sandbox');
+  const sy = await ctx.open('change');
+  if (ports.length > 0) assertFirewall(sy);
+
+  const catalog = new NetworkCatalog(sy, ctx.netDir);
+  const plan = planRun(list, (await catalog.netDir()).declarations.map((d) => d.name));
+  await assertPlannedNetworksExist(catalog, plan, ctx.netDir);
+
+  // Signals: before the command starts they cancel the setup; after, they go to the command.
+  let child: RunningCommand | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  const signals = ctx.deps.signals ?? processSignals;
+  const handlers = FORWARDED.map((sig) => {
+    const h = () => {
+      if (child) child.kill(sig);
+      else interrupted ??= sig;
+    };
+    signals.on(sig, h);
+    return [sig, h] as const;
+  });
+
+  let sandbox: SandboxRecord | undefined;
+  let outcome: CommandOutcome | undefined;
+  let failure: { error: unknown } | undefined;
+  const endpoints: EndpointRecord[] = [];
+  try {
+    sandbox = await sy.controller.createSandbox({ name, mode: plan.mode });
+    ctx.progress(`sandbox ${name} created (${plan.mode}, netns ${netnsText(sandbox.netns)})`);
+    for (const [i, n] of plan.networks.entries()) {
+      if (interrupted) break;
+      const { network, createdFrom } = await catalog.ensure(n.name);
+      if (createdFrom) ctx.progress(`network ${network.name} created on first use (from ${createdFrom === 'preset' ? 'the rkt preset' : network.labels['switchyard.netd.file'] ?? 'net.d'})`);
+      const e = await sy.controller.connect(network.name, name, {
+        ...(n.ipv4 ? { ipv4: n.ipv4 } : {}),
+        ...(n.ipv6 ? { ipv6: n.ipv6 } : {}),
+        ...(i === 0 && ports.length > 0 ? { portBindings: ports } : {}),
+      });
+      endpoints.push(e);
+      ctx.progress(`${name}: ${endpointSummary(e)} on ${network.name}${n.reason === 'rkt-default' ? ' (added by the rkt default rule)' : ''}`);
+    }
+    if (!interrupted) {
+      sandbox = await sy.controller.inspectSandbox(name);
+      ctx.progress(`running ${argv.join(' ')}`);
+      child = (ctx.deps.startCommand ?? startInSandbox)(argv, sandbox);
+      outcome = await child.wait();
+      if (outcome.notFound) ctx.io.stderr.write(`switchyard: ${outcome.notFound}: command not found\n`);
+    }
+  } catch (error) {
+    failure = { error };
+  }
+  // Cleanup runs however the setup or the command ended; signals meanwhile are only recorded.
+  child = undefined;
+  let cleanupError: unknown;
+  if (sandbox) {
+    try {
+      await sy.controller.deleteSandbox(name);
+      ctx.progress(`sandbox ${name} removed${outcome ? ` (command exited with status ${exitStatusOf(outcome)})` : ''}`);
+    } catch (e) {
+      cleanupError = e;
+    }
+  }
+  for (const [sig, h] of handlers) signals.off(sig, h);
+  if (failure) {
+    if (cleanupError) ctx.warn(`removing sandbox ${name} also failed: ${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}`);
+    throw failure.error;
+  }
+  if (cleanupError) throw cleanupError;
+
+  const status = outcome ? exitStatusOf(outcome) : 128 + (constants.signals[interrupted ?? 'SIGINT'] ?? 2);
+  if (!outcome) ctx.progress(`interrupted by ${interrupted} before the command started; nothing was left behind`);
+  ctx.exitCode = status;
+  ctx.emitJson({
+    run: {
+      sandbox: name,
+      mode: plan.mode,
+      networks: plan.networks.map((n) => {
+        const e = endpoints.find((x) => x.networkName === n.name);
+        return { name: n.name, reason: n.reason, ifname: e?.ifname ?? null, ipv4: e?.ipv4 ?? null, ipv6: e?.ipv6 ?? null };
+      }),
+      command: argv,
+      exitCode: status,
+      signal: outcome?.signal ?? interrupted ?? null,
+    },
+  });
+}
+
+function assertFirewall(sy: Switchyard): void {
+  const fw = sy.container.resolve<Firewall>(TOKENS.Firewall);
+  if (fw.name === 'none') {
+    throw new SwitchyardError('SWY_ERR_FIREWALL_UNAVAILABLE', 'Publishing ports (--port) needs a firewall backend, and this Switchyard has none yet', {
+      hint: 'Run without --port for now; nftables port forwarding is planned.',
+    });
+  }
+}
+
+/** rkt's "networks not found" check, done before anything is created. */
+async function assertPlannedNetworksExist(catalog: NetworkCatalog, plan: RunPlan, netDir: string): Promise<void> {
+  const missing: string[] = [];
+  for (const n of plan.networks) if ((await catalog.sourceOf(n.name)) === undefined) missing.push(n.name);
+  if (missing.length > 0) {
+    throw new SwitchyardError('SWY_ERR_NETWORK_NOT_FOUND', `Networks not found: ${missing.join(', ')} (not created, not declared in ${netDir}, not a preset)`, {
+      hint: `Create them with \`switchyard network create NAME\` or declare them in ${netDir}; see \`switchyard network ls\`.`,
+      details: { missing },
+    });
+  }
+}

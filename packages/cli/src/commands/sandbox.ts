@@ -1,0 +1,62 @@
+import type { SandboxRecord, SandboxSpec } from '@switchyard/core';
+import type { CliContext } from '../context.js';
+import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
+import { familyOf } from '@switchyard/core';
+import { netnsText, sandboxDetails, sandboxesTable, shortId } from '../output/views.js';
+
+export interface SandboxCreateFlags {
+  none?: boolean;
+  host?: boolean;
+  netns?: string;
+  pid?: string;
+  hostname?: string;
+  dns?: string[];
+}
+
+/** `sandbox create NAME`: a new namespace (default), loopback only (--none), the host's (--host), or an existing one. */
+export async function sandboxCreate(ctx: CliContext, name: string, f: SandboxCreateFlags): Promise<void> {
+  const spec = sandboxSpec(name, f);
+  await ctx.requirePrivileges('Creating a sandbox');
+  const sy = await ctx.open('change');
+  const s = await sy.controller.createSandbox(spec);
+  ctx.result(`created sandbox ${s.name} (${s.mode}, netns ${netnsText(s.netns)})\n  id ${s.id}\n`, { sandbox: s });
+}
+
+export function sandboxSpec(name: string, f: SandboxCreateFlags): SandboxSpec {
+  if (f.none && f.host) throw usageError('--none and --host cannot both be given', 'Pick one mode: --none (loopback only) or --host (share the host namespace).');
+  if (f.netns && f.pid) throw usageError('--netns and --pid cannot both be given', 'Name the namespace one way: a path (--netns) or a process (--pid).');
+  const nameservers = (f.dns ?? []).map((d) => parseAddressFlag('--dns', d, familyOf(d) === 6 ? 6 : 4));
+  return {
+    name,
+    ...(f.none ? { mode: 'none' as const } : f.host ? { mode: 'host' as const } : {}),
+    ...(f.netns ? { netnsPath: f.netns } : {}),
+    ...(f.pid ? { pid: parseIntegerFlag('--pid', f.pid, 1, 2 ** 22) } : {}),
+    ...(f.hostname ? { hostname: f.hostname } : {}),
+    ...(nameservers.length > 0 ? { dns: { nameservers } } : {}),
+  };
+}
+
+export async function sandboxList(ctx: CliContext): Promise<void> {
+  const sy = await ctx.open('read');
+  const sandboxes = await sy.controller.listSandboxes();
+  ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes) : 'No sandboxes yet. Create one with `switchyard sandbox create NAME`.\n', { sandboxes });
+}
+
+export async function sandboxInspect(ctx: CliContext, name: string): Promise<void> {
+  const sy = await ctx.open('read');
+  const s = await sy.controller.inspectSandbox(name);
+  ctx.result(sandboxDetails(s), { sandbox: s });
+}
+
+/** `sandbox rm NAME…`: each sandbox leaves its networks and its namespace goes. */
+export async function sandboxRemove(ctx: CliContext, names: string[]): Promise<void> {
+  await ctx.requirePrivileges('Removing a sandbox');
+  const sy = await ctx.open('change');
+  const removed: SandboxRecord[] = [];
+  for (const name of names) {
+    const s = await sy.controller.deleteSandbox(name);
+    removed.push(s);
+    ctx.say(`removed sandbox ${s.name} (${shortId(s.id)})${s.endpoints.length > 0 ? `, with its ${s.endpoints.length} interface(s)` : ''}`);
+  }
+  ctx.emitJson({ removed: removed.map((s) => ({ kind: 'sandbox', name: s.name, id: s.id })) });
+}

@@ -1,0 +1,140 @@
+import type { Switchyard, SwitchyardOptions } from '@switchyard/core';
+import type { DoctorProbes } from './doctor/probes.js';
+import type { CommandStarter, SignalSource } from './run/child-process.js';
+import type { PingFn } from './demo/ping.js';
+
+/** Where output goes; `runCli` callers pass process streams, tests pass buffers. */
+export interface TextSink {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  env: Record<string, string | undefined>;
+}
+
+/** Ports the CLI reaches the outside world through; every one has a real default. */
+export interface CliDeps {
+  /** Builds the Switchyard instance (tests pass one on FakeKernel and a shared in-memory store). */
+  createSwitchyard?: (options: SwitchyardOptions) => Promise<Switchyard>;
+  /** Whether this process may change the kernel (default: uid 0 or CAP_NET_ADMIN in CapEff). */
+  hasPrivileges?: () => boolean;
+  /** Starts `run`'s command inside the sandbox (default: `nsenter --net=<netns> -- cmd…`). */
+  startCommand?: CommandStarter;
+  /** Source of SIGINT/SIGTERM for `run` (default: this process). */
+  signals?: SignalSource;
+  /** What `doctor` looks at on the machine (tools, CNI plugins, privileges, /proc). */
+  doctor?: Partial<DoctorProbes>;
+  /** How `demo` pings between sandboxes (default: `nsenter … ping`). */
+  ping?: PingFn;
+  /** Run `demo`'s scenario right here instead of re-executing inside a private namespace (tests). */
+  demoInPlace?: boolean;
+  /** Milliseconds clock for timings. */
+  now?: () => number;
+}
+
+/** Options every command accepts. */
+export interface GlobalFlags {
+  json?: boolean;
+  stateDir?: string;
+  netDir?: string;
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/switchyard';
+export const DEFAULT_NET_DIR = '/etc/switchyard/net.d';
+
+/**
+ * What a command runs with: output, resolved global flags, and the Switchyard instance, opened on
+ * first use (loading core lazily keeps `--version` and `--help` fast).
+ */
+export class CliContext {
+  exitCode = 0;
+  private globals: GlobalFlags = {};
+  private instance: Switchyard | undefined;
+
+  constructor(
+    readonly io: CliIo,
+    readonly deps: CliDeps,
+    private jsonHint: boolean,
+  ) {}
+
+  setGlobals(flags: GlobalFlags): void {
+    this.globals = flags;
+    this.jsonHint = flags.json === true;
+  }
+
+  get json(): boolean {
+    return this.jsonHint;
+  }
+
+  get stateDir(): string {
+    return nonEmpty(this.globals.stateDir) ?? nonEmpty(this.io.env.SWITCHYARD_STATE_DIR) ?? DEFAULT_STATE_DIR;
+  }
+
+  get netDir(): string {
+    return nonEmpty(this.globals.netDir) ?? nonEmpty(this.io.env.SWITCHYARD_NET_DIR) ?? DEFAULT_NET_DIR;
+  }
+
+  get debug(): boolean {
+    return this.io.env.SWITCHYARD_DEBUG === '1';
+  }
+
+  now(): number {
+    return (this.deps.now ?? performance.now.bind(performance))();
+  }
+
+  /** Human output on stdout (skipped under --json). */
+  say(text: string): void {
+    if (!this.json) this.io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** Machine output on stdout (only under --json). */
+  emitJson(value: unknown): void {
+    if (this.json) this.io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** Writes the human text or the JSON value, whichever the user asked for. */
+  result(human: string, json: unknown): void {
+    if (this.json) this.emitJson(json);
+    else this.say(human);
+  }
+
+  /** A progress line on stderr, for long operations. */
+  progress(line: string): void {
+    this.io.stderr.write(`switchyard: ${line}\n`);
+  }
+
+  warn(line: string): void {
+    this.io.stderr.write(`warning: ${line}\n`);
+  }
+
+  /**
+   * The Switchyard instance. `change` runs crash recovery (which may touch the kernel); `read`
+   * only reads the state dir, so `ls`/`inspect` need no privileges.
+   */
+  async open(purpose: 'read' | 'change'): Promise<Switchyard> {
+    if (!this.instance) {
+      const { openSwitchyard } = await import('./open-switchyard.js');
+      this.instance = await openSwitchyard(this, purpose);
+    }
+    return this.instance;
+  }
+
+  /** Refuses with SWY_ERR_PERMISSION_DENIED when this process may not change the kernel. */
+  async requirePrivileges(action: string): Promise<void> {
+    const { assertPrivileged } = await import('./privileges.js');
+    assertPrivileged(action, this.deps.hasPrivileges);
+  }
+
+  async close(): Promise<void> {
+    const sy = this.instance;
+    this.instance = undefined;
+    if (sy) await sy.close();
+  }
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}

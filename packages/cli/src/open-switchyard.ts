@@ -1,0 +1,18 @@
+import { join } from 'node:path';
+import { consoleLogger, createSwitchyard, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
+import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from './builtins.js';
+import type { CliContext } from './context.js';
+
+/** Builds the instance a command uses: built-in drivers, the state dir, and `<stateDir>/plugins` for plugins. */
+export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change', stateDir = ctx.stateDir): Promise<Switchyard> {
+  const options: SwitchyardOptions = {
+    stateDir,
+    pluginDir: join(stateDir, 'plugins'),
+    drivers: [...BUILTIN_DRIVERS],
+    ipams: [...BUILTIN_IPAMS],
+    // Recovery may touch the kernel; reads must work without privileges.
+    recover: purpose === 'change',
+    ...(ctx.debug ? { logger: consoleLogger('debug') } : { logger: consoleLogger('warn') }),
+  };
+  return (ctx.deps.createSwitchyard ?? createSwitchyard)(options);
+}

@@ -1,0 +1,91 @@
+import type { ErrorKind } from '@switchyard/core';
+
+/** What the CLI prints for an error: a SwitchyardError's fields, or the same shape for anything else. */
+export interface Failure {
+  /** Stable `SWY_ERR_*` code; null for an unexpected error (a bug). */
+  code: string | null;
+  kind: ErrorKind;
+  message: string;
+  hint?: string;
+  details?: Record<string, unknown>;
+  /** Messages of the underlying failures (teardown gathers several). */
+  causes?: string[];
+}
+
+/** Exit status per error kind; documented in the README. Usage errors are InvalidArgument. */
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = Object.freeze({
+  Internal: 1,
+  InvalidArgument: 2,
+  NotFound: 3,
+  Conflict: 4,
+  Unavailable: 5,
+  NotImplemented: 6,
+});
+
+const KINDS = new Set<string>(Object.keys(EXIT_CODES));
+
+interface CodedError extends Error {
+  code: string;
+  kind: ErrorKind;
+  hint?: string;
+  details?: Record<string, unknown>;
+}
+
+// Duck-typed so the error path never has to load core (which --help and usage errors avoid).
+function isCoded(e: unknown): e is CodedError {
+  if (!(e instanceof Error)) return false;
+  const c = e as Partial<CodedError>;
+  return typeof c.code === 'string' && c.code.startsWith('SWY_ERR_') && typeof c.kind === 'string' && KINDS.has(c.kind);
+}
+
+function causeMessages(e: Error): string[] | undefined {
+  const cause = (e as { cause?: unknown }).cause;
+  if (cause instanceof AggregateError) return cause.errors.map((x) => (x instanceof Error ? x.message : String(x)));
+  if (cause instanceof Error) return [cause.message];
+  return undefined;
+}
+
+/** Turns anything thrown into a Failure. */
+export function toFailure(e: unknown): Failure {
+  if (isCoded(e)) {
+    const causes = causeMessages(e);
+    return {
+      code: e.code,
+      kind: e.kind,
+      message: e.message,
+      ...(e.hint ? { hint: e.hint } : {}),
+      ...(e.details ? { details: e.details } : {}),
+      ...(causes ? { causes } : {}),
+    };
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    code: null,
+    kind: 'Internal',
+    message: `unexpected error: ${message}`,
+    hint: 'This is a bug in Switchyard: rerun with SWITCHYARD_DEBUG=1 to see the stack, and report it.',
+  };
+}
+
+/** A usage error (bad flags or arguments) as the CLI reports it: SWY_ERR_USAGE, exit status 2. */
+export function usageFailure(message: string, hint: string): Failure {
+  return { code: 'SWY_ERR_USAGE', kind: 'InvalidArgument', message, hint };
+}
+
+export function exitCodeOf(f: Failure): number {
+  return EXIT_CODES[f.kind];
+}
+
+/** `error: …` / `hint: …` / `code: …` lines for people. */
+export function formatFailure(f: Failure): string {
+  const lines = [`error: ${f.message}`];
+  for (const c of f.causes ?? []) lines.push(`  cause: ${c}`);
+  if (f.hint) lines.push(`hint: ${f.hint}`);
+  if (f.code) lines.push(`code: ${f.code}`);
+  return lines.join('\n') + '\n';
+}
+
+/** The `--json` form: one object with an `error` key. */
+export function failureJson(f: Failure): { error: Failure } {
+  return { error: f };
+}

@@ -1,0 +1,22 @@
+import type { JsonObject, NetworkRecord } from '../model/types.js';
+import type { IpamDriver } from '../spi/ipam-driver.js';
+import type { DriverNetwork, NetworkDriver } from '../spi/network-driver.js';
+
+/** Where the controller gets drivers and IPAMs by name (the PluginRegistry). */
+export interface DriverSource {
+  driver(type: string): Promise<NetworkDriver>;
+  ipam(name: string): Promise<IpamDriver>;
+}
+
+/** The network as drivers see it. */
+export function driverNetwork(network: NetworkRecord): DriverNetwork {
+  return {
+    id: network.id,
+    name: network.name,
+    options: network.options as JsonObject,
+    state: network.driverState,
+    internal: network.internal,
+    ...(network.ipv4 ? { ipv4: { subnet: network.ipv4.subnet, ...(network.ipv4.gateway ? { gateway: network.ipv4.gateway } : {}) } } : {}),
+    ...(network.ipv6 ? { ipv6: { subnet: network.ipv6.subnet, ...(network.ipv6.gateway ? { gateway: network.ipv6.gateway } : {}) } } : {}),
+  };
+}

@@ -1,0 +1,297 @@
+import { SwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
+import type { ConnectOptions, EndpointRecord, EndpointRouting, NetworkRecord, SandboxRecord } from '../model/types.js';
+import type { Logger } from '../registry/logger.js';
+import { defaultRouteSteps, gatewayFamilies, planJoinSteps } from '../sandbox/plumbing.js';
+import type { SandboxFiles } from '../sandbox/sandbox-files.js';
+import type { Firewall } from '../spi/firewall.js';
+import { HOST_NS, type Kernel, type KernelOp, type KernelStep } from '../spi/kernel.js';
+import type { DriverEndpoint, DriverSandbox } from '../spi/network-driver.js';
+import { parseAddress, stripPrefix } from '../util/addresses.js';
+import { newId } from '../util/ids.js';
+import { driverNetwork, type DriverSource } from './driver-views.js';
+import { UndoStack } from './undo-stack.js';
+
+const IFNAME = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+export interface ConnectHooks {
+  /** Called once the endpoint is planned and before any IPAM or kernel change (writes the intent). */
+  beforeChanges(endpoint: EndpointRecord): Promise<void>;
+  /** Makes the result durable; a failure here rolls everything back. */
+  commit(sandbox: SandboxRecord): Promise<void>;
+  /** Called after a clean rollback (removes the intent). */
+  abandon(): Promise<void>;
+}
+
+/** Endpoint create + join and leave + delete, with sandbox plumbing, IPAM and firewall in the right order. */
+export class EndpointLifecycle {
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly drivers: DriverSource,
+    private readonly firewall: Firewall,
+    private readonly files: SandboxFiles,
+    private readonly logger: Logger,
+  ) {}
+
+  async connect(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions, hooks: ConnectHooks): Promise<EndpointRecord> {
+    const endpoint = this.draftEndpoint(network, sandbox, opts);
+    const driver = await this.drivers.driver(network.driver);
+    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const dn = driverNetwork(network);
+    const ds: DriverSandbox = { id: sandbox.id, netns: sandbox.netns };
+    await hooks.beforeChanges(endpoint);
+    const undo = new UndoStack();
+    try {
+      const owner = { id: sandbox.id, ifname: endpoint.ifname };
+      for (const family of [4, 6] as const) {
+        const pool = family === 4 ? network.ipv4 : network.ipv6;
+        if (!pool) continue;
+        const wanted = family === 4 ? opts.ipv4 : opts.ipv6;
+        const got = await ipam.requestAddress({ poolId: pool.poolId, owner, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
+        undo.push(`release ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
+        if (family === 4) endpoint.ipv4 = got.address;
+        else endpoint.ipv6 = got.address;
+      }
+      const de: DriverEndpoint = driverEndpoint(endpoint);
+      const created = await driver.createEndpoint(dn, de);
+      undo.push('driver deleteEndpoint', () => driver.deleteEndpoint(dn, de));
+      if (!endpoint.mac && created.mac) endpoint.mac = created.mac;
+      endpoint.driverState = created.state ?? {};
+
+      const join = await driver.join(dn, { ...de, mac: endpoint.mac, state: endpoint.driverState }, ds);
+      const can = gatewayFamilies(join, network.internal);
+      endpoint.routing = {
+        v4: can.v4 && endpoint.ipv4 !== undefined,
+        v6: can.v6 && endpoint.ipv6 !== undefined,
+        ...(join.gateway4 ? { gateway4: join.gateway4 } : {}),
+        ...(join.gateway6 ? { gateway6: join.gateway6 } : {}),
+        connected: join.connectedDefaultRoute === true,
+        onlink: join.noPrefixRoute === true,
+      };
+      endpoint.gateway4 = join.gateway4;
+      endpoint.gateway6 = join.gateway6;
+      const current = sandbox.endpoints.find((e) => e.providesDefaultRoute);
+      const providesAny = endpoint.routing.v4 || endpoint.routing.v6;
+      const takesOver = providesAny && (!current || endpoint.gatewayPriority > current.gatewayPriority);
+      endpoint.providesDefaultRoute = takesOver;
+
+      const steps = planJoinSteps({
+        sandboxNs: sandbox.netns,
+        join,
+        ifname: endpoint.ifname,
+        ...(endpoint.mac ? { mac: endpoint.mac } : {}),
+        ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
+        ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
+        defaultRoute: takesOver ? { v4: endpoint.routing.v4, v6: endpoint.routing.v6 } : { v4: false, v6: false },
+      });
+      if (takesOver && current) {
+        // The old provider's default route goes first, right before the in-sandbox steps.
+        const firstInside = steps.findIndex((s) => s.ns !== HOST_NS);
+        const removal = routeOps(current, 'route.del').map((op) => ({ ns: sandbox.netns, op }));
+        steps.splice(firstInside < 0 ? steps.length : firstInside, 0, ...removal);
+      }
+      const applied = await this.kernel.apply(steps);
+      undo.push('revert kernel changes', () => this.kernel.revert(applied));
+
+      if (endpoint.portBindings.length > 0) {
+        await this.firewall.publishPorts(endpoint.id, stripPrefix(endpoint.ipv4 ?? endpoint.ipv6 ?? ''), endpoint.portBindings);
+        undo.push('unpublish ports', () => this.firewall.unpublishPorts(endpoint.id));
+      }
+      const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
+      const updated: SandboxRecord = { ...sandbox, endpoints: [...others, endpoint] };
+      await this.files.write(updated);
+      undo.push('restore sandbox files', () => this.files.write(sandbox));
+      await hooks.commit(updated);
+      return endpoint;
+    } catch (error) {
+      const failed = await undo.unwind(this.logger);
+      if (failed.length === 0) await hooks.abandon();
+      throw error;
+    }
+  }
+
+  /** Leave + delete one endpoint; the next-best endpoint gets the default route. Returns the updated sandbox. */
+  async disconnect(network: NetworkRecord, sandbox: SandboxRecord, endpoint: EndpointRecord, opts: { tolerateMissing?: boolean } = {}): Promise<SandboxRecord> {
+    const driver = await this.drivers.driver(network.driver);
+    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const dn = driverNetwork(network);
+    const de = driverEndpoint(endpoint);
+    const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+    const remaining = sandbox.endpoints.filter((e) => e.id !== endpoint.id);
+    const next = endpoint.providesDefaultRoute ? bestGatewayEndpoint(remaining) : undefined;
+    const steps: KernelStep[] = [{ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } }];
+    if (next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
+    steps.push(...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })));
+    try {
+      await this.kernel.apply(steps);
+    } catch (error) {
+      if (!opts.tolerateMissing) throw error;
+      this.logger.warn('disconnect: kernel cleanup failed, continuing', { error: String(error) });
+    }
+    await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, [
+      () => this.firewall.unpublishPorts(endpoint.id),
+      ...addressReleases(network, endpoint).map(([poolId, addr]) => () => ipam.releaseAddress(poolId, addr)),
+      () => driver.deleteEndpoint(dn, de),
+    ]);
+    const updated: SandboxRecord = {
+      ...sandbox,
+      endpoints: remaining.map((e) => (next && e.id === next.id ? { ...e, providesDefaultRoute: true } : e)),
+    };
+    await this.files.write(updated);
+    return updated;
+  }
+
+  /**
+   * Tears a sandbox down: its namespace goes first when Switchyard owns it (one cheap call removes every
+   * link in it), then each endpoint's host side, addresses and driver state. Failures are gathered.
+   */
+  async teardownSandbox(sandbox: SandboxRecord, networks: Map<string, NetworkRecord>): Promise<void> {
+    const steps: Array<() => Promise<unknown>> = [];
+    if (sandbox.ownsNetns) steps.push(() => this.kernel.deleteNetns(sandbox.name));
+    else if (sandbox.mode === 'isolated' && sandbox.endpoints.length > 0) {
+      steps.push(() => this.kernel.apply(sandbox.endpoints.map((e) => ({ ns: sandbox.netns, op: { op: 'link.del', name: e.ifname, ifExists: true } }))));
+    }
+    for (const endpoint of sandbox.endpoints) {
+      const network = networks.get(endpoint.networkName);
+      if (!network) continue;
+      steps.push(async () => {
+        const driver = await this.drivers.driver(network.driver);
+        const ipam = await this.drivers.ipam(network.ipamDriver);
+        const dn = driverNetwork(network);
+        const de = driverEndpoint(endpoint);
+        const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+        await runAllCleanups(`remove endpoint ${endpoint.name}`, [
+          () => (leave.hostSteps.length > 0 ? this.kernel.apply(leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))) : Promise.resolve()),
+          () => this.firewall.unpublishPorts(endpoint.id),
+          ...addressReleases(network, endpoint).map(([poolId, addr]) => () => ipam.releaseAddress(poolId, addr)),
+          () => driver.deleteEndpoint(dn, de),
+        ]);
+      });
+    }
+    steps.push(() => this.files.remove(sandbox));
+    await runAllCleanups(`remove sandbox ${sandbox.name}`, steps);
+  }
+
+  /** Rolls back a connect that a dead process left half done (recovery); every step tolerates absence. */
+  async rollbackConnect(network: NetworkRecord, sandbox: SandboxRecord, endpointId: string, ifname: string): Promise<void> {
+    const driver = await this.drivers.driver(network.driver);
+    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const dn = driverNetwork(network);
+    const de: DriverEndpoint = { id: endpointId, ifname, state: {} };
+    const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+    const owner = { id: sandbox.id, ifname };
+    await runAllCleanups(`roll back connect of ${sandbox.name} to ${network.name}`, [
+      () => this.kernel.apply([{ ns: sandbox.netns, op: { op: 'link.del', name: ifname, ifExists: true } }, ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))]),
+      () => this.firewall.unpublishPorts(endpointId),
+      ...[network.ipv4, network.ipv6].filter((p) => p !== undefined).map((p) => () => ipam.releaseOwner(p.poolId, owner)),
+      () => driver.deleteEndpoint(dn, de),
+    ]);
+  }
+
+  private draftEndpoint(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions): EndpointRecord {
+    if (sandbox.mode !== 'isolated') {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox "${sandbox.name}" is in "${sandbox.mode}" mode and cannot join networks`, {
+        hint: sandbox.mode === 'none' ? 'A `none` sandbox has loopback only; create an isolated sandbox instead.' : 'A `host` sandbox shares the host namespace; it already sees the host networks.',
+      });
+    }
+    if (sandbox.endpoints.some((e) => e.networkId === network.id)) {
+      throw new SwitchyardError('SWY_ERR_ENDPOINT_EXISTS', `Sandbox "${sandbox.name}" is already connected to network "${network.name}"`, {
+        hint: 'Disconnect it first to change its options.',
+      });
+    }
+    const ifname = opts.ifname ?? nextIfname(sandbox);
+    if (!IFNAME.test(ifname)) {
+      throw new SwitchyardError('SWY_ERR_INVALID_NAME', `Interface name ${JSON.stringify(ifname)} is not valid`, {
+        hint: 'Use 1-15 letters, digits, "_", "." or "-" (Linux IFNAMSIZ), e.g. eth1.',
+      });
+    }
+    if (sandbox.endpoints.some((e) => e.ifname === ifname)) {
+      throw new SwitchyardError('SWY_ERR_LINK_EXISTS', `Sandbox "${sandbox.name}" already has an interface named ${ifname}`, {
+        hint: 'Pick another --ifname, or leave it out to get the next free ethN.',
+      });
+    }
+    if (opts.mac !== undefined && !MAC.test(opts.mac)) {
+      throw new SwitchyardError('SWY_ERR_INVALID_MAC', `MAC address ${JSON.stringify(opts.mac)} is not valid`, {
+        hint: 'Write six hex pairs separated by colons, e.g. 02:42:ac:11:00:02.',
+      });
+    }
+    for (const [family, wanted, pool] of [[4, opts.ipv4, network.ipv4], [6, opts.ipv6, network.ipv6]] as const) {
+      if (wanted === undefined) continue;
+      parseAddress(wanted, family);
+      if (!pool) {
+        throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Network "${network.name}" has no IPv${family}, so ${wanted} cannot be assigned`, {
+          hint: family === 6 ? 'Create the network with IPv6 enabled.' : 'Leave out the IPv4 address.',
+        });
+      }
+    }
+    const routing: EndpointRouting = { v4: false, v6: false, connected: false, onlink: false };
+    return {
+      id: newId(),
+      name: `${sandbox.name}.${network.name}`,
+      networkId: network.id,
+      networkName: network.name,
+      sandboxId: sandbox.id,
+      ifname,
+      ...(opts.mac ? { mac: opts.mac.toLowerCase() } : {}),
+      aliases: opts.aliases ?? [],
+      portBindings: opts.portBindings ?? [],
+      gatewayPriority: opts.gatewayPriority ?? 0,
+      routing,
+      providesDefaultRoute: false,
+      driverState: {},
+      createdAt: new Date().toISOString(),
+    };
+  }
+}
+
+function driverEndpoint(endpoint: EndpointRecord): DriverEndpoint {
+  return {
+    id: endpoint.id,
+    ifname: endpoint.ifname,
+    ...(endpoint.mac ? { mac: endpoint.mac } : {}),
+    ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
+    ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
+    state: endpoint.driverState,
+  };
+}
+
+function nextIfname(sandbox: SandboxRecord): string {
+  const taken = new Set(sandbox.endpoints.map((e) => e.ifname));
+  for (let i = 0; ; i++) if (!taken.has(`eth${i}`)) return `eth${i}`;
+}
+
+function addressReleases(network: NetworkRecord, endpoint: EndpointRecord): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (network.ipv4 && endpoint.ipv4) out.push([network.ipv4.poolId, endpoint.ipv4]);
+  if (network.ipv6 && endpoint.ipv6) out.push([network.ipv6.poolId, endpoint.ipv6]);
+  return out;
+}
+
+/** Highest gateway priority wins; among equals the earliest joined keeps it (Docker's join priority). */
+export function bestGatewayEndpoint(endpoints: EndpointRecord[]): EndpointRecord | undefined {
+  let best: EndpointRecord | undefined;
+  for (const e of endpoints) {
+    if (!(e.routing.v4 || e.routing.v6)) continue;
+    if (!best || e.gatewayPriority > best.gatewayPriority) best = e;
+  }
+  return best;
+}
+
+/** The default-route operations an endpoint provides, as add or delete. */
+function routeOps(endpoint: EndpointRecord, op: 'route.add' | 'route.del'): KernelOp[] {
+  const r = endpoint.routing;
+  const adds = defaultRouteSteps({
+    ifname: endpoint.ifname,
+    defaultRoute: { v4: r.v4, v6: r.v6 },
+    join: {
+      hostSteps: [],
+      srcName: endpoint.ifname,
+      srcInSandbox: true,
+      ...(r.gateway4 ? { gateway4: r.gateway4 } : {}),
+      ...(r.gateway6 ? { gateway6: r.gateway6 } : {}),
+      connectedDefaultRoute: r.connected,
+      noPrefixRoute: r.onlink,
+    },
+  });
+  return adds.map((a) => ({ ...a, op }) as KernelOp);
+}

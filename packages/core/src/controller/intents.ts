@@ -1,0 +1,12 @@
+/**
+ * Intent records: written before an operation changes the kernel or IPAM, deleted once its result is
+ * committed. A record left behind means a process died part-way; the next start rolls the operation
+ * back (or finishes a teardown) from what the record names.
+ */
+export type Intent =
+  | { kind: 'network.create'; id: string; networkId: string; networkName: string; driver: string; ipamDriver: string; at: string }
+  | { kind: 'network.delete'; id: string; networkName: string; at: string }
+  | { kind: 'sandbox.create'; id: string; sandboxName: string; netnsName?: string; at: string }
+  | { kind: 'sandbox.delete'; id: string; sandboxName: string; at: string }
+  | { kind: 'connect'; id: string; sandboxName: string; networkName: string; endpointId: string; ifname: string; at: string }
+  | { kind: 'disconnect'; id: string; sandboxName: string; networkName: string; endpointId: string; at: string };

@@ -1,0 +1,420 @@
+import { inject, injectable } from '../di/decorators.js';
+import { TOKENS } from '../di/tokens.js';
+import type { ResolvedOptions } from '../di/options.js';
+import { SwitchyardError } from '../errors/switchyard-error.js';
+import type { SwitchyardEventBus } from '../events/events.js';
+import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAssignment, SandboxRecord, SandboxSpec } from '../model/types.js';
+import type { Logger } from '../registry/logger.js';
+import type { Firewall } from '../spi/firewall.js';
+import { HOST_NS, type Kernel } from '../spi/kernel.js';
+import type { StateStore, StoreTx } from '../spi/state-store.js';
+import { networkOf } from '../util/addresses.js';
+import { assertObjectName, newId } from '../util/ids.js';
+import type { SandboxFiles } from '../sandbox/sandbox-files.js';
+import { EndpointLifecycle } from './endpoint-lifecycle.js';
+import type { Intent } from './intents.js';
+import { driverNetwork, type DriverSource } from './driver-views.js';
+import { UndoStack } from './undo-stack.js';
+
+export const DEFAULT_IPAM = 'host-local';
+
+/**
+ * The CNM controller: owns networks, sandboxes and endpoints. Every multi-step operation runs under
+ * the store's lock with an intent record, and undoes the steps already done when a later one fails.
+ */
+@injectable()
+export class NetworkController {
+  private readonly endpoints: EndpointLifecycle;
+
+  constructor(
+    @inject(TOKENS.Kernel) private readonly kernel: Kernel,
+    @inject(TOKENS.StateStore) private readonly store: StateStore,
+    @inject(TOKENS.DriverRegistry) private readonly drivers: DriverSource,
+    @inject(TOKENS.Events) readonly events: SwitchyardEventBus,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Firewall) firewall: Firewall,
+    @inject(TOKENS.SandboxFiles) private readonly files: SandboxFiles,
+    @inject(TOKENS.Options) private readonly options: ResolvedOptions,
+  ) {
+    this.endpoints = new EndpointLifecycle(kernel, drivers, firewall, files, logger);
+  }
+
+  // ---------------------------------------------------------------- networks
+
+  /** Creates a network: IPAM pools first, then the driver's kernel objects; nothing is left if any step fails. */
+  async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
+    assertObjectName('Network', spec.name);
+    const wantV4 = spec.ipv4 !== false;
+    const wantV6 = spec.ipv6 === true;
+    if (!wantV4 && !wantV6) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Network "${spec.name}" has neither IPv4 nor IPv6 enabled`, {
+        hint: 'Keep IPv4 on, or set ipv6: true for an IPv6-only network.',
+      });
+    }
+    const driver = await this.drivers.driver(spec.driver);
+    const options = await driver.validateNetworkOptions(spec.options ?? {});
+    const ipamName = spec.ipam?.driver ?? DEFAULT_IPAM;
+    const ipam = await this.drivers.ipam(ipamName);
+
+    const record = await this.store.transaction(async (tx) => {
+      if (await tx.get<NetworkRecord>('networks', spec.name)) {
+        throw new SwitchyardError('SWY_ERR_NETWORK_EXISTS', `A network named "${spec.name}" already exists`, {
+          hint: 'Pick another name, or remove the existing one with `switchyard network rm ' + spec.name + '`.',
+        });
+      }
+      const network: NetworkRecord = {
+        id: newId(),
+        name: spec.name,
+        driver: driver.type,
+        ipamDriver: ipamName,
+        internal: spec.internal === true,
+        labels: { ...(spec.labels ?? {}) },
+        options,
+        driverState: {},
+        notes: [],
+        createdAt: new Date().toISOString(),
+      };
+      const intent: Intent = { kind: 'network.create', id: newId(), networkId: network.id, networkName: network.name, driver: driver.type, ipamDriver: ipamName, at: network.createdAt };
+      await tx.put('intents', intent.id, intent);
+      const undo = new UndoStack();
+      try {
+        const exclude = await this.addressesInUse(tx);
+        for (const family of [4, 6] as const) {
+          if (family === 4 ? !wantV4 : !wantV6) continue;
+          const ranges = (family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6) ?? [];
+          const pool = await ipam.requestPool({
+            networkId: network.id,
+            networkName: network.name,
+            family,
+            ranges,
+            exclude: exclude.filter((c) => (family === 4 ? !c.includes(':') : c.includes(':'))),
+            options: spec.ipam?.options ?? {},
+          });
+          undo.push(`release pool ${pool.poolId}`, () => ipam.releasePool(pool.poolId));
+          const assignment: PoolAssignment = { poolId: pool.poolId, subnet: pool.subnet, ...(pool.gateway ? { gateway: pool.gateway } : {}) };
+          if (family === 4) network.ipv4 = assignment;
+          else network.ipv6 = assignment;
+        }
+        // Pools are named in the intent so a crash before commit can release them.
+        await tx.put('intents', intent.id, { ...intent, pools: [network.ipv4?.poolId, network.ipv6?.poolId].filter(Boolean) });
+        const plan = await driver.createNetwork(driverNetwork(network));
+        const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+        undo.push('remove network kernel objects', () => this.kernel.revert(applied));
+        network.driverState = plan.state ?? {};
+        network.notes = plan.notes ?? [];
+        await tx.put('networks', network.name, network);
+        await tx.delete('intents', intent.id);
+        return network;
+      } catch (error) {
+        const failed = await undo.unwind(this.logger);
+        if (failed.length === 0) await tx.delete('intents', intent.id);
+        throw error;
+      }
+    });
+    this.events.emit('network.created', record);
+    return record;
+  }
+
+  async inspectNetwork(nameOrId: string): Promise<NetworkRecord> {
+    return this.findNetwork(this.store, nameOrId);
+  }
+
+  async listNetworks(): Promise<NetworkRecord[]> {
+    const all = await this.store.list<NetworkRecord>('networks');
+    return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Deletes a network with no endpoints: driver objects first, then its pools. */
+  async deleteNetwork(nameOrId: string): Promise<NetworkRecord> {
+    const network = await this.store.transaction(async (tx) => {
+      const network = await this.findNetwork(tx, nameOrId);
+      const users = (await tx.list<SandboxRecord>('sandboxes')).filter((s) => s.endpoints.some((e) => e.networkId === network.id));
+      if (users.length > 0) {
+        throw new SwitchyardError('SWY_ERR_NETWORK_IN_USE', `Network "${network.name}" still has ${users.length} connected sandbox(es): ${users.map((s) => s.name).join(', ')}`, {
+          hint: 'Disconnect them first (`switchyard disconnect <network> <sandbox>`) or remove the sandboxes.',
+        });
+      }
+      const intent: Intent = { kind: 'network.delete', id: newId(), networkName: network.name, at: new Date().toISOString() };
+      await tx.put('intents', intent.id, intent);
+      await this.teardownNetwork(network);
+      await tx.delete('networks', network.name);
+      await tx.delete('intents', intent.id);
+      return network;
+    });
+    this.events.emit('network.deleted', network);
+    return network;
+  }
+
+  private async teardownNetwork(network: NetworkRecord): Promise<void> {
+    const driver = await this.drivers.driver(network.driver);
+    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const plan = await driver.deleteNetwork(driverNetwork(network));
+    await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+    for (const pool of [network.ipv6, network.ipv4]) if (pool) await ipam.releasePool(pool.poolId);
+  }
+
+  /** Subnets the new network must not overlap: host addresses and non-default routes, other networks. */
+  private async addressesInUse(tx: StoreTx): Promise<string[]> {
+    const [routes, addrs, networks] = await Promise.all([this.kernel.listRoutes(HOST_NS), this.kernel.listAddrs(HOST_NS), tx.list<NetworkRecord>('networks')]);
+    const cidrs = new Set<string>();
+    for (const r of routes) if (r.dst !== 'default' && r.dst.includes('/')) cidrs.add(r.dst);
+    for (const a of addrs) if (!a.cidr.startsWith('127.') && a.cidr !== '::1/128') cidrs.add(networkOf(a.cidr));
+    for (const n of networks) for (const p of [n.ipv4, n.ipv6]) if (p) cidrs.add(p.subnet);
+    return [...cidrs];
+  }
+
+  // ---------------------------------------------------------------- sandboxes
+
+  /** Creates a sandbox: a new named namespace (lo up), an existing one by path or PID, `none` or `host`. */
+  async createSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
+    assertObjectName('Sandbox', spec.name);
+    const mode = spec.mode ?? 'isolated';
+    if (mode !== 'isolated' && (spec.netnsPath || spec.pid)) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox mode "${mode}" cannot take an existing namespace`, {
+        hint: 'Give --netns/--pid only for isolated sandboxes.',
+      });
+    }
+    const record = await this.store.transaction(async (tx) => {
+      if (await tx.get<SandboxRecord>('sandboxes', spec.name)) {
+        throw new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `A sandbox named "${spec.name}" already exists`, {
+          hint: 'Pick another name, or remove it with `switchyard sandbox rm ' + spec.name + '`.',
+        });
+      }
+      const sandbox: SandboxRecord = {
+        id: newId(),
+        name: spec.name,
+        mode,
+        netns: HOST_NS,
+        ownsNetns: false,
+        hostname: spec.hostname ?? spec.name,
+        dns: { nameservers: spec.dns?.nameservers ?? [], search: spec.dns?.search ?? [], options: spec.dns?.options ?? [] },
+        extraHosts: spec.extraHosts ?? [],
+        labels: { ...(spec.labels ?? {}) },
+        endpoints: [],
+        createdAt: new Date().toISOString(),
+      };
+      const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, at: sandbox.createdAt };
+      const undo = new UndoStack();
+      try {
+        if (mode !== 'host') {
+          const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
+          if (path !== undefined) {
+            const ns = { kind: 'path' as const, path };
+            if (!(await this.kernel.netnsExists(ns))) {
+              throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {
+                hint: 'Give the path of a namespace file (e.g. /proc/<pid>/ns/net or a bind mount under /run/netns).',
+              });
+            }
+            await this.kernel.apply([{ ns, op: { op: 'link.set', name: 'lo', up: true } }]);
+            sandbox.netns = ns;
+          } else {
+            await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
+            sandbox.netns = await this.kernel.createNetns(sandbox.name);
+            sandbox.ownsNetns = true;
+            undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
+          }
+        }
+        sandbox.filesDir = await this.files.write(sandbox);
+        undo.push('remove sandbox files', () => this.files.remove(sandbox));
+        await tx.put('sandboxes', sandbox.name, sandbox);
+        await tx.delete('intents', intent.id);
+        return sandbox;
+      } catch (error) {
+        const failed = await undo.unwind(this.logger);
+        if (failed.length === 0) await tx.delete('intents', intent.id);
+        throw error;
+      }
+    });
+    this.events.emit('sandbox.created', record);
+    return record;
+  }
+
+  async inspectSandbox(nameOrId: string): Promise<SandboxRecord> {
+    return this.findSandbox(this.store, nameOrId);
+  }
+
+  async listSandboxes(): Promise<SandboxRecord[]> {
+    const all = await this.store.list<SandboxRecord>('sandboxes');
+    return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Removes a sandbox: every endpoint leaves (collecting failures, continuing), then its namespace goes. */
+  async deleteSandbox(nameOrId: string): Promise<SandboxRecord> {
+    const { sandbox, left } = await this.store.transaction(async (tx) => {
+      const sandbox = await this.findSandbox(tx, nameOrId);
+      const intent: Intent = { kind: 'sandbox.delete', id: newId(), sandboxName: sandbox.name, at: new Date().toISOString() };
+      await tx.put('intents', intent.id, intent);
+      const networks = new Map<string, NetworkRecord>();
+      for (const ep of sandbox.endpoints) {
+        const n = await tx.get<NetworkRecord>('networks', ep.networkName);
+        if (n) networks.set(ep.networkName, n);
+      }
+      await this.endpoints.teardownSandbox(sandbox, networks);
+      await tx.delete('sandboxes', sandbox.name);
+      await tx.delete('intents', intent.id);
+      return { sandbox, left: sandbox.endpoints.map((e) => ({ e, n: networks.get(e.networkName) })) };
+    });
+    for (const { e, n } of left) if (n) this.events.emit('endpoint.left', e, sandbox, n);
+    this.events.emit('sandbox.deleted', sandbox);
+    return sandbox;
+  }
+
+  // ---------------------------------------------------------------- endpoints
+
+  /** Connects a sandbox to a network (create endpoint + join); undoes every done step if one fails. */
+  async connect(networkNameOrId: string, sandboxNameOrId: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
+    const result = await this.store.transaction(async (tx) => {
+      const network = await this.findNetwork(tx, networkNameOrId);
+      const sandbox = await this.findSandbox(tx, sandboxNameOrId);
+      const intentId = newId();
+      const endpoint = await this.endpoints.connect(network, sandbox, opts, {
+        beforeChanges: (ep) =>
+          tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
+        commit: async (updated) => {
+          await tx.put('sandboxes', updated.name, updated);
+          await tx.delete('intents', intentId);
+        },
+        abandon: () => tx.delete('intents', intentId),
+      });
+      return { endpoint, network, sandbox: (await tx.get<SandboxRecord>('sandboxes', sandbox.name)) as SandboxRecord };
+    });
+    this.events.emit('endpoint.joined', result.endpoint, result.sandbox, result.network);
+    return result.endpoint;
+  }
+
+  /** Disconnects a sandbox from a network; the next-best endpoint takes over the default route. */
+  async disconnect(networkNameOrId: string, sandboxNameOrId: string): Promise<EndpointRecord> {
+    const result = await this.store.transaction(async (tx) => {
+      const network = await this.findNetwork(tx, networkNameOrId);
+      const sandbox = await this.findSandbox(tx, sandboxNameOrId);
+      const endpoint = sandbox.endpoints.find((e) => e.networkId === network.id);
+      if (!endpoint) {
+        throw new SwitchyardError('SWY_ERR_ENDPOINT_NOT_FOUND', `Sandbox "${sandbox.name}" is not connected to network "${network.name}"`, {
+          hint: `See its networks with \`switchyard sandbox inspect ${sandbox.name}\`.`,
+        });
+      }
+      const intent: Intent = { kind: 'disconnect', id: newId(), sandboxName: sandbox.name, networkName: network.name, endpointId: endpoint.id, at: new Date().toISOString() };
+      await tx.put('intents', intent.id, intent);
+      const updated = await this.endpoints.disconnect(network, sandbox, endpoint);
+      await tx.put('sandboxes', updated.name, updated);
+      await tx.delete('intents', intent.id);
+      return { endpoint, network, sandbox: updated };
+    });
+    this.events.emit('endpoint.left', result.endpoint, result.sandbox, result.network);
+    return result.endpoint;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  /**
+   * Finishes or rolls back operations a dead process left half done, from their intent records:
+   * creates are rolled back unless their record was committed; teardowns are finished.
+   */
+  async recover(): Promise<number> {
+    const handled = await this.store.transaction(async (tx) => {
+      const intents = await tx.list<Intent & { pools?: string[] }>('intents');
+      for (const intent of intents) {
+        try {
+          await this.recoverOne(tx, intent);
+          await tx.delete('intents', intent.id);
+        } catch (error) {
+          this.logger.warn(`could not recover ${intent.kind} (${intent.id}); will retry on next start`, { error: String(error) });
+        }
+      }
+      return intents.length;
+    });
+    if (handled > 0) this.events.emit('recovery.completed', { rolledBack: handled });
+    return handled;
+  }
+
+  private async recoverOne(tx: StoreTx, intent: Intent & { pools?: string[] }): Promise<void> {
+    switch (intent.kind) {
+      case 'network.create': {
+        if (await tx.get('networks', intent.networkName)) return;
+        const ipam = await this.drivers.ipam(intent.ipamDriver);
+        for (const pool of intent.pools ?? []) await ipam.releasePool(pool);
+        return;
+      }
+      case 'network.delete': {
+        const network = await tx.get<NetworkRecord>('networks', intent.networkName);
+        if (network) {
+          await this.teardownNetwork(network);
+          await tx.delete('networks', network.name);
+        }
+        return;
+      }
+      case 'sandbox.create': {
+        if (await tx.get('sandboxes', intent.sandboxName)) return;
+        if (intent.netnsName) await this.kernel.deleteNetns(intent.netnsName);
+        return;
+      }
+      case 'sandbox.delete': {
+        const sandbox = await tx.get<SandboxRecord>('sandboxes', intent.sandboxName);
+        if (!sandbox) return;
+        const networks = new Map<string, NetworkRecord>();
+        for (const ep of sandbox.endpoints) {
+          const n = await tx.get<NetworkRecord>('networks', ep.networkName);
+          if (n) networks.set(ep.networkName, n);
+        }
+        await this.endpoints.teardownSandbox(sandbox, networks);
+        await tx.delete('sandboxes', sandbox.name);
+        return;
+      }
+      case 'connect': {
+        const sandbox = await tx.get<SandboxRecord>('sandboxes', intent.sandboxName);
+        const network = await tx.get<NetworkRecord>('networks', intent.networkName);
+        if (!sandbox || !network || sandbox.endpoints.some((e) => e.id === intent.endpointId)) return;
+        await this.endpoints.rollbackConnect(network, sandbox, intent.endpointId, intent.ifname);
+        return;
+      }
+      case 'disconnect': {
+        const sandbox = await tx.get<SandboxRecord>('sandboxes', intent.sandboxName);
+        const network = await tx.get<NetworkRecord>('networks', intent.networkName);
+        const endpoint = sandbox?.endpoints.find((e) => e.id === intent.endpointId);
+        if (!sandbox || !network || !endpoint) return;
+        const updated = await this.endpoints.disconnect(network, sandbox, endpoint, { tolerateMissing: true });
+        await tx.put('sandboxes', updated.name, updated);
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  private async findNetwork(reader: Pick<StoreTx, 'get' | 'list'>, nameOrId: string): Promise<NetworkRecord> {
+    const found = await findByNameOrId<NetworkRecord>(reader, 'networks', nameOrId);
+    if (!found) {
+      throw new SwitchyardError('SWY_ERR_NETWORK_NOT_FOUND', `No network named or with id "${nameOrId}"`, {
+        hint: 'List networks with `switchyard network ls`.',
+      });
+    }
+    return found;
+  }
+
+  private async findSandbox(reader: Pick<StoreTx, 'get' | 'list'>, nameOrId: string): Promise<SandboxRecord> {
+    const found = await findByNameOrId<SandboxRecord>(reader, 'sandboxes', nameOrId);
+    if (!found) {
+      throw new SwitchyardError('SWY_ERR_SANDBOX_NOT_FOUND', `No sandbox named or with id "${nameOrId}"`, {
+        hint: 'List sandboxes with `switchyard sandbox ls`.',
+      });
+    }
+    return found;
+  }
+
+  /** The instance's resolved options (state dir, plugin dirs). */
+  get settings(): ResolvedOptions {
+    return this.options;
+  }
+}
+
+/** Documents are keyed by name (one read per lookup); ids and unique id prefixes (≥ 4 chars) work too. */
+async function findByNameOrId<T extends { id: string; name: string }>(reader: Pick<StoreTx, 'get' | 'list'>, collection: 'networks' | 'sandboxes', key: string): Promise<T | undefined> {
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(key)) {
+    const byName = await reader.get<T>(collection, key);
+    if (byName) return byName;
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(key)) return undefined;
+  const matches = (await reader.list<T>(collection)).filter((d) => d.id.startsWith(key));
+  return matches.length === 1 ? matches[0] : undefined;
+}
+

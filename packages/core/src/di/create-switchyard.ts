@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { Lifecycle, instanceCachingFactory, rootContainer, type DependencyContainer } from './decorators.js';
+import { TOKENS } from './tokens.js';
+import type { ResolvedOptions } from './options.js';
+import { NetworkController } from '../controller/network-controller.js';
+import { SwitchyardEventBus } from '../events/events.js';
+import { UnavailableFirewall } from '../firewall/unavailable-firewall.js';
+import { IproutesExecutor } from '../kernel/iproute2-executor.js';
+import { PluginRegistry } from '../registry/plugin-registry.js';
+import { silentLogger, type Logger } from '../registry/logger.js';
+import type { DriverManifest, IpamManifest } from '../registry/plugin.js';
+import { SandboxFiles } from '../sandbox/sandbox-files.js';
+import { FileStore } from '../store/file-store.js';
+import type { Firewall } from '../spi/firewall.js';
+import type { Kernel } from '../spi/kernel.js';
+import type { StateStore } from '../spi/state-store.js';
+
+export interface SwitchyardOptions {
+  /** Root of Switchyard's state; default `$SWITCHYARD_STATE_DIR` or `/var/lib/switchyard`. */
+  stateDir?: string;
+  /** Where per-sandbox hosts/resolv.conf go; default `<stateDir>/run`. */
+  runDir?: string;
+  /** Directory third-party plugins are resolved from; default the current working directory. */
+  appDir?: string;
+  /** A second directory to resolve plugins from (the CLI uses `<stateDir>/plugins`). */
+  pluginDir?: string;
+  /** Load `switchyard-driver-<type>` on first use of an unknown type; default true. */
+  autoloadPlugins?: boolean;
+  /** Drivers: manifest objects (built-ins, your own) or npm package names. */
+  drivers?: Array<DriverManifest | string>;
+  /** IPAM drivers: manifest objects or npm package names. */
+  ipams?: Array<IpamManifest | string>;
+  /** Replace a port (tests pass FakeKernel and MemoryStore). */
+  kernel?: Kernel;
+  store?: StateStore;
+  firewall?: Firewall;
+  logger?: Logger;
+  /** fsync every state document (default true); false trades crash durability for speed. */
+  durable?: boolean;
+  /** Roll back operations a dead process left half done; default true. */
+  recover?: boolean;
+}
+
+/** One Switchyard instance: its own DI container, store, registry and controller. */
+export interface Switchyard {
+  readonly controller: NetworkController;
+  readonly registry: PluginRegistry;
+  readonly events: SwitchyardEventBus;
+  readonly kernel: Kernel;
+  readonly store: StateStore;
+  readonly options: ResolvedOptions;
+  readonly container: DependencyContainer;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: every registration lives here, in a child container per instance, so two
+ * instances in one process never share state. Nothing registers itself on import.
+ */
+export async function createSwitchyard(options: SwitchyardOptions = {}): Promise<Switchyard> {
+  const stateDir = options.stateDir ?? FileStore.defaultStateDir();
+  const resolved: ResolvedOptions = {
+    stateDir,
+    runDir: options.runDir ?? join(stateDir, 'run'),
+    appDir: options.appDir ?? process.cwd(),
+    ...(options.pluginDir ? { pluginDir: options.pluginDir } : {}),
+    autoloadPlugins: options.autoloadPlugins ?? true,
+  };
+  const c = rootContainer.createChildContainer();
+  const scoped = { lifecycle: Lifecycle.ContainerScoped };
+  c.register(TOKENS.Options, { useValue: resolved });
+  c.register(TOKENS.Logger, { useValue: options.logger ?? silentLogger });
+  c.register(TOKENS.Events, { useValue: new SwitchyardEventBus() });
+  c.register(TOKENS.SandboxFiles, { useValue: new SandboxFiles(resolved.runDir) });
+  c.register(TOKENS.StateStore, { useValue: options.store ?? new FileStore({ stateDir, durable: options.durable ?? true }) });
+  if (options.kernel) c.register(TOKENS.Kernel, { useValue: options.kernel });
+  else c.register(TOKENS.Kernel, { useFactory: instanceCachingFactory(() => new IproutesExecutor()) });
+  if (options.firewall) c.register(TOKENS.Firewall, { useValue: options.firewall });
+  else c.register(TOKENS.Firewall, { useClass: UnavailableFirewall }, scoped);
+  c.register(TOKENS.DriverRegistry, { useClass: PluginRegistry }, scoped);
+  c.register(NetworkController, { useClass: NetworkController }, scoped);
+
+  // Registrations are complete; only now is anything resolved.
+  const registry = c.resolve<PluginRegistry>(TOKENS.DriverRegistry);
+  for (const d of options.drivers ?? []) {
+    if (typeof d === 'string') await registry.loadPackage(d, 'driver');
+    else registry.registerDriver(d, 'object');
+  }
+  for (const i of options.ipams ?? []) {
+    if (typeof i === 'string') await registry.loadPackage(i, 'ipam');
+    else registry.registerIpam(i, 'object');
+  }
+  const controller = c.resolve(NetworkController);
+  const store = c.resolve<StateStore>(TOKENS.StateStore);
+  if (options.recover !== false) await controller.recover();
+  return {
+    controller,
+    registry,
+    events: c.resolve<SwitchyardEventBus>(TOKENS.Events),
+    kernel: c.resolve<Kernel>(TOKENS.Kernel),
+    store,
+    options: resolved,
+    container: c,
+    async close() {
+      await store.close();
+      await c.dispose();
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export * from './decorators.js';
+export * from './tokens.js';
+export * from './options.js';
+export * from './create-switchyard.js';

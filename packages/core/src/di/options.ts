@@ -1,0 +1,13 @@
+/** Resolved instance options, registered under TOKENS.Options by the composition root. */
+export interface ResolvedOptions {
+  /** Root of Switchyard's own files (`/var/lib/switchyard` unless overridden). */
+  stateDir: string;
+  /** Directory whose node_modules third-party plugins are resolved from (the embedding app). */
+  appDir: string;
+  /** Extra directory plugins are resolved from (the CLI's `<stateDir>/plugins`), searched after appDir. */
+  pluginDir?: string;
+  /** Load `switchyard-driver-<type>` / `switchyard-ipam-<name>` on first use when a type is unknown. */
+  autoloadPlugins: boolean;
+  /** Directory for per-sandbox hosts / resolv.conf files. */
+  runDir: string;
+}

@@ -1,0 +1,2 @@
+export * from './plumbing.js';
+export * from './sandbox-files.js';

@@ -1,0 +1,62 @@
+import type { JoinPlan } from '../spi/network-driver.js';
+import { HOST_NS, type KernelOp, type KernelStep, type NetnsRef } from '../spi/kernel.js';
+
+export interface PlumbingInput {
+  sandboxNs: NetnsRef;
+  join: JoinPlan;
+  ifname: string;
+  mac?: string;
+  /** Addresses with prefix. */
+  ipv4?: string;
+  ipv6?: string;
+  /** Which families' default route this endpoint provides. */
+  defaultRoute: { v4: boolean; v6: boolean };
+}
+
+/**
+ * Shared sandbox plumbing (as libnetwork does it): takes the link a driver created, moves it into the
+ * sandbox, names it, sets MAC and MTU, addresses, brings it up and adds routes. Drivers stay small.
+ * Returns the host-side steps first (the driver's own and the move), then the in-sandbox steps, so the
+ * executor runs the whole attach in two batches.
+ */
+export function planJoinSteps(input: PlumbingInput): KernelStep[] {
+  const { join, ifname, sandboxNs } = input;
+  const host = (op: KernelOp): KernelStep => ({ ns: HOST_NS, op });
+  const inside = (op: KernelOp): KernelStep => ({ ns: sandboxNs, op });
+  const steps: KernelStep[] = join.hostSteps.map(host);
+  if (!join.srcInSandbox) steps.push(host({ op: 'link.set', name: join.srcName, netns: sandboxNs }));
+  if (join.srcName !== ifname) steps.push(inside({ op: 'link.set', name: join.srcName, newName: ifname }));
+  if (input.mac !== undefined || join.mtu !== undefined) {
+    steps.push(inside({ op: 'link.set', name: ifname, ...(input.mac ? { mac: input.mac } : {}), ...(join.mtu ? { mtu: join.mtu } : {}) }));
+  }
+  const noprefixroute = join.noPrefixRoute === true;
+  if (input.ipv4) steps.push(inside({ op: 'addr.add', dev: ifname, cidr: input.ipv4, ...(noprefixroute ? { noprefixroute } : {}) }));
+  if (input.ipv6) steps.push(inside({ op: 'addr.add', dev: ifname, cidr: input.ipv6, nodad: true, ...(noprefixroute ? { noprefixroute } : {}) }));
+  steps.push(inside({ op: 'link.set', name: ifname, up: true }));
+  for (const r of join.staticRoutes ?? []) {
+    steps.push(inside({ op: 'route.add', dst: r.dst, dev: ifname, ...(r.via ? { via: r.via, onlink: noprefixroute } : { scope: 'link' as const }) }));
+  }
+  steps.push(...defaultRouteSteps(input).map(inside));
+  return steps;
+}
+
+/** The default route(s) an endpoint provides, as route.add operations inside its sandbox. */
+export function defaultRouteSteps(input: Pick<PlumbingInput, 'join' | 'ifname' | 'defaultRoute'>): KernelOp[] {
+  const { join, ifname } = input;
+  const ops: KernelOp[] = [];
+  const onlink = join.noPrefixRoute === true;
+  for (const family of [4, 6] as const) {
+    if (!(family === 4 ? input.defaultRoute.v4 : input.defaultRoute.v6)) continue;
+    const via = family === 4 ? join.gateway4 : join.gateway6;
+    if (join.connectedDefaultRoute) ops.push({ op: 'route.add', dst: 'default', dev: ifname, scope: 'link', family });
+    else if (via) ops.push({ op: 'route.add', dst: 'default', via, dev: ifname, family, ...(onlink ? { onlink } : {}) });
+  }
+  return ops;
+}
+
+/** Which families an endpoint can provide a default route for. */
+export function gatewayFamilies(join: JoinPlan, internal: boolean): { v4: boolean; v6: boolean } {
+  if (internal || join.disableGateway) return { v4: false, v6: false };
+  if (join.connectedDefaultRoute) return { v4: true, v6: true };
+  return { v4: join.gateway4 !== undefined, v6: join.gateway6 !== undefined };
+}

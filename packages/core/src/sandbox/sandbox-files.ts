@@ -1,0 +1,65 @@
+import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SandboxRecord } from '../model/types.js';
+import { stripPrefix } from '../util/addresses.js';
+
+/**
+ * Per-sandbox `hosts` and `resolv.conf` that a runtime bind-mounts into its containers. Written on
+ * create and whenever the sandbox's addresses change.
+ */
+export class SandboxFiles {
+  constructor(
+    private readonly runDir: string,
+    private readonly hostResolvConf = '/etc/resolv.conf',
+  ) {}
+
+  dirFor(sandbox: Pick<SandboxRecord, 'id'>): string {
+    return join(this.runDir, 'sandboxes', sandbox.id);
+  }
+
+  async write(sandbox: SandboxRecord): Promise<string> {
+    const dir = this.dirFor(sandbox);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await this.replace(join(dir, 'hosts'), this.hosts(sandbox));
+    await this.replace(join(dir, 'resolv.conf'), await this.resolvConf(sandbox));
+    return dir;
+  }
+
+  async remove(sandbox: Pick<SandboxRecord, 'id'>): Promise<void> {
+    await rm(this.dirFor(sandbox), { recursive: true, force: true });
+  }
+
+  hosts(sandbox: SandboxRecord): string {
+    const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+    for (const ep of sandbox.endpoints) {
+      const names = [sandbox.hostname, ...ep.aliases].join(' ');
+      if (ep.ipv4) lines.push(`${stripPrefix(ep.ipv4)}\t${names}`);
+      if (ep.ipv6) lines.push(`${stripPrefix(ep.ipv6)}\t${names}`);
+    }
+    for (const h of sandbox.extraHosts) lines.push(`${h.address}\t${h.name}`);
+    return lines.join('\n') + '\n';
+  }
+
+  async resolvConf(sandbox: SandboxRecord): Promise<string> {
+    let { nameservers, search, options } = sandbox.dns;
+    if (nameservers.length === 0) {
+      // Like Docker: inherit the host's servers, minus loopback ones a sandbox cannot reach.
+      const host = await readFile(this.hostResolvConf, 'utf8').catch(() => '');
+      nameservers = host
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((w) => w[0] === 'nameserver' && w[1] && !w[1].startsWith('127.') && w[1] !== '::1')
+        .map((w) => w[1] as string);
+    }
+    const lines = nameservers.map((n) => `nameserver ${n}`);
+    if (search.length > 0) lines.push(`search ${search.join(' ')}`);
+    if (options.length > 0) lines.push(`options ${options.join(' ')}`);
+    return lines.join('\n') + '\n';
+  }
+
+  private async replace(path: string, content: string): Promise<void> {
+    const tmp = `${path}.tmp`;
+    await writeFile(tmp, content, { mode: 0o644 });
+    await rename(tmp, path);
+  }
+}

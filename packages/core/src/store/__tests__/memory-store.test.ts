@@ -1,0 +1,4 @@
+import { MemoryStore } from '../memory-store.js';
+import { describeStoreContract } from './store-contract.js';
+
+describeStoreContract('MemoryStore', () => new MemoryStore());

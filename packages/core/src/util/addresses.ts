@@ -1,0 +1,66 @@
+import { Address4, Address6 } from 'ip-address';
+import { SwitchyardError } from '../errors/switchyard-error.js';
+import type { IpFamily } from '../model/types.js';
+
+/** Family of an address or CIDR, or undefined when it is neither. */
+export function familyOf(value: string): IpFamily | undefined {
+  if (Address4.isValid(value)) return 4;
+  if (Address6.isValid(value)) return 6;
+  return undefined;
+}
+
+/** The address part of `a.b.c.d/nn`. */
+export function stripPrefix(cidr: string): string {
+  const slash = cidr.indexOf('/');
+  return slash < 0 ? cidr : cidr.slice(0, slash);
+}
+
+export function prefixLength(cidr: string): number {
+  const slash = cidr.indexOf('/');
+  return slash < 0 ? NaN : Number(cidr.slice(slash + 1));
+}
+
+/** Parses an address (no prefix) of the given family or throws SWY_ERR_INVALID_CIDR. */
+export function parseAddress(value: string, family?: IpFamily): string {
+  const f = familyOf(value);
+  if (f === undefined || value.includes('/') || (family !== undefined && f !== family)) {
+    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${JSON.stringify(value)} is not a valid IPv${family ?? '4 or IPv6'} address`, {
+      hint: family === 6 ? 'Write it like fd00::5.' : 'Write it like 10.1.0.5 (no prefix length).',
+    });
+  }
+  return f === 4 ? new Address4(value).correctForm() : new Address6(value).correctForm();
+}
+
+function toRange(cidr: string): [bigint, bigint, IpFamily] | undefined {
+  try {
+    if (Address4.isValid(cidr)) {
+      const a = new Address4(cidr);
+      return [a.startAddress().bigInt(), a.endAddress().bigInt(), 4];
+    }
+    if (Address6.isValid(cidr)) {
+      const a = new Address6(cidr);
+      return [a.startAddress().bigInt(), a.endAddress().bigInt(), 6];
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** True when two CIDRs of one family share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const ra = toRange(a);
+  const rb = toRange(b);
+  if (!ra || !rb || ra[2] !== rb[2]) return false;
+  return ra[0] <= rb[1] && rb[0] <= ra[1];
+}
+
+/** The subnet an interface address belongs to, e.g. `10.1.0.5/24` -> `10.1.0.0/24`. */
+export function networkOf(cidr: string): string {
+  if (Address4.isValid(cidr)) {
+    const a = new Address4(cidr);
+    return `${a.startAddress().correctForm()}/${a.subnetMask}`;
+  }
+  const a = new Address6(cidr);
+  return `${a.startAddress().correctForm()}/${a.subnetMask}`;
+}

@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { SwitchyardError } from '../errors/switchyard-error.js';
+
+/** A 64-hex-digit object id, as Docker uses. */
+export function newId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}
+
+const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** Network and sandbox names: what Docker accepts, and safe as file and netns names. */
+export function assertObjectName(what: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !OBJECT_NAME.test(name)) {
+    throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${what} name ${JSON.stringify(name)} is not valid`, {
+      hint: 'Use 1-63 characters: letters, digits, "_", "." or "-", starting with a letter or digit.',
+    });
+  }
+}

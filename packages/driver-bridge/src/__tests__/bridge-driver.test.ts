@@ -1,0 +1,58 @@
+import { runDriverConformance, createTestSwitchyard, type TestSwitchyard } from '@switchyard/core/testing';
+import bridgeDriver, { hostVethName } from '../index.js';
+
+runDriverConformance('bridge', () => bridgeDriver, {
+  invalidOptions: [{ mtu: 20 }, { bridge: 'has space' }, { hairpinMode: 'sometimes' }, { bridge: 'a-name-longer-than-15' }],
+});
+
+describe('bridge driver', () => {
+  let sy: TestSwitchyard;
+  beforeEach(async () => {
+    sy = await createTestSwitchyard([bridgeDriver]);
+  });
+  afterEach(() => sy.dispose());
+
+  it('creates the named bridge, up, with the gateway address on it', async () => {
+    await sy.controller.createNetwork({ name: 'web', driver: 'bridge', options: { bridge: 'br-web' }, ipam: { ipv4: [{ subnet: '10.20.0.0/24' }] } });
+    const br = (await sy.kernel.listLinks({ kind: 'host' })).find((l) => l.name === 'br-web');
+    expect(br).toMatchObject({ kind: 'bridge', up: true });
+    expect((await sy.kernel.listAddrs({ kind: 'host' })).filter((a) => a.dev === 'br-web').map((a) => a.cidr)).toEqual(['10.20.0.1/24']);
+  });
+
+  it('enslaves each endpoint host end to the bridge and gives the sandbox a default route via the gateway', async () => {
+    await sy.controller.createNetwork({ name: 'web', driver: 'bridge', options: { bridge: 'br-web' }, ipam: { ipv4: [{ subnet: '10.20.0.0/24' }] } });
+    const sb = await sy.controller.createSandbox({ name: 's1' });
+    const ep = await sy.controller.connect('web', 's1');
+    const hostEnd = (await sy.kernel.listLinks({ kind: 'host' })).find((l) => l.name === hostVethName(ep.id));
+    expect(hostEnd).toMatchObject({ master: 'br-web', up: true });
+    expect((await sy.kernel.listRoutes(sb.netns)).filter((r) => r.dst === 'default')).toEqual([expect.objectContaining({ via: '10.20.0.1', dev: 'eth0' })]);
+  });
+
+  it('leaves a bridge it did not create in place, removing only the address it added', async () => {
+    await sy.kernel.apply([{ ns: { kind: 'host' }, op: { op: 'link.add', kind: 'bridge', name: 'br-mine' } }]);
+    await sy.controller.createNetwork({ name: 'web', driver: 'bridge', options: { bridge: 'br-mine' }, ipam: { ipv4: [{ subnet: '10.21.0.0/24' }] } });
+    await sy.controller.deleteNetwork('web');
+    const br = (await sy.kernel.listLinks({ kind: 'host' })).find((l) => l.name === 'br-mine');
+    expect(br).toBeDefined();
+    expect((await sy.kernel.listAddrs({ kind: 'host' })).filter((a) => a.dev === 'br-mine')).toEqual([]);
+  });
+
+  it('refuses a bridge name held by a link of another kind', async () => {
+    await sy.kernel.apply([{ ns: { kind: 'host' }, op: { op: 'link.add', kind: 'veth', name: 'taken0', peer: { name: 'taken1' } } }]);
+    await expect(sy.controller.createNetwork({ name: 'web', driver: 'bridge', options: { bridge: 'taken0' } })).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
+    expect(sy.ipam.poolCount()).toBe(0);
+  });
+
+  it('an internal network or isDefaultGateway=false gives endpoints no default route', async () => {
+    await sy.controller.createNetwork({ name: 'a', driver: 'bridge', internal: true });
+    await sy.controller.createNetwork({ name: 'b', driver: 'bridge', options: { isDefaultGateway: false } });
+    const sb = await sy.controller.createSandbox({ name: 's' });
+    await sy.controller.connect('a', 's');
+    await sy.controller.connect('b', 's');
+    expect((await sy.kernel.listRoutes(sb.netns)).filter((r) => r.dst === 'default')).toEqual([]);
+  });
+
+  it('refuses ipMasq with the coded firewall error until a firewall backend exists', async () => {
+    await expect(sy.controller.createNetwork({ name: 'm', driver: 'bridge', options: { ipMasq: true } })).rejects.toMatchObject({ code: 'SWY_ERR_FIREWALL_UNAVAILABLE' });
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSwitchyard, IproutesExecutor, stripPrefix, type Switchyard } from '@switchyard/core';
+import { requireLab, kernelSnapshot, settledSnapshot, ping, execIn, StepFailingKernel } from '@switchyard/core/testing';
+import hostLocal from '@switchyard/ipam-host-local';
+import bridgeDriver, { hostVethName } from '../index.js';
+
+describe('bridge driver on the real kernel', () => {
+  let stateDir: string;
+  let kernel: StepFailingKernel;
+  let sy: Switchyard;
+  let before: Awaited<ReturnType<typeof kernelSnapshot>>;
+
+  beforeAll(async () => {
+    requireLab();
+    stateDir = mkdtempSync(join(tmpdir(), 'swy-bridge-it-'));
+    kernel = new StepFailingKernel(new IproutesExecutor());
+    sy = await createSwitchyard({ stateDir, kernel, drivers: [bridgeDriver], ipams: [hostLocal], autoloadPlugins: false });
+    before = await kernelSnapshot();
+  });
+
+  afterAll(async () => {
+    for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name).catch(() => undefined);
+    for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name).catch(() => undefined);
+    await sy.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('two sandboxes on one bridge ping each other and the gateway', async () => {
+    await sy.controller.createNetwork({ name: 'br1', driver: 'bridge', options: { bridge: 'swyit-br1' }, ipam: { ipv4: [{ subnet: '10.51.0.0/24' }] } });
+    const a = await sy.controller.createSandbox({ name: 'it-a' });
+    const b = await sy.controller.createSandbox({ name: 'it-b' });
+    const ea = await sy.controller.connect('br1', 'it-a');
+    const eb = await sy.controller.connect('br1', 'it-b');
+    expect(await ping(a.netns, stripPrefix(eb.ipv4!))).toBe(true);
+    expect(await ping(b.netns, stripPrefix(ea.ipv4!))).toBe(true);
+    expect(await ping(a.netns, '10.51.0.1')).toBe(true);
+    const inside = await execIn(a.netns, ['ip', '-br', 'addr', 'show', 'dev', 'eth0']);
+    expect(inside.stdout).toContain(ea.ipv4);
+  });
+
+  it('with isolate on, sandboxes reach the gateway but not each other', async () => {
+    await sy.controller.createNetwork({ name: 'iso', driver: 'bridge', options: { bridge: 'swyit-iso', isolate: true }, ipam: { ipv4: [{ subnet: '10.52.0.0/24' }] } });
+    const a = await sy.controller.createSandbox({ name: 'it-iso-a' });
+    await sy.controller.createSandbox({ name: 'it-iso-b' });
+    await sy.controller.connect('iso', 'it-iso-a');
+    const eb = await sy.controller.connect('iso', 'it-iso-b');
+    expect(await ping(a.netns, '10.52.0.1')).toBe(true);
+    expect(await ping(a.netns, stripPrefix(eb.ipv4!))).toBe(false);
+  });
+
+  it('a failure injected at each kernel step of connect leaves no trace on the real kernel', async () => {
+    await sy.controller.createNetwork({ name: 'rb', driver: 'bridge', options: { bridge: 'swyit-rb' }, ipam: { ipv4: [{ subnet: '10.53.0.0/24' }] } });
+    await sy.controller.createSandbox({ name: 'it-rb' });
+    const snapshot = () => kernelSnapshot(['it-rb']);
+    kernel.startCounting();
+    await sy.controller.connect('rb', 'it-rb');
+    const steps = kernel.stepsSeen;
+    await sy.controller.disconnect('rb', 'it-rb');
+    const clean = await snapshot();
+    expect(steps).toBeGreaterThan(3);
+    for (let i = 0; i < steps; i++) {
+      kernel.failAt(i);
+      await expect(sy.controller.connect('rb', 'it-rb')).rejects.toMatchObject({ code: 'SWY_ERR_KERNEL_OP_FAILED' });
+      expect(await snapshot()).toEqual(clean);
+      expect((await sy.controller.inspectSandbox('it-rb')).endpoints).toEqual([]);
+    }
+    // No address stayed allocated: host-local's directory for the network holds only its lock and cursor.
+    const dir = join(stateDir, 'ipam', 'host-local', 'rb');
+    expect(readdirSync(dir).sort()).toEqual(['last_reserved_ip.0', 'lock']);
+    await sy.controller.connect('rb', 'it-rb');
+    expect(readdirSync(dir).length).toBe(3);
+  });
+
+  it('disconnect, sandbox removal and network delete leave no link, address, route or namespace behind', async () => {
+    await sy.controller.createNetwork({ name: 'br4', driver: 'bridge', ipam: { ipv4: [{ subnet: '10.54.0.0/24' }] } });
+    const ep = await sy.controller.connect('br4', (await sy.controller.createSandbox({ name: 'it-c' })).name);
+    expect((await kernelSnapshot()).namespaces.host!.links.map((l) => l.name)).toContain(hostVethName(ep.id));
+    await sy.controller.disconnect('br4', 'it-c');
+    expect((await kernelSnapshot()).namespaces.host!.links.map((l) => l.name)).not.toContain(hostVethName(ep.id));
+    for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name);
+    for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name);
+    expect(await settledSnapshot(before)).toEqual(before);
+  });
+});

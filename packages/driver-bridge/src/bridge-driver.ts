@@ -1,0 +1,117 @@
+import {
+  HOST_NS,
+  SwitchyardError,
+  prefixLength,
+  type DriverEndpoint,
+  type DriverNetwork,
+  type DriverSandbox,
+  type EndpointPlan,
+  type JoinPlan,
+  type JsonObject,
+  type Kernel,
+  type KernelOp,
+  type LeavePlan,
+  type NetworkDriver,
+  type NetworkPlan,
+} from '@switchyard/core';
+import { readBridgeOptions, type BridgeOptions } from './options.js';
+
+/** Name of the host end of an endpoint's veth pair. */
+export function hostVethName(endpointId: string): string {
+  return `syb${endpointId.slice(0, 10)}`;
+}
+
+/**
+ * A Linux bridge per network, a veth pair per endpoint: the host end is a bridge port, the peer is
+ * created straight inside the sandbox under its final name (no move, no rename: one host batch).
+ */
+export class BridgeDriver implements NetworkDriver {
+  readonly type = 'bridge';
+  readonly capability = { dataScope: 'local', connectivityScope: 'local' } as const;
+
+  constructor(private readonly kernel: Kernel) {}
+
+  validateNetworkOptions(options: JsonObject): JsonObject {
+    const o = readBridgeOptions(options);
+    if (o.ipMasq) {
+      throw new SwitchyardError('SWY_ERR_FIREWALL_UNAVAILABLE', 'The bridge option ipMasq needs a firewall backend, and this Switchyard has none yet', {
+        hint: 'Leave ipMasq off for now; nftables masquerade is planned.',
+      });
+    }
+    return o as unknown as JsonObject;
+  }
+
+  async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
+    const o = options(network);
+    const name = bridgeName(network);
+    const existing = (await this.kernel.listLinks(HOST_NS)).find((l) => l.name === name);
+    if (existing && existing.kind !== 'bridge') {
+      throw new SwitchyardError('SWY_ERR_LINK_EXISTS', `A ${existing.kind ?? 'non-bridge'} link named ${name} already exists on the host`, {
+        hint: 'Choose another bridge name with the "bridge" option.',
+      });
+    }
+    const steps: KernelOp[] = [];
+    if (!existing) steps.push({ op: 'link.add', kind: 'bridge', name, ...(o.mtu ? { mtu: o.mtu } : {}) });
+    const added: string[] = [];
+    if (o.isGateway) {
+      const present = existing ? new Set((await this.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === name).map((a) => a.cidr)) : new Set<string>();
+      for (const fam of [network.ipv4, network.ipv6]) {
+        if (!fam?.gateway) continue;
+        const cidr = `${fam.gateway}/${prefixLength(fam.subnet)}`;
+        if (present.has(cidr)) continue;
+        steps.push({ op: 'addr.add', dev: name, cidr, ...(cidr.includes(':') ? { nodad: true } : {}) });
+        added.push(cidr);
+      }
+    }
+    steps.push({ op: 'link.set', name, up: true, ...(o.promiscMode ? { promisc: true } : {}) });
+    const notes = o.ipMasq ? [] : [`bridge ${name}: no IP masquerade (firewall backend not available yet); traffic leaves with container addresses`];
+    return { steps, state: { bridge: name, created: !existing, addresses: added }, notes };
+  }
+
+  async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {
+    const name = String(network.state.bridge ?? bridgeName(network));
+    if (network.state.created === true) return { steps: [{ op: 'link.del', name, ifExists: true }] };
+    // A bridge we did not create stays; only the addresses we put on it go.
+    const addrs = Array.isArray(network.state.addresses) ? network.state.addresses.map(String) : [];
+    return { steps: addrs.map((cidr) => ({ op: 'addr.del', dev: name, cidr }) as KernelOp) };
+  }
+
+  async createEndpoint(): Promise<EndpointPlan> {
+    return {};
+  }
+
+  async deleteEndpoint(): Promise<void> {}
+
+  async join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan> {
+    const o = options(network);
+    const host = hostVethName(endpoint.id);
+    const mtu = o.mtu ? { mtu: o.mtu } : {};
+    const hostSteps: KernelOp[] = [
+      { op: 'link.add', kind: 'veth', name: host, ...mtu, peer: { name: endpoint.ifname, netns: sandbox.netns, ...mtu } },
+      { op: 'link.set', name: host, master: String(network.state.bridge ?? bridgeName(network)), up: true },
+    ];
+    if (o.hairpinMode || o.isolate) hostSteps.push({ op: 'bridge.port', name: host, ...(o.hairpinMode ? { hairpin: true } : {}), ...(o.isolate ? { isolated: true } : {}) });
+    const gateway = o.isDefaultGateway && !network.internal;
+    return {
+      hostSteps,
+      srcName: endpoint.ifname,
+      srcInSandbox: true,
+      ...(gateway && network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
+      ...(gateway && network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
+      ...(gateway ? {} : { disableGateway: true }),
+    };
+  }
+
+  async leave(): Promise<LeavePlan> {
+    // Core deletes the sandbox end first, which removes the whole veth pair: nothing is left on the host.
+    return { hostSteps: [] };
+  }
+}
+
+function options(network: DriverNetwork): BridgeOptions {
+  return network.options as unknown as BridgeOptions;
+}
+
+function bridgeName(network: DriverNetwork): string {
+  return options(network).bridge ?? `swy${network.id.slice(0, 8)}`;
+}

@@ -1,0 +1,89 @@
+import { SwitchyardError, cidrContains, parseCidr, type DriverNetwork, type KernelOp } from '@switchyard/core';
+
+/**
+ * The host shim: the kernel never passes frames between a macvlan master and its own macvlan
+ * sub-interfaces, so the host cannot reach its sandboxes through the master. A bridge-mode macvlan
+ * on the same master, holding an address of the network and a route to the network's subnet, gives
+ * the host a sibling interface that can.
+ */
+
+export interface ShimAddress {
+  family: 4 | 6;
+  /** Address without prefix. */
+  address: string;
+  /** The network's subnet, routed through the shim. */
+  subnet: string;
+}
+
+export interface HostShim {
+  name: string;
+  addresses: ShimAddress[];
+}
+
+/** The shim's interface name: `mvshim` + the first 8 hex digits of the network id. */
+export function shimName(networkId: string): string {
+  return `mvshim${networkId.slice(0, 8)}`;
+}
+
+/** The highest address of a subnet that a host may hold (IPv4 skips the broadcast address). */
+export function lastHostAddress(subnet: string): string | undefined {
+  const p = parseCidr(subnet);
+  const bits = p.family === 4 ? 32 : 128;
+  const hostBits = bits - p.prefix;
+  if (p.family === 4 ? hostBits < 2 : hostBits < 1) return undefined;
+  const last = toBigInt(p.network, p.family) + (1n << BigInt(hostBits)) - (p.family === 4 ? 2n : 1n);
+  return fromBigInt(last, p.family);
+}
+
+function toBigInt(address: string, family: 4 | 6): bigint {
+  if (family === 4) return address.split('.').reduce((n, part) => (n << 8n) + BigInt(Number(part)), 0n);
+  const [head = '', tail = ''] = address.includes('::') ? address.split('::') : [address, ''];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+
+function fromBigInt(n: bigint, family: 4 | 6): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => ((n >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
+  return parseCidr(`${groups.join(':')}/128`).address; // canonical (compressed) form
+}
+
+/** Picks and checks the shim's addresses: the given ones, or the highest host address of each subnet. */
+export function shimAddresses(network: DriverNetwork, wanted: { ipv4?: string | undefined; ipv6?: string | undefined }): ShimAddress[] {
+  const out: ShimAddress[] = [];
+  for (const [family, pool, given, option] of [
+    [4, network.ipv4, wanted.ipv4, 'shimAddress'],
+    [6, network.ipv6, wanted.ipv6, 'shimAddress6'],
+  ] as const) {
+    if (!pool) {
+      if (given !== undefined) {
+        throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `The macvlan option ${option} was given, but network "${network.name}" has no IPv${family}`, {
+          hint: `Leave ${option} out, or enable IPv${family} on the network.`,
+        });
+      }
+      continue;
+    }
+    const address = given ?? lastHostAddress(pool.subnet);
+    const reserved = [pool.gateway, parseCidr(pool.subnet).network];
+    if (address === undefined || !cidrContains(pool.subnet, address) || reserved.includes(address)) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `The host shim needs an address inside ${pool.subnet} other than its network and gateway address${address ? `, and ${address} is not one` : ''}`, {
+        hint: `Give ${option} a free address of ${pool.subnet}, outside the range sandboxes get theirs from.`,
+        details: { subnet: pool.subnet, address },
+      });
+    }
+    out.push({ family, address: parseCidr(`${address}/${family === 4 ? 32 : 128}`).address, subnet: pool.subnet });
+  }
+  return out;
+}
+
+/** The shim's creation: a bridge-mode macvlan on the master, host-only addresses, routes to the subnets. */
+export function planHostShim(shim: HostShim, master: string): KernelOp[] {
+  const steps: KernelOp[] = [{ op: 'link.add', kind: 'macvlan', name: shim.name, parent: master, mode: 'bridge' }];
+  // Host-length addresses add no prefix route that could clash with one the host already has.
+  for (const a of shim.addresses) steps.push({ op: 'addr.add', dev: shim.name, cidr: `${a.address}/${a.family === 4 ? 32 : 128}`, ...(a.family === 6 ? { nodad: true } : {}) });
+  steps.push({ op: 'link.set', name: shim.name, up: true });
+  for (const a of shim.addresses) steps.push({ op: 'route.add', dst: a.subnet, dev: shim.name, src: a.address, scope: 'link', family: a.family });
+  return steps;
+}

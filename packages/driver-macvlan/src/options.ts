@@ -1,0 +1,64 @@
+import { IFNAME_PATTERN, SwitchyardError, parseCidr, readDriverOptions, type JsonObject, type MacvlanMode } from '@switchyard/core';
+
+/** The macvlan driver's options (CNI macvlan's and Docker's names where they exist). */
+export interface MacvlanOptions {
+  /** Host interface the sub-interfaces share; `parent.vlanid` makes an 802.1Q link. Default: the default route's interface. */
+  master?: string;
+  mode: MacvlanMode;
+  /** At most the master's MTU; default: the master's. */
+  mtu?: number;
+  /** Give the host a macvlan of its own on the master so it can reach the sandboxes. */
+  hostShim: boolean;
+  /** The shim's IPv4 address; default: the subnet's highest host address. */
+  shimAddress?: string;
+  /** The shim's IPv6 address; default: the subnet's last address. */
+  shimAddress6?: string;
+}
+
+export const MACVLAN_MODES: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
+
+const MASTER_SPEC = { type: 'string', pattern: IFNAME_PATTERN, describe: 'a host interface name of 1-15 letters, digits, "_", "." or "-" (parent.vlanid for 802.1Q)' } as const;
+const MTU_SPEC = { type: 'integer', min: 68, max: 65535 } as const;
+
+/** The option table entries macvlan and ipvlan share. */
+export const SUBINTERFACE_OPTION_SPECS = { master: MASTER_SPEC, mtu: MTU_SPEC } as const;
+
+export function readMacvlanOptions(options: JsonObject): MacvlanOptions {
+  const o = readDriverOptions(
+    'macvlan',
+    {
+      ...SUBINTERFACE_OPTION_SPECS,
+      mode: { type: 'string', oneOf: MACVLAN_MODES, default: 'bridge' },
+      hostShim: { type: 'boolean', default: false },
+      shimAddress: { type: 'string', describe: 'an IPv4 address without prefix length, e.g. 192.168.1.250' },
+      shimAddress6: { type: 'string', describe: 'an IPv6 address without prefix length, e.g. fd00::fe' },
+    },
+    options,
+  ) as unknown as MacvlanOptions;
+  for (const [key, family] of [['shimAddress', 4], ['shimAddress6', 6]] as const) {
+    const value = o[key];
+    if (value === undefined) continue;
+    if (!o.hostShim) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `The macvlan option ${key} only applies with hostShim: true`, { hint: `Add hostShim: true, or leave ${key} out.` });
+    }
+    const bits = family === 4 ? 32 : 128;
+    let parsed: ReturnType<typeof parseCidr> | undefined;
+    try {
+      parsed = parseCidr(`${value}/${bits}`);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.family !== family || value.includes('/')) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `The macvlan driver's option "${key}" cannot be ${JSON.stringify(value)}`, {
+        hint: `It accepts an IPv${family} address without prefix length.`,
+      });
+    }
+    o[key] = parsed.address;
+  }
+  if (o.hostShim && o.mode !== 'bridge') {
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `The macvlan host shim needs mode bridge, and this network's mode is ${o.mode}`, {
+      hint: 'Only bridge-mode macvlans on one master reach each other directly; use mode bridge, or leave hostShim off.',
+    });
+  }
+  return o;
+}

@@ -1,0 +1,16 @@
+import type { NetworkSpec } from '@switchyard/core';
+
+/**
+ * rkt's built-in networks, as presets the CLI creates on first use. A user network with the same
+ * name (created earlier or declared in net.d) takes precedence.
+ */
+export const VETH_PRESETS: Readonly<Record<'default' | 'default-restricted', NetworkSpec>> = Object.freeze({
+  default: { name: 'default', driver: 'veth', ipam: { ipv4: [{ subnet: '172.16.28.0/24' }] }, options: { defaultRoute: true }, labels: { 'switchyard.preset': 'rkt-default' } },
+  'default-restricted': {
+    name: 'default-restricted',
+    driver: 'veth',
+    ipam: { ipv4: [{ subnet: '172.17.0.0/16' }] },
+    options: { defaultRoute: false },
+    labels: { 'switchyard.preset': 'rkt-default-restricted' },
+  },
+});

@@ -1,0 +1,120 @@
+import {
+  SwitchyardError,
+  readDriverOptions,
+  stripPrefix,
+  type DriverEndpoint,
+  type DriverNetwork,
+  type DriverSandbox,
+  type EndpointPlan,
+  type JoinPlan,
+  type JsonObject,
+  type KernelOp,
+  type LeavePlan,
+  type NetworkDriver,
+  type NetworkPlan,
+  type StaticRoute,
+} from '@switchyard/core';
+
+export interface VethOptions {
+  mtu?: number;
+  /** Give the sandbox a default route through the host end (false = reaches only the host, rkt's default-restricted). */
+  defaultRoute: boolean;
+  /** Masquerade traffic leaving the host (needs a firewall backend). */
+  ipMasq: boolean;
+}
+
+/** Name of the host end of an endpoint's veth pair. */
+export function hostVethName(endpointId: string): string {
+  return `syp${endpointId.slice(0, 10)}`;
+}
+
+/**
+ * Point-to-point networking (CNI ptp, rkt's default network): one veth pair per endpoint, no bridge.
+ * The host end carries the gateway address as a /32 (/128) and a host route to the container's
+ * address; the container reaches everything through the gateway, which is on-link without a prefix route.
+ */
+export class VethDriver implements NetworkDriver {
+  readonly type = 'veth';
+  readonly capability = { dataScope: 'local', connectivityScope: 'local' } as const;
+
+  validateNetworkOptions(options: JsonObject): JsonObject {
+    const o = readDriverOptions(
+      'veth',
+      {
+        mtu: { type: 'integer', min: 68, max: 65535 },
+        defaultRoute: { type: 'boolean', default: true },
+        ipMasq: { type: 'boolean', default: false },
+      },
+      options,
+    );
+    if (o.ipMasq === true) {
+      throw new SwitchyardError('SWY_ERR_FIREWALL_UNAVAILABLE', 'The veth option ipMasq needs a firewall backend, and this Switchyard has none yet', {
+        hint: 'Leave ipMasq off for now; nftables masquerade is planned.',
+      });
+    }
+    return o;
+  }
+
+  async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
+    const o = network.options as unknown as VethOptions;
+    const notes = o.defaultRoute
+      ? ['no IP masquerade: the firewall backend is not available yet, so traffic beyond the host leaves with container addresses']
+      : ['restricted: sandboxes reach only the host (no default route, no masquerade)'];
+    if (!network.ipv4?.gateway && !network.ipv6?.gateway) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `veth network "${network.name}" needs a gateway address for the host end`, {
+        hint: 'Leave the IPAM gateway at its default or name one.',
+      });
+    }
+    return { steps: [], state: {}, notes };
+  }
+
+  async deleteNetwork(): Promise<NetworkPlan> {
+    return { steps: [] };
+  }
+
+  async createEndpoint(): Promise<EndpointPlan> {
+    return {};
+  }
+
+  async deleteEndpoint(): Promise<void> {}
+
+  async join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan> {
+    const o = network.options as unknown as VethOptions;
+    const host = hostVethName(endpoint.id);
+    const mtu = o.mtu ? { mtu: o.mtu } : {};
+    const hostSteps: KernelOp[] = [{ op: 'link.add', kind: 'veth', name: host, ...mtu, peer: { name: endpoint.ifname, netns: sandbox.netns, ...mtu } }];
+    const routes: StaticRoute[] = [];
+    const fams = [
+      { gw: network.ipv4?.gateway, addr: endpoint.ipv4, bits: 32 },
+      { gw: network.ipv6?.gateway, addr: endpoint.ipv6, bits: 128 },
+    ];
+    for (const { gw, addr, bits } of fams) {
+      if (!gw || !addr) continue;
+      hostSteps.push({ op: 'addr.add', dev: host, cidr: `${gw}/${bits}`, ...(bits === 128 ? { nodad: true } : {}) });
+    }
+    hostSteps.push({ op: 'link.set', name: host, up: true });
+    for (const { gw, addr, bits } of fams) {
+      if (!gw || !addr) continue;
+      hostSteps.push({ op: 'route.add', dst: `${stripPrefix(addr)}/${bits}`, dev: host, scope: 'link' });
+      // The gateway is reached on-link; without a default route it is the only thing reachable.
+      routes.push({ dst: `${gw}/${bits}` });
+    }
+    const gateway = o.defaultRoute && !network.internal;
+    return {
+      hostSteps,
+      srcName: endpoint.ifname,
+      srcInSandbox: true,
+      noPrefixRoute: true,
+      staticRoutes: routes,
+      ...(gateway && network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
+      ...(gateway && network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
+      ...(gateway ? {} : { disableGateway: true }),
+      ...(o.mtu ? { mtu: o.mtu } : {}),
+    };
+  }
+
+  async leave(): Promise<LeavePlan> {
+    // Deleting the sandbox end removes the pair, and with it the host end's address and route.
+    return { hostSteps: [] };
+  }
+}

@@ -1,0 +1,148 @@
+import { SwitchyardError, type AddressOwner, type IpFamily, type IpamRangeConfig, type Logger } from '@switchyard/core';
+import { formatAddress, parseAddressWithOptionalPrefix } from './address.js';
+import { RangeSetAllocator, type Allocation } from './allocator.js';
+import { CNI_DATA_DIR, DiskAllocationStore, assertNetworkName } from './disk-store.js';
+import { assertOwner } from './owner.js';
+import { assertSetsDisjoint, parseRangeSet, rangeHolding, type RangeSet } from './range.js';
+
+/** The `ipam` object of a CNI host-local network config (plus Switchyard's `ipRange`). */
+export interface CniHostLocalIpamConfig {
+  type?: string;
+  /** Range sets: the owner gets one address from each. */
+  ranges?: IpamRangeConfig[][];
+  /** Legacy single range, used as set 0 (before `ranges`). */
+  subnet?: string;
+  rangeStart?: string;
+  rangeEnd?: string;
+  gateway?: string;
+  /** Default `/var/lib/cni/networks`. */
+  dataDir?: string;
+  [key: string]: unknown;
+}
+
+export interface CniHostLocalConfig {
+  name: string;
+  ipam: CniHostLocalIpamConfig;
+  [key: string]: unknown;
+}
+
+export interface HostLocalAllocatorOptions {
+  /** Data directory when the config names none; default CNI's `/var/lib/cni/networks`. */
+  defaultDataDir?: string;
+  logger?: Logger;
+  lockTimeoutMs?: number;
+}
+
+/** One address per range set, as a CNI result lists them. */
+export interface SetAllocation extends Allocation {
+  setIndex: number;
+  family: IpFamily;
+}
+
+function configError(message: string, hint: string): SwitchyardError {
+  return new SwitchyardError('SWY_ERR_RANGE_INVALID', message, { hint });
+}
+
+/** Range sets of a host-local config: legacy `subnet…` first (as CNI prepends it), then `ranges`. */
+function rangeSetsOf(ipam: CniHostLocalIpamConfig): IpamRangeConfig[][] {
+  const sets: IpamRangeConfig[][] = [];
+  if (ipam.subnet !== undefined) {
+    const { subnet, rangeStart, rangeEnd, gateway } = ipam;
+    sets.push([{ subnet, ...(rangeStart === undefined ? {} : { rangeStart }), ...(rangeEnd === undefined ? {} : { rangeEnd }), ...(gateway === undefined ? {} : { gateway }) }]);
+  }
+  if (ipam.ranges !== undefined) {
+    if (!Array.isArray(ipam.ranges) || !ipam.ranges.every(Array.isArray)) {
+      throw configError('ipam.ranges must be an array of range sets, each an array of ranges.', 'Write ranges as [[{"subnet": "10.1.0.0/24"}], [{"subnet": "fd00:1::/64"}]].');
+    }
+    sets.push(...ipam.ranges);
+  }
+  if (sets.length === 0) throw configError('The host-local config names no IP range.', 'Add "ranges": [[{"subnet": "10.1.0.0/24"}]] (or a top-level "subnet") to ipam.');
+  return sets;
+}
+
+/**
+ * CNI host-local over Switchyard's allocator and disk store: the same config, the same files, one address per
+ * range set and owner. The CNI entry point and the benchmark use it; HostLocalIpam shares its parts.
+ */
+export class HostLocalAllocator {
+  readonly store: DiskAllocationStore;
+  private readonly allocators: RangeSetAllocator[];
+
+  constructor(
+    readonly network: string,
+    readonly dataDir: string,
+    readonly sets: RangeSet[],
+    options: Omit<HostLocalAllocatorOptions, 'defaultDataDir'> = {},
+  ) {
+    assertNetworkName(network);
+    assertSetsDisjoint(sets);
+    this.store = new DiskAllocationStore({ dataDir, network, ...options });
+    this.allocators = sets.map((set, i) => new RangeSetAllocator(set, i, this.store, `network ${network} range set ${i}`));
+  }
+
+  /** Validates a CNI network config (`{name, ipam: {ranges | subnet…, dataDir}}`); touches no file. */
+  static fromCniConfig(config: CniHostLocalConfig, options: HostLocalAllocatorOptions = {}): HostLocalAllocator {
+    if (config === null || typeof config !== 'object' || config.ipam === null || typeof config.ipam !== 'object') {
+      throw configError('The network config has no ipam object.', 'Give the config "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.1.0.0/24"}]]}.');
+    }
+    assertNetworkName(config.name);
+    const dataDir = config.ipam.dataDir ?? options.defaultDataDir ?? CNI_DATA_DIR;
+    if (typeof dataDir !== 'string' || dataDir === '') throw configError('ipam.dataDir must be a directory path.', 'Write it as a string, e.g. "/var/lib/cni/networks".');
+    const sets = rangeSetsOf(config.ipam).map((set, i) => parseRangeSet(set, `ranges[${i}]`));
+    const { defaultDataDir: _, ...rest } = options;
+    return new HostLocalAllocator(config.name, dataDir, sets, rest);
+  }
+
+  /** Matches each requested address to the one set holding it. */
+  private requestsBySet(requested: string[]): Map<number, string> {
+    const bySet = new Map<number, string>();
+    for (const text of requested) {
+      const a = parseAddressWithOptionalPrefix(text, 'requested address');
+      const i = this.sets.findIndex((set) => rangeHolding(set, a.family, a.value));
+      if (i < 0) {
+        throw new SwitchyardError('SWY_ERR_ADDRESS_OUT_OF_RANGE', `Requested address ${text} is in none of network ${this.network}'s ranges.`, {
+          hint: 'Ask for an address between a range start and end of one of the range sets.',
+          details: { address: text },
+        });
+      }
+      if (bySet.has(i)) {
+        throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Requested addresses ${bySet.get(i)} and ${formatAddress(a.family, a.value)} both fall in range set ${i}.`, {
+          hint: 'An owner gets one address per range set; request at most one address per set.',
+        });
+      }
+      bySet.set(i, text);
+    }
+    return bySet;
+  }
+
+  /** One address from every set for the owner, all or nothing; the same owner asking again gets the same addresses. */
+  async allocate(owner: AddressOwner, requested: string[] = []): Promise<SetAllocation[]> {
+    assertOwner(owner);
+    const bySet = this.requestsBySet(requested);
+    return this.store.locked(async () => {
+      const done: SetAllocation[] = [];
+      try {
+        for (const [i, allocator] of this.allocators.entries()) {
+          const allocation = await allocator.allocate(owner, bySet.get(i));
+          done.push({ ...allocation, setIndex: i, family: allocator.set.family });
+        }
+        return done;
+      } catch (e) {
+        for (const d of done) if (d.created) await this.store.release(d.address, owner);
+        throw e;
+      }
+    });
+  }
+
+  /** Releases everything the owner holds in this network (CNI DEL); returns the released addresses. Idempotent. */
+  async release(owner: AddressOwner): Promise<string[]> {
+    assertOwner(owner);
+    return this.store.locked(async () => {
+      const released = [];
+      for (const address of await this.store.addressesOf(owner, { thorough: true })) {
+        if (await this.store.release(address, owner)) released.push(address);
+      }
+      return released;
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import { SwitchyardError, type IpamRangeConfig } from '@switchyard/core';
+import { assertNetworkName } from './disk-store.js';
+import { parseRangeSet, rangeToConfig, type RangeSet } from './range.js';
+
+/**
+ * Everything needed to allocate from a pool. Pool ids are self-describing (this definition, encoded), so a pool
+ * survives restarts with no registry file to keep in step: any later process decodes the id and finds the files.
+ */
+export interface PoolDefinition {
+  network: string;
+  dataDir: string;
+  /** CNI range-set index: names `last_reserved_ip.<setIndex>`. */
+  setIndex: number;
+  /** Ranges in explicit form (start, end and gateway spelled out), so the meaning never depends on defaults. */
+  ranges: IpamRangeConfig[];
+}
+
+const PREFIX = 'host-local/';
+
+export function encodePoolId(network: string, dataDir: string, setIndex: number, set: RangeSet): string {
+  const body = { v: 1, n: network, d: dataDir, s: setIndex, r: set.ranges.map(rangeToConfig) };
+  // Network and set index up front so ids read well in `inspect`; the base64url part is authoritative.
+  return `${PREFIX}${network}/${setIndex}/${Buffer.from(JSON.stringify(body)).toString('base64url')}`;
+}
+
+function notFound(poolId: string): SwitchyardError {
+  return new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `${JSON.stringify(poolId)} is not a host-local pool id.`, {
+    hint: 'Pass the poolId that host-local requestPool returned (it is stored in the network record).',
+    details: { poolId },
+  });
+}
+
+/** Decodes and re-validates a pool id; SWY_ERR_POOL_NOT_FOUND when it is not one this IPAM made. */
+export function decodePoolId(poolId: string): { definition: PoolDefinition; set: RangeSet } {
+  if (typeof poolId !== 'string' || !poolId.startsWith(PREFIX)) throw notFound(poolId);
+  const encoded = poolId.slice(poolId.lastIndexOf('/') + 1);
+  let body: { v?: unknown; n?: unknown; d?: unknown; s?: unknown; r?: unknown };
+  try {
+    body = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as typeof body;
+  } catch {
+    throw notFound(poolId);
+  }
+  if (body?.v !== 1 || typeof body.n !== 'string' || typeof body.d !== 'string' || !body.d.startsWith('/') || (body.s !== 0 && body.s !== 1) || !Array.isArray(body.r)) {
+    throw notFound(poolId);
+  }
+  try {
+    assertNetworkName(body.n);
+    const ranges = body.r as IpamRangeConfig[];
+    return { definition: { network: body.n, dataDir: body.d, setIndex: body.s, ranges }, set: parseRangeSet(ranges) };
+  } catch (e) {
+    throw new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `Pool id ${JSON.stringify(poolId)} holds an invalid definition.`, {
+      hint: 'Pass the poolId that host-local requestPool returned, unmodified.',
+      cause: e,
+      details: { poolId },
+    });
+  }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (as root) to build, test and demo Switchyard. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for pkg in iproute2 util-linux nftables iputils-ping containernetworking-plugins user-mode-linux kmod; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ "$(pnpm --version 2>/dev/null)" != "10.34.9" ]; then
+  echo "setup: installing pnpm 10.34.9"
+  npm install -g --no-fund --no-audit pnpm@10.34.9 >/dev/null
+fi
+pnpm install --frozen-lockfile --reporter=silent
+pnpm run --silent build
+echo "setup: ready"
