@@ -7,6 +7,7 @@ work="${swy_uml_work:?swy_uml_work is not set: boot this guest through scripts/u
 
 halt_guest() {
   sync
+  echo 0 >/proc/sys/kernel/printk 2>/dev/null # no "System halted" line after the command's output
   poweroff -f >/dev/null 2>&1
   # poweroff can be missing or refuse without systemd: the magic SysRq key powers off regardless.
   echo o >/proc/sysrq-trigger
@@ -47,8 +48,9 @@ mapfile -d '' -t argv <"$work/argv"
 cd "$(cat "$work/cwd")" || fail "cannot enter $(cat "$work/cwd")"
 
 date +%s.%N >"$work/started"
-"${argv[@]}"
-status=$?
+# Through a pipe, so the command sees no terminal (plain output, as in CI) and its stderr keeps its order with stdout.
+"${argv[@]}" </dev/null 2>&1 | cat
+status=${PIPESTATUS[0]}
 date +%s.%N >"$work/finished"
 echo "$status" >"$work/status"
 halt_guest

@@ -1,1 +1,16 @@
-export {};
+import { defineDriver } from '@switchyard/core';
+import { IpvlanDriver } from './ipvlan-driver.js';
+
+export { IpvlanDriver, IPVLAN_TEMP_PREFIX } from './ipvlan-driver.js';
+export { readIpvlanOptions, IPVLAN_MODES, IPVLAN_FLAGS, type IpvlanOptions } from './options.js';
+
+/** The built-in ipvlan driver. */
+const ipvlanDriver = defineDriver({
+  apiVersion: 1,
+  type: 'ipvlan',
+  version: '0.1.0',
+  description: "ipvlan sub-interface of a host master per endpoint, sharing the master's MAC (L2 or L3)",
+  capability: { dataScope: 'local', connectivityScope: 'global' },
+  create: ({ kernel, store }) => new IpvlanDriver(kernel, store),
+});
+export default ipvlanDriver;

@@ -64,6 +64,8 @@ export class DiskAllocationStore implements AllocationStore {
   private readonly view: DirectoryView;
   private readonly logger: Logger;
   private readonly lockTimeoutMs: number | undefined;
+  /** last_reserved_ip contents as we last wrote or read them; trusted only while the view is exact. */
+  private readonly lastSeen = new Map<number, string | undefined>();
   private holding = false;
   private ready = false;
 
@@ -99,6 +101,7 @@ export class DiskAllocationStore implements AllocationStore {
           this.ready = true;
         }
         this.view.begin();
+        if (!this.view.exact) this.lastSeen.clear();
         try {
           return await fn();
         } finally {
@@ -159,6 +162,7 @@ export class DiskAllocationStore implements AllocationStore {
     this.view.set(address, content);
     try {
       writeInPlace(this.lastReservedPath(setIndex), address);
+      this.lastSeen.set(setIndex, address);
       this.index.add(owner, address);
     } catch (e) {
       // All or nothing: an address whose bookkeeping failed (disk full) is not kept.
@@ -171,17 +175,22 @@ export class DiskAllocationStore implements AllocationStore {
 
   async lastReserved(setIndex: number): Promise<string | undefined> {
     this.assertLocked();
+    // Another writer changes last_reserved_ip only together with an address file, which makes the view inexact.
+    if (this.view.exact && this.lastSeen.has(setIndex)) return this.lastSeen.get(setIndex);
+    let last: string | undefined;
     try {
-      return readFileSync(this.lastReservedPath(setIndex), 'utf8').trim() || undefined;
+      last = readFileSync(this.lastReservedPath(setIndex), 'utf8').trim() || undefined;
     } catch (e) {
-      if (codeOf(e) === 'ENOENT') return undefined;
-      throw e;
+      if (codeOf(e) !== 'ENOENT') throw e;
     }
+    this.lastSeen.set(setIndex, last);
+    return last;
   }
 
   async forgetLastReserved(setIndex: number): Promise<void> {
     this.assertLocked();
     unlinkQuietly(this.lastReservedPath(setIndex));
+    this.lastSeen.set(setIndex, undefined);
     this.view.touch();
   }
 

@@ -16,8 +16,8 @@ export const CNI_TYPE_TO_DRIVER: Readonly<Record<string, string>> = Object.freez
 export const CNI_OPTION_NAMES: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.freeze({
   bridge: { bridge: 'bridge', isGateway: 'isGateway', isDefaultGateway: 'isDefaultGateway', ipMasq: 'ipMasq', mtu: 'mtu', hairpinMode: 'hairpinMode', promiscMode: 'promiscMode', isolate: 'isolate' },
   veth: { ipMasq: 'ipMasq', mtu: 'mtu', defaultRoute: 'defaultRoute' },
-  macvlan: { master: 'master', mode: 'mode', mtu: 'mtu' },
-  ipvlan: { master: 'master', mode: 'mode', mtu: 'mtu' },
+  macvlan: { master: 'master', mode: 'mode', mtu: 'mtu', hostShim: 'hostShim', shimAddress: 'shimAddress', shimAddress6: 'shimAddress6' },
+  ipvlan: { master: 'master', mode: 'mode', mtu: 'mtu', flag: 'flag' },
 });
 
 /** Per built-in driver: the option that says "give the sandbox a default route", derived from `ipam.routes` when absent. */

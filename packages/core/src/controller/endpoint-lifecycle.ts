@@ -90,17 +90,19 @@ export class EndpointLifecycle {
         const removal = routeOps(current, 'route.del').map((op) => ({ ns: sandbox.netns, op }));
         steps.splice(firstInside < 0 ? steps.length : firstInside, 0, ...removal);
       }
-      const applied = await this.kernel.apply(steps);
-      undo.push('revert kernel changes', () => this.kernel.revert(applied));
+      const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
+      const updated: SandboxRecord = { ...sandbox, endpoints: [...others, endpoint] };
+      // The hosts file does not depend on the kernel: write it while `ip` runs.
+      const [kernelDone, hostsDone] = await Promise.allSettled([this.kernel.apply(steps), this.files.writeHosts(updated)]);
+      if (hostsDone.status === 'fulfilled') undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
+      if (kernelDone.status === 'rejected') throw kernelDone.reason;
+      undo.push('revert kernel changes', () => this.kernel.revert(kernelDone.value));
+      if (hostsDone.status === 'rejected') throw hostsDone.reason;
 
       if (endpoint.portBindings.length > 0) {
         await this.firewall.publishPorts(endpoint.id, stripPrefix(endpoint.ipv4 ?? endpoint.ipv6 ?? ''), endpoint.portBindings);
         undo.push('unpublish ports', () => this.firewall.unpublishPorts(endpoint.id));
       }
-      const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
-      const updated: SandboxRecord = { ...sandbox, endpoints: [...others, endpoint] };
-      await this.files.write(updated);
-      undo.push('restore sandbox files', () => this.files.write(sandbox));
       await hooks.commit(updated);
       return endpoint;
     } catch (error) {
@@ -137,7 +139,7 @@ export class EndpointLifecycle {
       ...sandbox,
       endpoints: remaining.map((e) => (next && e.id === next.id ? { ...e, providesDefaultRoute: true } : e)),
     };
-    await this.files.write(updated);
+    await this.files.writeHosts(updated);
     return updated;
   }
 

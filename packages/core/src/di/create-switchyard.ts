@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Lifecycle, instanceCachingFactory, rootContainer, type DependencyContainer } from './decorators.js';
+import { Lifecycle, rootContainer, type DependencyContainer } from './decorators.js';
 import { TOKENS } from './tokens.js';
 import type { ResolvedOptions } from './options.js';
 import { NetworkController } from '../controller/network-controller.js';
@@ -74,7 +74,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   c.register(TOKENS.SandboxFiles, { useValue: new SandboxFiles(resolved.runDir) });
   c.register(TOKENS.StateStore, { useValue: options.store ?? new FileStore({ stateDir, durable: options.durable ?? true }) });
   if (options.kernel) c.register(TOKENS.Kernel, { useValue: options.kernel });
-  else c.register(TOKENS.Kernel, { useFactory: instanceCachingFactory(() => new IproutesExecutor()) });
+  else c.register(TOKENS.Kernel, { useClass: IproutesExecutor }, scoped);
   if (options.firewall) c.register(TOKENS.Firewall, { useValue: options.firewall });
   else c.register(TOKENS.Firewall, { useClass: UnavailableFirewall }, scoped);
   c.register(TOKENS.DriverRegistry, { useClass: PluginRegistry }, scoped);

@@ -7,4 +7,4 @@ export { describeNs, describeOp, describeStep, nsKey, sameNs } from './describe-
 export { kernelStepError, classifyIpMessage, meansAlreadyUndone, type KernelFailureReason } from './kernel-errors.js';
 export { toBatchArgs, toBatchLine, netnsPath, sysctlProcPath, type CommandContext } from './iproute2-commands.js';
 export { readBatchOutcome, type BatchOutcome, type BatchLineFailure } from './ip-batch.js';
-export { execaRunner, type ProcessRunner, type ProcessResult } from './process-runner.js';
+export { execaRunner, spawnRunner, type ProcessRunner, type ProcessResult } from './process-runner.js';

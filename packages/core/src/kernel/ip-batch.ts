@@ -3,6 +3,8 @@ import type { KernelStep, NetnsRef } from '../spi/kernel.js';
 import { TOOL_HINT } from './kernel-errors.js';
 import { ipIn, toBatchArgs, type CommandContext, type ToolPaths } from './iproute2-commands.js';
 import type { ProcessRunner, ProcessResult } from './process-runner.js';
+import { parseLinkState } from './ip-json.js';
+import { linkStateNeededBy, type LinkState } from './undo.js';
 
 /** One line of a batch that did not complete, with the messages ip printed for it. */
 export interface BatchLineFailure {
@@ -73,13 +75,47 @@ export async function runTool(deps: Pick<BatchRunnerDeps, 'run'>, file: string, 
   }
 }
 
-/** Runs ip-command steps that share a namespace as one `ip -batch -` process (`-force`: keep going past failures). */
-export async function runBatch(deps: BatchRunnerDeps, ns: NetnsRef, steps: readonly KernelStep[], force: boolean): Promise<BatchOutcome> {
-  const lines = steps.map((s) => {
+export interface BatchRun {
+  /** Failures by step index (0-based into the steps given). */
+  readonly failures: readonly BatchLineFailure[];
+  /** Set when ip stopped early: steps from this index on never ran. */
+  readonly abortedAt?: number;
+  /** Per step, the link's state just before it ran (link.set and bridge.port, when recorded). */
+  readonly before: ReadonlyArray<LinkState | undefined>;
+}
+
+/**
+ * Runs ip-command steps that share a namespace as one `ip -batch -` process. `force` keeps going
+ * past failures (for undo); `recordBefore` adds a `link show` line before each step that changes
+ * link attributes, so its undo can restore them exactly, at no extra process.
+ */
+export async function runBatch(deps: BatchRunnerDeps, ns: NetnsRef, steps: readonly KernelStep[], options: { force: boolean; recordBefore?: boolean }): Promise<BatchRun> {
+  const lines: string[][] = [];
+  const owner: Array<{ step: number; show: boolean }> = [];
+  steps.forEach((s, i) => {
     if (s.op.op === 'sysctl.set') throw new TypeError('sysctl steps do not go into an ip batch');
-    return toBatchArgs(s.op, deps.ctx);
+    const link = options.recordBefore ? linkStateNeededBy(s) : undefined;
+    if (link !== undefined) {
+      lines.push(['link', 'show', 'dev', link]);
+      owner.push({ step: i, show: true });
+    }
+    lines.push(toBatchArgs(s.op, deps.ctx));
+    owner.push({ step: i, show: false });
   });
-  const inv = ipIn(ns, force ? ['-force', '-batch', '-'] : ['-batch', '-'], deps.tools);
+  const global = [...(options.recordBefore ? ['-d', '-json'] : []), ...(options.force ? ['-force'] : []), '-batch', '-'];
+  const inv = ipIn(ns, global, deps.tools);
   const result = await runTool(deps, inv.file, inv.args, lines.map((l) => `${l.join(' ')}\n`).join(''));
-  return readBatchOutcome(lines, result);
+  const outcome = readBatchOutcome(lines, result);
+  const failures = outcome.failures.map((f) => ({ index: owner[f.index]?.step ?? f.index, message: f.message }));
+  const before: Array<LinkState | undefined> = steps.map(() => undefined);
+  if (options.recordBefore) {
+    // Only `link show` prints in -json mode: the k-th JSON line belongs to the k-th show line that ran.
+    const printed = result.stdout.split('\n').filter((l) => l.startsWith('['));
+    const firstFailed = outcome.failures[0]?.index ?? lines.length;
+    const shows = owner.filter((o, li) => o.show && li < firstFailed);
+    if (printed.length === shows.length) shows.forEach((o, k) => (before[o.step] = parseLinkState(printed[k] as string)));
+  }
+  const abortedLine = outcome.abortedAt;
+  const abortedAt = abortedLine === undefined ? undefined : (owner[abortedLine - 1]?.step ?? 0) + 1;
+  return abortedAt === undefined ? { failures, before } : { failures, abortedAt, before };
 }

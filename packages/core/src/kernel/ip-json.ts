@@ -1,4 +1,5 @@
 import type { AddrInfo, LinkInfo, RouteInfo } from '../spi/kernel.js';
+import type { LinkState } from './undo.js';
 
 /** Maps `ip -json` output onto the Kernel port's listing types. */
 
@@ -10,7 +11,7 @@ interface IpLinkJson {
   address?: string;
   master?: string;
   group?: string | number;
-  linkinfo?: { info_kind?: string };
+  linkinfo?: { info_kind?: string; info_slave_kind?: string; info_slave_data?: { hairpin?: boolean; isolated?: boolean; learning?: boolean } };
 }
 
 interface IpAddrJson {
@@ -83,4 +84,20 @@ export function parseRoutes(stdout: string): RouteInfo[] {
       if (r.protocol) route.protocol = r.protocol;
       return route;
     });
+}
+
+/** The state of one link from `ip -d -json link show dev X` (one JSON array), for exact undo. */
+export function parseLinkState(json: string): LinkState | undefined {
+  const l = parseArray<IpLinkJson>(json)[0];
+  if (!l) return undefined;
+  const flags = l.flags ?? [];
+  const slave = l.linkinfo?.info_slave_kind === 'bridge' ? l.linkinfo.info_slave_data : undefined;
+  return {
+    up: flags.includes('UP'),
+    promisc: flags.includes('PROMISC'),
+    mtu: l.mtu,
+    ...(l.address ? { mac: l.address } : {}),
+    master: l.master ?? null,
+    ...(slave ? { port: { hairpin: slave.hairpin === true, isolated: slave.isolated === true, learning: slave.learning !== false } } : {}),
+  };
 }

@@ -11,7 +11,7 @@ import { probeLinkKinds, probeNftables, type LinkKindFeature } from './kernel-pr
 import { assertNetnsName } from './names.js';
 import { isSharedMountPoint, namespaceExists } from './netns-files.js';
 import { normalizeSteps } from './normalize-step.js';
-import { execaRunner, type ProcessRunner } from './process-runner.js';
+import { spawnRunner, type ProcessRunner } from './process-runner.js';
 import { undoPlan, type AppliedStep } from './undo.js';
 
 export interface IproutesExecutorOptions {
@@ -70,7 +70,7 @@ export class IproutesExecutor implements Kernel {
     };
     this.ctx = { netnsDir: DEFAULT_NETNS_DIR, hostNetnsPath: options.hostNetnsPath ?? `/proc/${process.pid}/ns/net` };
     this.procSysDir = options.procSysDir ?? '/proc/sys';
-    this.deps = { run: options.run ?? execaRunner, tools: this.tools, ctx: this.ctx, nft: this.tools.nft };
+    this.deps = { run: options.run ?? spawnRunner, tools: this.tools, ctx: this.ctx, nft: this.tools.nft };
   }
 
   async apply(steps: readonly KernelStep[]): Promise<AppliedPlan> {
@@ -89,14 +89,15 @@ export class IproutesExecutor implements Kernel {
         let end = i + 1;
         while (end < plan.length && plan[end]?.op.op !== 'sysctl.set' && sameNs((plan[end] as KernelStep).ns, first.ns)) end += 1;
         const segment = plan.slice(i, end);
-        const outcome = await runBatch(this.deps, first.ns, segment, false);
+        const outcome = await runBatch(this.deps, first.ns, segment, { force: false, recordBefore: true });
+        const ran = (upTo: number): AppliedStep[] => segment.slice(0, upTo).map((s, j) => (outcome.before[j] ? { ...s, before: outcome.before[j] } : s));
         const failure = outcome.failures[0];
         if (!failure) {
-          done.push(...segment);
+          done.push(...ran(segment.length));
           i = end;
           continue;
         }
-        done.push(...segment.slice(0, failure.index));
+        done.push(...ran(failure.index));
         const failed = segment[failure.index] as KernelStep;
         const reason = classifyIpMessage(failed, failure.message);
         if (failed.op.op === 'link.del' && failed.op.ifExists && reason === 'link-missing') {
@@ -145,7 +146,7 @@ export class IproutesExecutor implements Kernel {
         }
         let rest = segment;
         while (rest.length > 0) {
-          const outcome = await runBatch(this.deps, first.ns, rest, true);
+          const outcome = await runBatch(this.deps, first.ns, rest, { force: true });
           for (const f of outcome.failures) {
             const step = rest[f.index] as KernelStep;
             const reason = classifyIpMessage(step, f.message);

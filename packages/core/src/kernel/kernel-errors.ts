@@ -26,7 +26,7 @@ export function classifyIpMessage(step: KernelStep, message: string): KernelFail
   const m = message;
   if (/Cannot open network namespace|Invalid "netns" value|nsenter: cannot open|No such file or directory.*netns/i.test(m)) return 'netns-missing';
   if (/Operation not permitted|Permission denied/i.test(m)) return 'permission';
-  if (/Cannot find device|Device does not exist|No such device/i.test(m)) return 'link-missing';
+  if (/Cannot find device|Device does not exist|Device "[^"]*" does not exist|No such device/i.test(m)) return 'link-missing';
   if (/Unknown device type/i.test(m)) return 'unsupported';
   if (/Operation not supported/i.test(m)) return step.op.op === 'link.add' ? 'unsupported' : 'other';
   if (/File exists|already assigned/i.test(m)) return 'exists';

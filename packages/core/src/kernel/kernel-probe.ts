@@ -46,7 +46,7 @@ export async function probeLinkKinds(deps: ProbeDeps): Promise<Record<LinkKindFe
       dummy: { op: 'link.add', kind: 'dummy', name: 'p6' },
     };
     const steps: KernelStep[] = LINK_KIND_FEATURES.map((k) => ({ ns, op: ops[k] }));
-    const outcome = await runBatch(deps, ns, steps, true);
+    const outcome = await runBatch(deps, ns, steps, { force: true });
     const result = Object.fromEntries(LINK_KIND_FEATURES.map((k) => [k, true])) as Record<LinkKindFeature, boolean>;
     for (const f of outcome.failures) {
       const step = steps[f.index];

@@ -2,6 +2,7 @@ import type { AddrInfo, LinkAddOp, LinkInfo, LinkKind, LinkSetOp, NetnsRef, Rout
 import { nsKey } from './describe-step.js';
 import type { KernelFailureReason } from './kernel-errors.js';
 import { cidrContains, parseCidr } from './names.js';
+import type { LinkState } from './undo.js';
 
 /**
  * An in-memory model of the kernel state the Kernel port touches: namespaces, links, addresses and
@@ -298,6 +299,14 @@ export class NetstackModel {
       const v = flags[f];
       if (v !== undefined) link.port[f] = v;
     }
+  }
+
+  /** A link's changeable attributes, as undo wants them recorded. */
+  linkState(key: string, name: string): LinkState | undefined {
+    const l = this.linkIn(key, name);
+    if (!l) return undefined;
+    const master = l.masterId === undefined ? undefined : this.links.get(l.masterId);
+    return { up: l.up, promisc: l.promisc, mtu: l.mtu, mac: l.mac, master: master?.name ?? null, ...(l.port ? { port: { ...l.port } } : {}) };
   }
 
   // ---- addresses --------------------------------------------------------------------------

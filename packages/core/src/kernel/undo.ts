@@ -2,41 +2,80 @@ import type { AppliedPlan, KernelStep, LinkSetOp } from '../spi/kernel.js';
 
 /**
  * The undo of each kernel step, shared by every executor so that rollback means the same thing
- * everywhere. Pure: the only state it needs (a sysctl's previous value) travels on the applied step.
+ * everywhere. Pure: the state it needs (a sysctl's previous value, a link's attributes before a
+ * change) travels on the applied step.
  */
 
-/** A step as it ran. A sysctl step carries the value it replaced, so it can be restored later. */
+/** A link's changeable attributes as they were just before a step changed them. */
+export interface LinkState {
+  readonly up: boolean;
+  readonly promisc: boolean;
+  readonly mtu: number;
+  readonly mac?: string;
+  readonly master: string | null;
+  /** Bridge-port flags, when the link is a bridge port. */
+  readonly port?: { readonly hairpin: boolean; readonly isolated: boolean; readonly learning: boolean };
+}
+
+/**
+ * A step as it ran. A sysctl step carries the value it replaced (`previous`); a link.set or
+ * bridge.port step the link's state before it (`before`), so undo restores exactly that.
+ */
 export interface AppliedStep extends KernelStep {
   readonly previous?: string;
+  readonly before?: LinkState;
 }
+
+/** The link whose state must be recorded before this step so that its undo is exact, if any. */
+export function linkStateNeededBy(step: KernelStep): string | undefined {
+  const op = step.op;
+  if (op.op === 'bridge.port') return op.name;
+  if (op.op === 'link.set' && (op.up !== undefined || op.promisc !== undefined || op.mtu !== undefined || op.mac !== undefined || op.master !== undefined)) return op.name;
+  return undefined;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 function flip(v: boolean | undefined): boolean | undefined {
   return v === undefined ? undefined : !v;
 }
 
-function undoLinkSet(step: KernelStep, op: LinkSetOp): KernelStep[] {
+function undoLinkSet(step: AppliedStep, op: LinkSetOp): KernelStep[] {
   // After the step the link lives in the target namespace under its new name; undo starts there.
   const ns = op.netns ?? step.ns;
   const name = op.newName ?? op.name;
+  const moved = op.netns !== undefined;
+  const before = step.before;
+  const attrs: Mutable<LinkSetOp> = {};
+  if (before) {
+    // Exact: put back what changed (a move brings the link down; its up state is restored after moving back).
+    if (op.up !== undefined && !moved && before.up !== op.up) attrs.up = before.up;
+    if (op.promisc !== undefined && before.promisc !== op.promisc) attrs.promisc = before.promisc;
+    if (op.mtu !== undefined && before.mtu !== op.mtu) attrs.mtu = before.mtu;
+    if (op.mac !== undefined && before.mac !== undefined && before.mac !== op.mac) attrs.mac = before.mac;
+    if (op.master !== undefined && before.master !== op.master) attrs.master = before.master;
+  } else {
+    // Previous state unknown: flip booleans, release an enslaved link, leave MTU and MAC.
+    if (op.up !== undefined && !moved) attrs.up = flip(op.up);
+    if (op.promisc !== undefined) attrs.promisc = flip(op.promisc);
+    if (typeof op.master === 'string') attrs.master = null;
+  }
   const out: KernelStep[] = [];
-  const attrs: { -readonly [K in keyof LinkSetOp]?: LinkSetOp[K] } = {};
-  if (op.up !== undefined) attrs.up = flip(op.up);
-  if (op.promisc !== undefined) attrs.promisc = flip(op.promisc);
-  if (typeof op.master === 'string') attrs.master = null; // the previous master of a released link is unknown, so only enslaving is undone
   if (Object.keys(attrs).length > 0) out.push({ ns, op: { op: 'link.set', name, ...attrs } });
-  if (op.netns !== undefined || op.newName !== undefined) {
-    const back: { -readonly [K in keyof LinkSetOp]?: LinkSetOp[K] } = {};
-    if (op.netns !== undefined) back.netns = step.ns;
+  if (moved || op.newName !== undefined) {
+    const back: Mutable<LinkSetOp> = {};
+    if (moved) back.netns = step.ns;
     if (op.newName !== undefined) back.newName = op.name;
     out.push({ ns, op: { op: 'link.set', name, ...back } });
   }
+  if (moved && before?.up) out.push({ ns: step.ns, op: { op: 'link.set', name: op.name, up: true } });
   return out;
 }
 
 /**
- * The steps that undo one applied step, in the order they must run. MTU and MAC changes, deletions
- * and releases from a bridge have no undo (their previous values are unknown); boolean attributes
- * are flipped back.
+ * The steps that undo one applied step, in the order they must run. Link attributes go back to the
+ * recorded `before` state; without one, booleans are flipped and MTU/MAC stay. A deleted link cannot
+ * be recreated, so deletion has no undo.
  */
 export function undoOf(step: AppliedStep): KernelStep[] {
   const op = step.op;
@@ -49,7 +88,14 @@ export function undoOf(step: AppliedStep): KernelStep[] {
     case 'link.set':
       return undoLinkSet(step, op);
     case 'bridge.port': {
-      const flags = { hairpin: flip(op.hairpin), isolated: flip(op.isolated), learning: flip(op.learning) };
+      const was = step.before?.port;
+      const back = (f: 'hairpin' | 'isolated' | 'learning'): boolean | undefined => {
+        const v = op[f];
+        if (v === undefined) return undefined;
+        if (!was) return flip(v);
+        return was[f] === v ? undefined : was[f];
+      };
+      const flags = { hairpin: back('hairpin'), isolated: back('isolated'), learning: back('learning') };
       const set = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
       return Object.keys(set).length ? [{ ns: step.ns, op: { op: 'bridge.port', name: op.name, ...set } }] : [];
     }

@@ -25,6 +25,17 @@ export class SandboxFiles {
     return dir;
   }
 
+  /** Rewrites only `hosts` (what changes when endpoints join or leave); resolv.conf stays as created. */
+  async writeHosts(sandbox: SandboxRecord): Promise<void> {
+    const path = join(this.dirFor(sandbox), 'hosts');
+    try {
+      await this.replace(path, this.hosts(sandbox));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await this.write(sandbox);
+    }
+  }
+
   async remove(sandbox: Pick<SandboxRecord, 'id'>): Promise<void> {
     await rm(this.dirFor(sandbox), { recursive: true, force: true });
   }

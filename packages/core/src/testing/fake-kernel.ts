@@ -6,7 +6,7 @@ import { kernelStepError, meansAlreadyUndone } from '../kernel/kernel-errors.js'
 import { assertNetnsName, assertNetnsPath, assertNetnsRef } from '../kernel/names.js';
 import { ModelFailure, NetstackModel } from '../kernel/netstack-model.js';
 import { normalizeSteps } from '../kernel/normalize-step.js';
-import { undoPlan, type AppliedStep } from '../kernel/undo.js';
+import { linkStateNeededBy, undoPlan, type AppliedStep } from '../kernel/undo.js';
 
 export interface FakeKernelOptions {
   /** What this fake kernel can create; unspecified features are as on the project's build machines. */
@@ -127,6 +127,8 @@ export class FakeKernel implements Kernel {
   private run(step: KernelStep, index: number): AppliedStep {
     const key = nsKey(step.ns);
     const op = step.op;
+    const watched = linkStateNeededBy(step);
+    const before = watched === undefined ? undefined : this.model.linkState(key, watched);
     try {
       switch (op.op) {
         case 'link.add':
@@ -160,7 +162,7 @@ export class FakeKernel implements Kernel {
       if (e instanceof ModelFailure) throw kernelStepError(step, e.reason, e.message, { stepIndex: index });
       throw e;
     }
-    return step;
+    return before ? { ...step, before } : step;
   }
 
   /** Runs undo steps, keeping on past failures; effects already gone count as undone. */

@@ -15,7 +15,7 @@ describe('master names, temporary names and shim addresses', () => {
   });
 
   it('makes temporary and shim names that fit in an interface name (15 characters)', () => {
-    expect(tempLinkName('mvl', ID)).toBe('mvlc0ffee00112');
+    expect(tempLinkName('mvl', ID)).toBe('mvlc0ffee0011');
     expect(tempLinkName('ipv', ID).length <= 15).toBe(true);
     expect(shimName(ID)).toBe('mvshimc0ffee00');
   });

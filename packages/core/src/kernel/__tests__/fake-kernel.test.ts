@@ -155,6 +155,13 @@ describe('FakeKernel rollback', () => {
     }
   });
 
+  it('keeps lo up when rolling back a plan that brought the already-up lo up', async () => {
+    const before = kernel.snapshot();
+    kernel.failAt((step) => step.op.op === 'route.add');
+    await expect(kernel.apply([{ ns: sb, op: { op: 'link.set', name: 'lo', up: true } }, ...attach()])).rejects.toMatchObject({ code: 'SWY_ERR_KERNEL_OP_FAILED' });
+    expect(kernel.snapshot()).toEqual(before);
+  });
+
   it('fails a matching step only once and throws the injected error', async () => {
     const boom = new SwitchyardError('SWY_ERR_PERMISSION_DENIED', 'no');
     kernel.failAt((step) => step.op.op === 'route.add', boom);

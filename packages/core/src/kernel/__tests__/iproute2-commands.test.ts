@@ -74,14 +74,27 @@ describe('the undo of each operation', () => {
     expect(undoOf(step(HOST_NS, { op: 'link.add', kind: 'bridge', name: 'br0', netns: sb }))).toEqual([{ ns: sb, op: { op: 'link.del', name: 'br0' } }]);
   });
 
-  it('moves a moved and renamed link back from its new namespace under its new name', () => {
-    expect(undoOf(step(HOST_NS, { op: 'link.set', name: 'tmp0', netns: sb, newName: 'eth0', up: true }))).toEqual([
-      { ns: sb, op: { op: 'link.set', name: 'eth0', up: false } },
+  it('moves a moved and renamed link back from its new namespace, and brings it up again if it was up', () => {
+    const moved = step(HOST_NS, { op: 'link.set', name: 'tmp0', netns: sb, newName: 'eth0', up: true });
+    expect(undoOf(moved)).toEqual([{ ns: sb, op: { op: 'link.set', name: 'eth0', netns: HOST_NS, newName: 'tmp0' } }]);
+    expect(undoOf({ ...moved, before: { up: true, promisc: false, mtu: 1500, master: null } })).toEqual([
       { ns: sb, op: { op: 'link.set', name: 'eth0', netns: HOST_NS, newName: 'tmp0' } },
+      { ns: HOST_NS, op: { op: 'link.set', name: 'tmp0', up: true } },
     ]);
   });
 
-  it('flips up, promisc and port flags back, releases an enslaved link, and leaves MTU and MAC alone', () => {
+  it('restores the recorded attributes that changed and nothing else', () => {
+    const before = { up: true, promisc: false, mtu: 1500, mac: '02:00:00:00:00:01', master: 'br1' };
+    expect(undoOf({ ...step(sb, { op: 'link.set', name: 'lo', up: true }), before })).toEqual([]);
+    expect(undoOf({ ...step(sb, { op: 'link.set', name: 'v0', up: false, mtu: 9000, mac: '02:00:00:00:00:09', master: 'br0' }), before })).toEqual([
+      { ns: sb, op: { op: 'link.set', name: 'v0', up: true, mtu: 1500, mac: '02:00:00:00:00:01', master: 'br1' } },
+    ]);
+    expect(undoOf({ ...step(sb, { op: 'bridge.port', name: 'v0', hairpin: true, learning: true }), before: { ...before, port: { hairpin: false, isolated: false, learning: true } } })).toEqual([
+      { ns: sb, op: { op: 'bridge.port', name: 'v0', hairpin: false } },
+    ]);
+  });
+
+  it('without a recorded state, flips booleans back, releases an enslaved link, and leaves MTU and MAC alone', () => {
     expect(undoOf(step(sb, { op: 'link.set', name: 'v0', up: true, promisc: false, master: 'br0', mtu: 1400, mac: '02:00:00:00:00:09' }))).toEqual([
       { ns: sb, op: { op: 'link.set', name: 'v0', up: false, promisc: true, master: null } },
     ]);

@@ -98,13 +98,14 @@ describe('IproutesExecutor on the real kernel', () => {
     expect((await kernel.listLinks(ns)).find((l) => l.name === 'mv0')).toMatchObject({ kind: 'macvlan', mtu: 1400 });
   });
 
-  it('undoes every earlier step when step 4 of 6 meets a duplicate link name, leaving the kernel as it was', async () => {
+  it('undoes every earlier step when step 5 of 7 meets a duplicate link name, leaving the kernel as it was (lo stays up)', async () => {
     const a = await sandbox();
     const b = await sandbox();
     await kernel.apply([{ ns: b, op: { op: 'link.add', kind: 'bridge', name: 'taken' } }]);
     const before = await kernelSnapshot([a.name, b.name]);
     const err = await kernel
       .apply([
+        { ns: a, op: { op: 'link.set', name: 'lo', up: true } },
         { ns: a, op: { op: 'link.add', kind: 'veth', name: 'x0', peer: { name: 'x1', netns: b } } },
         { ns: a, op: { op: 'addr.add', dev: 'x0', cidr: '10.78.0.1/24' } },
         { ns: a, op: { op: 'link.set', name: 'x0', up: true } },

@@ -45,10 +45,11 @@ describe('IproutesExecutor batching', () => {
       { ns: self, op: { op: 'link.set', name: 'eth0', up: true } },
       { ns: HOST_NS, op: { op: 'link.set', name: 'vh0', mtu: 1400 } },
     ]);
+    // Each attribute change is preceded by a `link show` (JSON on stdout) that records what to restore on undo.
     expect(calls).toEqual([
-      { file: 'ip', args: ['-batch', '-'], input: 'link add name vh0 type veth peer name eth0 netns /proc/self/ns/net\nlink set dev vh0 up\n' },
-      { file: 'nsenter', args: ['--net=/proc/self/ns/net', 'ip', '-batch', '-'], input: 'addr add 10.1.0.2/24 dev eth0\nlink set dev eth0 up\n' },
-      { file: 'ip', args: ['-batch', '-'], input: 'link set dev vh0 mtu 1400\n' },
+      { file: 'ip', args: ['-d', '-json', '-batch', '-'], input: 'link add name vh0 type veth peer name eth0 netns /proc/self/ns/net\nlink show dev vh0\nlink set dev vh0 up\n' },
+      { file: 'nsenter', args: ['--net=/proc/self/ns/net', 'ip', '-d', '-json', '-batch', '-'], input: 'addr add 10.1.0.2/24 dev eth0\nlink show dev eth0\nlink set dev eth0 up\n' },
+      { file: 'ip', args: ['-d', '-json', '-batch', '-'], input: 'link show dev vh0\nlink set dev vh0 mtu 1400\n' },
     ]);
   });
 
@@ -68,9 +69,30 @@ describe('IproutesExecutor batching', () => {
   });
 });
 
+// What `ip -d -json link show dev NAME` prints for a link with these flags.
+function shown(name: string, flags: string[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify([{ ifindex: 3, ifname: name, flags, mtu: 1500, address: '02:00:00:00:00:07', ...extra }]);
+}
+
 describe('IproutesExecutor rollback', () => {
+  it('puts back exactly what a link had, so rolling back "lo up" on an up lo leaves it up', async () => {
+    const { run, calls } = scripted([
+      { stdout: `${shown('lo', ['LOOPBACK', 'UP'])}\n${shown('eth0', ['BROADCAST'], { master: 'br1' })}\n`, exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:5\n' },
+    ]);
+    const kernel = new IproutesExecutor({ run, ...ctx });
+    const err = await kernel
+      .apply([
+        { ns: self, op: { op: 'link.set', name: 'lo', up: true } },
+        { ns: self, op: { op: 'link.set', name: 'eth0', up: true, mtu: 1400, master: 'br0' } },
+        { ns: self, op: { op: 'route.add', dst: 'default', via: '10.9.0.1' } },
+      ])
+      .catch((e: unknown) => e);
+    expect(isSwitchyardError(err, 'SWY_ERR_KERNEL_OP_FAILED')).toBe(true);
+    expect(calls[1]?.input).toBe('link set dev eth0 mtu 1500 master br1 down\n');
+  });
+
   it('undoes exactly the lines that ran before "Command failed -:3", in reverse, and names the failed step', async () => {
-    const { run, calls } = scripted([{ exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:3\n' }]);
+    const { run, calls } = scripted([{ exitCode: 1, stdout: `${shown('vh0', [])}\n`, stderr: 'RTNETLINK answers: File exists\nCommand failed -:4\n' }]);
     const kernel = new IproutesExecutor({ run, ...ctx });
     const err = await kernel
       .apply([veth, hostUp, { ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'br0' } }, { ns: HOST_NS, op: { op: 'link.set', name: 'br0', up: true } }])
@@ -82,13 +104,13 @@ describe('IproutesExecutor rollback', () => {
   });
 
   it('undoes the earlier batches when a later one fails on its first line', async () => {
-    const { run, calls } = scripted([{}, { exitCode: 1, stderr: 'Cannot find device "eth9"\nCommand failed -:1\n' }]);
+    const { run, calls } = scripted([{ stdout: `${shown('vh0', [])}\n` }, { exitCode: 1, stderr: 'Device "eth9" does not exist.\nCommand failed -:1\n' }]);
     const kernel = new IproutesExecutor({ run, ...ctx });
     const err = await kernel.apply([veth, hostUp, { ns: self, op: { op: 'link.set', name: 'eth9', up: true } }]).catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'SWY_ERR_LINK_NOT_FOUND')).toBe(true);
     expect(calls.map((c) => c.input)).toEqual([
-      'link add name vh0 type veth peer name eth0 netns /proc/self/ns/net\nlink set dev vh0 up\n',
-      'link set dev eth9 up\n',
+      'link add name vh0 type veth peer name eth0 netns /proc/self/ns/net\nlink show dev vh0\nlink set dev vh0 up\n',
+      'link show dev eth9\nlink set dev eth9 up\n',
       'link set dev vh0 down\nlink del dev vh0\n',
     ]);
   });
@@ -98,7 +120,7 @@ describe('IproutesExecutor rollback', () => {
     const kernel = new IproutesExecutor({ run, ...ctx });
     const plan = await kernel.apply([{ ns: HOST_NS, op: { op: 'link.del', name: 'old0', ifExists: true } }, hostUp]);
     expect(plan.steps.length).toBe(2);
-    expect(calls.map((c) => c.input)).toEqual(['link del dev old0\nlink set dev vh0 up\n', 'link set dev vh0 up\n']);
+    expect(calls.map((c) => c.input)).toEqual(['link del dev old0\nlink show dev vh0\nlink set dev vh0 up\n', 'link show dev vh0\nlink set dev vh0 up\n']);
   });
 
   it('says in the error when the rollback itself could not finish', async () => {

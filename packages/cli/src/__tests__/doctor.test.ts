@@ -1,0 +1,75 @@
+import type { DoctorProbes } from '../doctor/probes.js';
+import { harness, tableRows, type Harness } from './harness.js';
+
+const present = new Set(['ip', 'nsenter', 'unshare', 'ping']);
+const probes = (over: Partial<DoctorProbes> = {}): Partial<DoctorProbes> => ({
+  which: (tool) => (present.has(tool) ? `/usr/bin/${tool}` : undefined),
+  cniPlugins: () => ['bridge', 'host-local', 'ptp'],
+  moduleLoading: () => false,
+  privileges: () => ({ uid: 0, netAdmin: true, sysAdmin: true }),
+  dirStatus: () => ({ exists: true, writable: true }),
+  ...over,
+});
+
+describe('switchyard doctor', () => {
+  let h: Harness;
+  afterEach(() => h.dispose());
+
+  test('reports kernel features per driver, with why ipvlan, vlan and dummy are missing', async () => {
+    h = harness({ doctor: probes() });
+    const r = await h.run('doctor');
+    expect(r.code).toBe(0);
+    const section = r.stdout.split('\n\n')[1] ?? '';
+    const rows = tableRows(section.split('\n').slice(1).join('\n'));
+    expect(rows[0]).toEqual(['FEATURE', 'SUPPORTED', 'USED BY', 'NOTE']);
+    const byFeature = Object.fromEntries(rows.slice(1).map((row) => [row[0], row]));
+    expect(byFeature.bridge?.[1]).toBe('✓ yes');
+    expect(byFeature.veth?.[1]).toBe('✓ yes');
+    expect(byFeature.macvlan?.[1]).toBe('✓ yes');
+    expect(byFeature.ipvlan?.slice(1)).toEqual(['✗ no', 'ipvlan driver', "kernel built without ipvlan support (no module loading); Switchyard's ipvlan tests run under user-mode Linux instead"]);
+    expect(byFeature.vlan?.[3]).toContain('kernel built without 802.1Q vlan support (no module loading)');
+    expect(byFeature.dummy?.[1]).toBe('✗ no');
+    expect(r.stderr).toContain('switchyard: probing kernel features in throwaway namespaces');
+  });
+
+  test('lists tools with what to install, CNI plugins, privileges and the state dir', async () => {
+    h = harness({ doctor: probes() });
+    const r = await h.run('doctor');
+    expect(r.stdout).toMatch(/ip\s+✓ \/usr\/bin\/ip\s+every kernel change/);
+    expect(r.stdout).toMatch(/nft\s+✗ missing\s+firewall backend \(planned\)\s+apt-get install nftables/);
+    expect(r.stdout).toContain('CNI plugins in /usr/lib/cni: ✓ bridge, host-local, ptp');
+    expect(r.stdout).toContain('uid 0, CAP_NET_ADMIN yes, CAP_SYS_ADMIN yes');
+    expect(r.stdout).toContain(`✓ ${h.stateDir}: writable`);
+    expect(r.stdout).toContain('✓ ready');
+  });
+
+  test('--json gives the same findings as data', async () => {
+    h = harness({ doctor: probes() });
+    const r = await h.run('doctor', '--json');
+    const d = r.json().doctor;
+    expect(d.ok).toBe(true);
+    expect(d.kernel.find((k: { feature: string }) => k.feature === 'ipvlan')).toMatchObject({ supported: false, note: expect.stringContaining('no module loading') });
+    expect(d.plugins.map((p: { kind: string; type: string }) => `${p.kind}:${p.type}`)).toEqual(expect.arrayContaining(['driver:bridge', 'driver:veth', 'driver:macvlan', 'driver:ipvlan', 'ipam:host-local']));
+    expect(d.tools.find((t: { tool: string }) => t.tool === 'nft')).toEqual({ tool: 'nft', path: null, neededFor: 'firewall backend (planned)', essential: false, install: 'apt-get install nftables' });
+    expect(d.privileges).toEqual({ uid: 0, netAdmin: true, sysAdmin: true, mayChangeKernel: true });
+  });
+
+  test('without privileges it does not probe, and says how to get them', async () => {
+    h = harness({ doctor: probes({ privileges: () => ({ uid: 1000, netAdmin: false, sysAdmin: false }) }) });
+    const r = await h.run('doctor');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/bridge\s+\? unknown\s+bridge driver\s+not probed: needs root or CAP_NET_ADMIN/);
+    expect(r.stdout).toContain('✗ may not change the kernel: run as root or with CAP_NET_ADMIN, or try privately with `unshare -rn`');
+  });
+
+  test('a missing ip command is an essential problem: exit 5 with SWY_ERR_TOOL_MISSING', async () => {
+    h = harness({ doctor: probes({ which: (t) => (t === 'ip' ? undefined : `/usr/bin/${t}`) }) });
+    const r = await h.run('doctor');
+    expect(r.code).toBe(5);
+    expect(r.stdout).toContain('✗ 1 problem(s): ip is missing (apt-get install iproute2)');
+    expect(r.stderr).toContain('code: SWY_ERR_TOOL_MISSING');
+    const j = await h.run('doctor', '--json');
+    expect(j.code).toBe(5);
+    expect(j.json().doctor).toMatchObject({ ok: false, problems: ['ip is missing (apt-get install iproute2)'] });
+  });
+});

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isSwitchyardError } from '@switchyard/core';
+import { parseNetConf, translateNetConf } from '../netd/cni-conf.js';
+import { loadNetDir } from '../netd/net-dir.js';
+import { harness } from './harness.js';
+
+function configErrorOf(fn: () => unknown): { message: string; details: Record<string, unknown> | undefined } {
+  try {
+    fn();
+  } catch (e) {
+    if (isSwitchyardError(e, 'SWY_ERR_CONFIG_INVALID')) return { message: e.message, details: e.details };
+    throw e;
+  }
+  throw new Error('expected SWY_ERR_CONFIG_INVALID');
+}
+
+describe('net.d conf translation (rkt/CNI format -> NetworkSpec)', () => {
+  test("rkt's default network (ptp, default route) becomes a veth network with defaultRoute", () => {
+    const spec = translateNetConf('f.conf', { name: 'default', type: 'ptp', ipMasq: false, ipam: { type: 'host-local', subnet: '172.16.28.0/24', routes: [{ dst: '0.0.0.0/0' }] } });
+    expect(spec).toEqual({
+      name: 'default',
+      driver: 'veth',
+      ipam: { driver: 'host-local', ipv4: [{ subnet: '172.16.28.0/24' }] },
+      options: { ipMasq: false, defaultRoute: true },
+      labels: { 'switchyard.netd.file': 'f.conf' },
+    });
+  });
+
+  test('a ptp network without routes gets no default route (CNI semantics, like rkt default-restricted)', () => {
+    expect(translateNetConf('f.conf', { name: 'r', type: 'ptp', ipam: { subnet: '172.17.0.0/16' } }).options).toEqual({ defaultRoute: false });
+  });
+
+  test('bridge keys keep their CNI names; isDefaultGateway follows ipam.routes unless given', () => {
+    const spec = translateNetConf('b.conf', { name: 'b', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, mtu: 1400, hairpinMode: true, promiscMode: false, ipam: { type: 'host-local', subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.99', gateway: '10.1.0.1', routes: [{ dst: '0.0.0.0/0' }] } });
+    expect(spec.driver).toBe('bridge');
+    expect(spec.options).toEqual({ bridge: 'cni0', isGateway: true, ipMasq: false, mtu: 1400, hairpinMode: true, promiscMode: false, isDefaultGateway: true });
+    expect(spec.ipam?.ipv4).toEqual([{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.99', gateway: '10.1.0.1' }]);
+    expect(translateNetConf('b.conf', { name: 'b', type: 'bridge', isDefaultGateway: false, ipam: { subnet: '10.1.0.0/24', routes: [{ dst: '0.0.0.0/0' }] } }).options).toEqual({ isDefaultGateway: false });
+  });
+
+  test('macvlan and ipvlan take master, mode and mtu', () => {
+    expect(translateNetConf('m.conf', { name: 'm', type: 'macvlan', master: 'eth1', mode: 'bridge', mtu: 1500 })).toMatchObject({ driver: 'macvlan', options: { master: 'eth1', mode: 'bridge', mtu: 1500 } });
+    expect(translateNetConf('i.conf', { name: 'i', type: 'ipvlan', master: 'eth1', mode: 'l3' })).toMatchObject({ driver: 'ipvlan', options: { master: 'eth1', mode: 'l3' } });
+  });
+
+  test('a type Switchyard does not ship passes through with every key, for plugin drivers', () => {
+    expect(translateNetConf('p.conf', { name: 'p', type: 'ptp-lite', colour: 'blue' })).toMatchObject({ driver: 'ptp-lite', options: { colour: 'blue' } });
+  });
+
+  test('ipam.ranges: one set per family; IPv6 sets turn IPv6 on, IPv6 alone turns IPv4 off', () => {
+    const dual = translateNetConf('d.conf', { name: 'd', type: 'bridge', ipam: { type: 'host-local', ranges: [[{ subnet: '10.2.0.0/24' }], [{ subnet: 'fd00:2::/64', gateway: 'fd00:2::1' }]] } });
+    expect(dual.ipam).toEqual({ driver: 'host-local', ipv4: [{ subnet: '10.2.0.0/24' }], ipv6: [{ subnet: 'fd00:2::/64', gateway: 'fd00:2::1' }] });
+    expect(dual.ipv6).toBe(true);
+    const v6only = translateNetConf('6.conf', { name: 's', type: 'bridge', ipam: { ranges: [[{ subnet: 'fd00:3::/64' }]] } });
+    expect(v6only).toMatchObject({ ipv6: true, ipv4: false });
+  });
+
+  test.each([
+    ['{ not json', undefined, /is not valid JSON/],
+    ['[]', undefined, /must hold one JSON object/],
+    ['{"type":"bridge"}', 'name', /field "name" must be a network name/],
+    ['{"name":"x"}', 'type', /field "type" must name a network type/],
+    ['{"name":"x","type":"bridge","forceAddress":true}', 'forceAddress', /field "forceAddress" is not supported by the bridge driver/],
+    ['{"name":"x","type":"bridge","ipam":{"subnet":"10.1.0.0"}}', 'ipam.subnet', /field "ipam.subnet" must be a CIDR/],
+    ['{"name":"x","type":"bridge","ipam":{"subnet":"10.1.0.0/24","gateway":"fd00::1"}}', 'ipam.gateway', /must be an IPv4 address/],
+    ['{"name":"x","type":"bridge","ipam":{"dataDir":"/var/lib/cni"}}', 'ipam.dataDir', /is not supported/],
+    ['{"name":"x","type":"ptp","ipam":{"subnet":"10.1.0.0/24","routes":[{"dst":"10.9.0.0/16"}]}}', 'ipam.routes[0].dst', /only default routes/],
+    ['{"name":"x","type":"bridge","ipam":{"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":"10.2.0.0/24"}]]}}', 'ipam.ranges[1]', /second IPv4 range set/],
+    ['{"name":"x","plugins":[]}', 'plugins', /conflist/],
+  ])('%s is refused with SWY_ERR_CONFIG_INVALID naming the file and field %s', (text, field, message) => {
+    const e = configErrorOf(() => parseNetConf('/etc/switchyard/net.d/10-x.conf', text));
+    expect(e.message).toMatch(/^\/etc\/switchyard\/net\.d\/10-x\.conf: /);
+    expect(e.message).toMatch(message);
+    expect(e.details).toEqual({ file: '/etc/switchyard/net.d/10-x.conf', ...(field ? { field } : {}) });
+  });
+});
+
+describe('net dir loading', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'swy-netd-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const put = (file: string, name: string, subnet = '10.9.0.0/24') => writeFileSync(join(dir, file), JSON.stringify({ name, type: 'bridge', ipam: { subnet } }));
+
+  test('reads *.conf and *.json in lexicographic (byte) order and skips other files', async () => {
+    put('b.json', 'beta');
+    put('10-z.conf', 'zulu');
+    put('2-a.conf', 'alpha');
+    put('notes.txt', 'ignored');
+    put('.hidden.conf', 'hidden');
+    const d = await loadNetDir(dir);
+    expect(d.declarations.map((x) => x.name)).toEqual(['zulu', 'alpha', 'beta']);
+  });
+
+  test('a name declared twice keeps the first file, as rkt does', async () => {
+    put('10-one.conf', 'lan', '10.1.0.0/24');
+    put('20-two.conf', 'lan', '10.2.0.0/24');
+    const d = await loadNetDir(dir);
+    expect(d.declarations).toHaveLength(1);
+    expect(d.declarations[0]?.spec.ipam?.ipv4?.[0]?.subnet).toBe('10.1.0.0/24');
+    expect(d.ignored).toEqual([{ name: 'lan', file: join(dir, '20-two.conf'), keptFile: join(dir, '10-one.conf') }]);
+  });
+
+  test('a missing net dir declares nothing', async () => {
+    expect((await loadNetDir(join(dir, 'absent'))).declarations).toEqual([]);
+  });
+});
+
+describe('net.d through the CLI', () => {
+  test('a bad file makes commands that read net.d fail with exit 2 naming the file and field', async () => {
+    const h = harness();
+    try {
+      h.netConf('30-bad.conf', { name: 'bad', type: 'bridge', ipam: { subnet: 'nonsense' } });
+      const r = await h.run('network', 'ls', '--json');
+      expect(r.code).toBe(2);
+      expect(r.json().error).toMatchObject({
+        code: 'SWY_ERR_CONFIG_INVALID',
+        message: `${join(h.netDir, '30-bad.conf')}: field "ipam.subnet" must be a CIDR such as 10.1.0.0/24, not "nonsense"`,
+        details: { file: join(h.netDir, '30-bad.conf'), field: 'ipam.subnet' },
+      });
+    } finally {
+      h.dispose();
+    }
+  });
+
+  test('a value the driver refuses is reported against the net.d file, and nothing is created', async () => {
+    const h = harness();
+    try {
+      h.netConf('40-lan.conf', { name: 'lan', type: 'bridge', mtu: 'huge', ipam: { subnet: '10.40.0.0/24' } });
+      await h.run('sandbox', 'create', 'web1');
+      const r = await h.run('connect', 'lan', 'web1');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error: ${join(h.netDir, '40-lan.conf')}: The bridge driver's option "mtu" cannot be "huge"`);
+      expect(r.stderr).toContain('code: SWY_ERR_CONFIG_INVALID');
+      expect((await h.run('network', 'ls', '--json')).json().networks).toEqual([]);
+    } finally {
+      h.dispose();
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { CommanderError, type Command } from 'commander';
+import { CliContext, type CliDeps, type CliIo } from './context.js';
+import { exitCodeOf, failureJson, formatFailure, toFailure, usageFailure, type Failure } from './output/failure.js';
+import { buildProgram } from './program.js';
+
+export type { CliDeps, CliIo, TextSink } from './context.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Exits that are not failures: --help, --version. */
+const CLEAN_EXITS = new Set(['commander.helpDisplayed', 'commander.version']);
+
+/**
+ * Runs the `switchyard` command line and resolves to its exit status; never calls process.exit.
+ * Tests pass buffers as io and fakes in deps; the bin passes the process's streams.
+ */
+export async function runCli(argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
+  const ctx = new CliContext(io, deps, wantsJson(argv));
+  const program = buildProgram(ctx, VERSION);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (CLEAN_EXITS.has(e.code)) return 0;
+      // Help shown because a command group was given no subcommand: a usage error, already explained.
+      if (e.code === 'commander.help') return 2;
+      return report(ctx, usageFailure(e.message.replace(/^error: /, ''), usageHint(program, argv, e.code)), undefined);
+    }
+    return report(ctx, toFailure(e), e);
+  } finally {
+    await ctx.close().catch((e: unknown) => ctx.warn(`closing the state store failed: ${e instanceof Error ? e.message : String(e)}`));
+  }
+}
+
+function report(ctx: CliContext, f: Failure, raw: unknown): number {
+  if (ctx.json) ctx.io.stdout.write(JSON.stringify(failureJson(f), null, 2) + '\n');
+  else ctx.io.stderr.write(formatFailure(f));
+  if (ctx.debug && raw instanceof Error && raw.stack) ctx.io.stderr.write(raw.stack + '\n');
+  return exitCodeOf(f);
+}
+
+/** `--json` anywhere before `--`, known before parsing so that usage errors come out as JSON too. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** The subcommand path the user typed, e.g. `network create`, for the hint. */
+function commandPath(program: Command, argv: readonly string[]): Command[] {
+  const path: Command[] = [];
+  let current = program;
+  for (const token of argv) {
+    if (token === '--') break;
+    if (token.startsWith('-')) continue;
+    const next = current.commands.find((c) => c.name() === token || c.aliases().includes(token));
+    if (!next) continue;
+    path.push(next);
+    current = next;
+  }
+  return path;
+}
+
+function usageHint(program: Command, argv: readonly string[], code: string): string {
+  const path = commandPath(program, argv);
+  const names = ['switchyard', ...path.map((c) => c.name())].join(' ');
+  if (path.at(-1)?.name() === 'run' && code === 'commander.unknownOption') {
+    return 'Put the command to run after `--`: switchyard run --net=NET -- CMD ARGS… (see `switchyard run --help`).';
+  }
+  return `See \`${names} --help\` for usage.`;
+}

@@ -1,0 +1,163 @@
+import { Command } from 'commander';
+import type { CliContext, GlobalFlags } from './context.js';
+
+// The command table. Only commander is loaded here: each action imports its module when it runs.
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const NETWORK_EXAMPLES = `
+Examples:
+  switchyard network create frontend --subnet 10.88.0.0/24
+  switchyard network create backend --driver veth --subnet 10.89.0.0/24
+  switchyard network create lan --driver macvlan -o master=eth1 -o mode=bridge
+  switchyard network create web --from-file ./web.conf
+  switchyard network ls --json`;
+
+const SANDBOX_EXAMPLES = `
+Examples:
+  switchyard sandbox create web1
+  switchyard sandbox create web1 --hostname web1.local --dns 10.88.0.1
+  switchyard sandbox create loner --none
+  switchyard sandbox create adopt --netns /proc/4242/ns/net`;
+
+const CONNECT_EXAMPLES = `
+Examples:
+  switchyard connect frontend web1
+  switchyard connect frontend web2 --ip 10.88.0.20 --alias api --priority 10`;
+
+const RUN_EXAMPLES = `
+Examples:
+  switchyard run --net=frontend -- ping -c1 10.88.0.3
+  switchyard run --net=frontend:IP=10.88.0.50,backend -- ip -br addr
+  switchyard run --net=all -- ip route
+  switchyard run --net=none -- ip link
+  switchyard run --net=host -- ip -br link
+
+Networks named in net.d or rkt's presets are created on first use. When the list names neither
+"default" nor "default-restricted", rkt's rule adds "default-restricted" ("default" with --net=all).
+Without --net, the sandbox joins "default".`;
+
+/** Builds the `switchyard` command tree; actions report through `ctx`. */
+export function buildProgram(ctx: CliContext, version: string): Command {
+  const program = new Command('switchyard')
+    .description('Container networking in the CNM model: networks, sandboxes and the endpoints joining them.')
+    .option('--json', 'print machine-readable JSON instead of tables')
+    .option('--state-dir <dir>', 'where Switchyard keeps its state (env SWITCHYARD_STATE_DIR; default /var/lib/switchyard)')
+    .option('--net-dir <dir>', 'directory of rkt/CNI network files (env SWITCHYARD_NET_DIR; default /etc/switchyard/net.d)')
+    .version(ctx.json ? JSON.stringify({ version }) : version, '-V, --version', 'print the version')
+    .configureOutput({
+      writeOut: (s) => void ctx.io.stdout.write(s),
+      writeErr: (s) => void ctx.io.stderr.write(s),
+      // runCli prints usage errors itself, in the CLI's error format.
+      outputError: () => {},
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .helpCommand(false);
+  program.hook('preAction', (_root, action) => ctx.setGlobals(action.optsWithGlobals<GlobalFlags>()));
+
+  const network = program.command('network').description('create, list, inspect and remove networks');
+  network
+    .command('create')
+    .argument('[name]', 'network name (default: the name in --from-file)')
+    .description('create a network')
+    .option('-d, --driver <type>', 'driver: bridge, veth, macvlan, ipvlan or a plugin type (default: bridge)')
+    .option('--subnet <cidr>', 'IPv4 subnet, e.g. 10.88.0.0/24 (default: a free pool)')
+    .option('--gateway <ip>', 'IPv4 gateway (default: the first address)')
+    .option('--ip-range <cidr>', 'allocate sandbox addresses from this part of the subnet')
+    .option('--ipv6', 'enable IPv6 (dual stack)')
+    .option('--subnet6 <cidr>', 'IPv6 subnet, e.g. fd00:88::/64 (implies --ipv6)')
+    .option('--gateway6 <ip>', 'IPv6 gateway')
+    .option('--internal', 'no default route towards the gateway, no masquerade')
+    .option('--label <k=v>', 'label (repeatable)', collect)
+    .option('-o, --opt <k=v>', 'driver option (repeatable), e.g. -o mtu=1400', collect)
+    .option('--from-file <conf>', 'take the network from an rkt/CNI conf file')
+    .addHelpText('after', NETWORK_EXAMPLES)
+    .action(async (name: string | undefined, opts) => (await import('./commands/network.js')).networkCreate(ctx, name, opts));
+  network
+    .command('ls')
+    .alias('list')
+    .description('list networks (and those net.d declares but nothing used yet)')
+    .action(async () => (await import('./commands/network.js')).networkList(ctx));
+  network
+    .command('inspect')
+    .argument('<name>', 'network name or id')
+    .description('show a network and the sandboxes connected to it')
+    .action(async (name: string) => (await import('./commands/network.js')).networkInspect(ctx, name));
+  network
+    .command('rm')
+    .alias('remove')
+    .argument('<names...>', 'network names or ids')
+    .description('remove networks that have no connected sandboxes')
+    .action(async (names: string[]) => (await import('./commands/network.js')).networkRemove(ctx, names));
+
+  const sandbox = program.command('sandbox').description('create, list, inspect and remove sandboxes (network namespaces)');
+  sandbox
+    .command('create')
+    .argument('<name>', 'sandbox name (a new namespace appears at /run/netns/<name>)')
+    .description('create a sandbox')
+    .option('--none', 'loopback only; cannot join networks')
+    .option('--host', "share the host's namespace")
+    .option('--netns <path>', 'adopt an existing namespace file, e.g. /proc/<pid>/ns/net')
+    .option('--pid <n>', 'adopt the namespace of a process')
+    .option('--hostname <name>', 'hostname written to the sandbox hosts file (default: the name)')
+    .option('--dns <ip>', 'nameserver for the sandbox resolv.conf (repeatable)', collect)
+    .addHelpText('after', SANDBOX_EXAMPLES)
+    .action(async (name: string, opts) => (await import('./commands/sandbox.js')).sandboxCreate(ctx, name, opts));
+  sandbox
+    .command('ls')
+    .alias('list')
+    .description('list sandboxes with their interfaces and addresses')
+    .action(async () => (await import('./commands/sandbox.js')).sandboxList(ctx));
+  sandbox
+    .command('inspect')
+    .argument('<name>', 'sandbox name or id')
+    .description('show a sandbox and its interfaces')
+    .action(async (name: string) => (await import('./commands/sandbox.js')).sandboxInspect(ctx, name));
+  sandbox
+    .command('rm')
+    .alias('remove')
+    .argument('<names...>', 'sandbox names or ids')
+    .description('remove sandboxes: they leave their networks and their namespaces go')
+    .action(async (names: string[]) => (await import('./commands/sandbox.js')).sandboxRemove(ctx, names));
+
+  program
+    .command('connect')
+    .argument('<network>', 'network name or id (net.d networks and rkt presets are created on first use)')
+    .argument('<sandbox>', 'sandbox name or id')
+    .description('connect a sandbox to a network (creates an endpoint: an interface with an address)')
+    .option('--ip <ipv4>', 'static IPv4 address')
+    .option('--ip6 <ipv6>', 'static IPv6 address')
+    .option('--mac <mac>', 'MAC address of the interface')
+    .option('--ifname <name>', 'interface name inside the sandbox (default: the next free ethN)')
+    .option('--alias <name>', 'extra host name for this endpoint (repeatable)', collect)
+    .option('--priority <n>', 'the highest priority endpoint provides the default route')
+    .addHelpText('after', CONNECT_EXAMPLES)
+    .action(async (net: string, sb: string, opts) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
+  program
+    .command('disconnect')
+    .argument('<network>', 'network name or id')
+    .argument('<sandbox>', 'sandbox name or id')
+    .description('disconnect a sandbox from a network')
+    .action(async (net: string, sb: string) => (await import('./commands/connect.js')).disconnect(ctx, net, sb));
+
+  program
+    .command('run')
+    .argument('[command...]', 'the command to run, after --')
+    .description('run a command in an ephemeral sandbox joined to networks (rkt run --net); everything is removed when it exits')
+    .option('--net <nets>', 'networks: a,b[:IP=x], all, none or host (repeatable; default: default)', collect)
+    .option('--port <port:hostport>', 'publish a port (repeatable; needs a firewall backend)', collect)
+    .option('--name <name>', 'sandbox name (default: run-<random>)')
+    .addHelpText('after', RUN_EXAMPLES)
+    .action(async (argv: string[], opts) => (await import('./commands/run.js')).run(ctx, argv, opts));
+
+  program
+    .command('doctor')
+    .description('check what this machine supports: kernel features, tools, privileges, state dir')
+    .action(async () => (await import('./commands/doctor.js')).doctor(ctx));
+  program
+    .command('demo')
+    .description('build a throwaway lab in a private namespace: two networks, three sandboxes, pings, teardown, timings')
+    .action(async () => (await import('./commands/demo.js')).demo(ctx));
+  return program;
+}

@@ -1,0 +1,92 @@
+import {
+  SwitchyardError,
+  type DriverEndpoint,
+  type DriverNetwork,
+  type DriverSandbox,
+  type EndpointPlan,
+  type JoinPlan,
+  type JsonObject,
+  type Kernel,
+  type LeavePlan,
+  type NetworkDriver,
+  type NetworkPlan,
+  type StateStore,
+} from '@switchyard/core';
+import { checkMtu, planMasterSetup, planMasterTeardown, requireLinkKind, resolveMaster, tempLinkName, type MasterState } from '@switchyard/driver-macvlan';
+import { readIpvlanOptions, type IpvlanOptions } from './options.js';
+
+/** Prefix of the name a sandbox's ipvlan has between creation and core's rename. */
+export const IPVLAN_TEMP_PREFIX = 'ipv';
+
+/**
+ * One ipvlan sub-interface of a host master per endpoint: all share the master's MAC address. In L2
+ * mode the sandboxes use the network's gateway; in L3 modes the master routes for them, so the
+ * default route is a connected route on the interface, with no gateway (as libnetwork does).
+ */
+export class IpvlanDriver implements NetworkDriver {
+  readonly type = 'ipvlan';
+  readonly capability = { dataScope: 'local', connectivityScope: 'global' } as const;
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly store: StateStore,
+  ) {}
+
+  async validateNetworkOptions(options: JsonObject): Promise<JsonObject> {
+    const o = readIpvlanOptions(options);
+    await requireLinkKind(this.kernel, 'ipvlan');
+    return o as unknown as JsonObject;
+  }
+
+  async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
+    const o = options(network);
+    const master = await resolveMaster(this.kernel, 'ipvlan', o.master);
+    checkMtu('ipvlan', o.mtu, master);
+    const setup = await planMasterSetup(this.kernel, this.store, 'ipvlan', network.id, master);
+    const notes = [...setup.notes];
+    if (o.mode !== 'l2') notes.push(`${o.mode} mode: ${master.name} routes for the sandboxes; they get a default route on their interface and no gateway`);
+    notes.push(`the host cannot reach these sandboxes through ${master.name} (ipvlan keeps a master and its sub-interfaces apart)`);
+    return { steps: setup.steps, state: setup.state as unknown as JsonObject, notes };
+  }
+
+  async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {
+    return { steps: await planMasterTeardown(this.store, network.id, network.state as unknown as Partial<MasterState>) };
+  }
+
+  async createEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<EndpointPlan> {
+    if (endpoint.mac !== undefined) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `ipvlan network "${network.name}" cannot give a sandbox the MAC address ${endpoint.mac}: ipvlan interfaces all carry their master's MAC`, {
+        hint: 'Leave the MAC address out, or use a macvlan network, whose interfaces have MAC addresses of their own.',
+      });
+    }
+    return {};
+  }
+
+  async deleteEndpoint(): Promise<void> {}
+
+  async join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan> {
+    const o = options(network);
+    const state = network.state as unknown as MasterState;
+    const temp = tempLinkName(IPVLAN_TEMP_PREFIX, endpoint.id);
+    const hostSteps: JoinPlan['hostSteps'] = [
+      { op: 'link.add', kind: 'ipvlan', name: temp, parent: state.master, mode: o.mode, flag: o.flag, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) },
+    ];
+    const base = { hostSteps, srcName: temp, srcInSandbox: true };
+    if (network.internal) return { ...base, disableGateway: true };
+    if (o.mode !== 'l2') return { ...base, connectedDefaultRoute: true };
+    return {
+      ...base,
+      ...(network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
+      ...(network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
+    };
+  }
+
+  async leave(): Promise<LeavePlan> {
+    // The ipvlan lives only in the sandbox; core deleting it there leaves nothing on the host.
+    return { hostSteps: [] };
+  }
+}
+
+function options(network: DriverNetwork): IpvlanOptions {
+  return network.options as unknown as IpvlanOptions;
+}
