@@ -6,7 +6,7 @@ import { harness, type Harness } from './harness.js';
 const labPing: PingFn = async (from, address, count) => {
   const e = from.endpoints[0];
   const sameSubnet = e?.ipv4 !== undefined && e.ipv4.split('.').slice(0, 3).join('.') === address.split('.').slice(0, 3).join('.');
-  return sameSubnet ? { sent: count, received: count, times: Array.from({ length: count }, (_, i) => 0.05 + i / 100) } : { sent: count, received: 0, times: [] };
+  return sameSubnet ? { sent: count, received: count, times: [0.05, 0.06, 0.07].slice(0, count) } : { sent: count, received: 0, times: [] };
 };
 
 describe('switchyard demo (scenario on FakeKernel)', () => {
@@ -22,7 +22,7 @@ describe('switchyard demo (scenario on FakeKernel)', () => {
     expect(out).toMatch(/✓ {2}frontend {2}bridge network 10\.88\.0\.0\/24, gateway 10\.88\.0\.1/);
     expect(out).toMatch(/web1\s+frontend\s+eth0\s+10\.88\.0\.2\/24\s+10\.88\.0\.1\s+\/run\/netns\/web1/);
     expect(out).toMatch(/db\s+backend\s+eth0\s+10\.89\.0\.2\/24\s+10\.89\.0\.1/);
-    expect(out).toMatch(/✓ {2}web1 → web2 \(10\.88\.0\.3\) {2}3\/3 replies: 0\.05 ms, 0\.06 ms, 0\.07 ms/);
+    expect(out).toMatch(/✓ {2}web1 → web2 \(10\.88\.0\.3\)\s+3\/3 replies: 0\.05 ms, 0\.06 ms, 0\.07 ms/);
     expect(out).toMatch(/✓ {2}db → web1 \(10\.88\.0\.2\)\s+no reply, as expected/);
     expect(out).toMatch(/✓ {2}db → its host end \(10\.89\.0\.1\)/);
     expect(out).toMatch(/✓ {2}nothing left\s+no links besides lo, no sandbox namespaces/);
