@@ -56,7 +56,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .helpCommand(false);
   program.hook('preAction', (_root, action) => ctx.setGlobals(action.optsWithGlobals<GlobalFlags>()));
 
-  const network = program.command('network').description('create, list, inspect and remove networks');
+  const network = program.command('network').description('create, list, inspect and remove networks').helpCommand(false);
   network
     .command('create')
     .argument('[name]', 'network name (default: the name in --from-file)')
@@ -91,7 +91,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description('remove networks that have no connected sandboxes')
     .action(async (names: string[]) => (await import('./commands/network.js')).networkRemove(ctx, names));
 
-  const sandbox = program.command('sandbox').description('create, list, inspect and remove sandboxes (network namespaces)');
+  const sandbox = program.command('sandbox').description('create, list, inspect and remove sandboxes (network namespaces)').helpCommand(false);
   sandbox
     .command('create')
     .argument('<name>', 'sandbox name (a new namespace appears at /run/netns/<name>)')

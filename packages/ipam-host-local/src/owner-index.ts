@@ -48,7 +48,14 @@ export class OwnerIndex {
     const file = this.fileFor(owner);
     if (addresses.length === 0) return unlinkQuietly(file);
     const entry: IndexEntry = { id: owner.id.trim(), ifname: owner.ifname, addresses: [...new Set(addresses)] };
-    writeInPlace(file, JSON.stringify(entry));
+    try {
+      writeInPlace(file, JSON.stringify(entry));
+    } catch (e) {
+      // A pool release removed the directory while this store stayed cached: make it again.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      this.ensure();
+      writeInPlace(file, JSON.stringify(entry));
+    }
   }
 
   add(owner: AddressOwner, address: string): void {

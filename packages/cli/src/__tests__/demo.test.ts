@@ -18,11 +18,11 @@ describe('switchyard demo (scenario on FakeKernel)', () => {
     const r = await h.run('demo');
     expect(r.code).toBe(0);
     const out = r.stdout;
-    for (const s of ['1. Networks', '2. Sandboxes', '3. Connections', '4. Who is where', '5. Traffic', '6. Teardown', 'Timings (median wall time)']) expect(out).toContain(s);
+    for (const s of ['1. Networks', '2. Sandboxes', '3. Connections', 'own network namespace', '4. Who is where', '5. Traffic', '6. Teardown', 'Timings (median wall time)']) expect(out).toContain(s);
     expect(out).toMatch(/✓ {2}frontend {2}bridge network 10\.88\.0\.0\/24, gateway 10\.88\.0\.1/);
     expect(out).toMatch(/web1\s+frontend\s+eth0\s+10\.88\.0\.2\/24\s+10\.88\.0\.1\s+\/run\/netns\/web1/);
     expect(out).toMatch(/db\s+backend\s+eth0\s+10\.89\.0\.2\/24\s+10\.89\.0\.1/);
-    expect(out).toMatch(/✓ {2}web1 → web2 \(10\.88\.0\.3\)\s+3\/3 replies: 0\.05 ms, 0\.06 ms, 0\.07 ms/);
+    expect(out).toMatch(/✓ {2}web1 → web2 \(10\.88\.0\.3\)\s+3\/3 replies: 0\.050 ms, 0\.060 ms, 0\.070 ms/);
     expect(out).toMatch(/✓ {2}db → web1 \(10\.88\.0\.2\)\s+no reply, as expected/);
     expect(out).toMatch(/✓ {2}db → its host end \(10\.89\.0\.1\)/);
     expect(out).toMatch(/✓ {2}nothing left\s+no links besides lo, no sandbox namespaces/);

@@ -44,6 +44,7 @@ export async function demo(ctx: CliContext): Promise<void> {
   if (marker && !ctx.deps.demoInPlace) {
     const lab = await enterLab(marker);
     ({ stateDir, ipForward, dispose } = lab);
+    ctx.progress(`lab ready: fresh network and mount namespaces, tmpfs on /run/netns, state in ${stateDir}`);
   } else {
     stateDir = await mkdtemp(join(tmpdir(), 'switchyard-demo-'));
     dispose = () => rm(stateDir, { recursive: true, force: true });
@@ -58,6 +59,7 @@ export async function demo(ctx: CliContext): Promise<void> {
   } finally {
     await sy?.close();
     await dispose();
+    if (marker) ctx.progress('lab finished; its namespaces vanish as this process exits');
   }
 
   ctx.emitJson({ demo: outcome });

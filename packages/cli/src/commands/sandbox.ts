@@ -1,7 +1,6 @@
-import type { SandboxRecord, SandboxSpec } from '@switchyard/core';
+import { familyOf, type SandboxRecord, type SandboxSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
-import { familyOf } from '@switchyard/core';
 import { netnsText, sandboxDetails, sandboxesTable, shortId } from '../output/views.js';
 
 export interface SandboxCreateFlags {

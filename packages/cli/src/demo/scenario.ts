@@ -77,13 +77,15 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
   const sandboxes = new Map<string, SandboxRecord>();
   try {
     begin('1. Networks');
+    print('  frontend is a Linux bridge (a virtual switch); backend is point-to-point veth links to the host.');
     for (const n of NETWORKS) {
       const { value, ms: t } = await timed('create network', () => sy.controller.createNetwork({ name: n.name, driver: n.driver, ipam: { ipv4: [{ subnet: n.subnet }] } }));
       record({ what: `${n.name}`, ok: value.ipv4?.subnet === n.subnet, detail: `${n.driver} network ${value.ipv4?.subnet ?? '?'}, gateway ${value.ipv4?.gateway ?? '-'}`, ms: t });
     }
     flush((c) => [c.what, c.detail, ms(c.ms)]);
 
-    begin('2. Sandboxes (each one is its own network namespace)');
+    begin('2. Sandboxes');
+    print('  Each sandbox is its own network namespace: its own interfaces, addresses and routes, like a container.');
     for (const p of PLACEMENT) {
       const { value, ms: t } = await timed('create sandbox', () => sy.controller.createSandbox({ name: p.sandbox }));
       sandboxes.set(p.sandbox, value);
@@ -92,6 +94,7 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     flush((c) => [c.what, c.detail, ms(c.ms)]);
 
     begin('3. Connections');
+    print('  Connecting makes an endpoint: a veth pair with one end inside the sandbox, named eth0, and an address from the network.');
     for (const p of PLACEMENT) {
       const { value, ms: t } = await timed('connect', () => sy.controller.connect(p.network, p.sandbox));
       record({ what: `${p.sandbox} → ${p.network}`, ok: value.ipv4 !== undefined, detail: `${value.ifname} ${value.ipv4 ?? '(no address)'}`, ms: t });
@@ -104,6 +107,7 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     print(formatTable(['SANDBOX', 'NETWORK', 'IFACE', 'ADDRESS', 'GATEWAY', 'NETNS'], table, '  '));
 
     begin('5. Traffic');
+    print('  web1 and web2 share the frontend bridge; db has only its own link to the host.');
     const web1 = sandboxes.get('web1') as SandboxRecord;
     const web2 = sandboxes.get('web2') as SandboxRecord;
     const db = sandboxes.get('db') as SandboxRecord;
@@ -111,7 +115,7 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     const dbGateway = db.endpoints[0]?.gateway4 ?? '';
     const p1 = await env.ping(web1, addr(web2), PINGS);
     (samples['ping rtt'] ??= []).push(...p1.times);
-    record({ what: `web1 → web2 (${addr(web2)})`, ok: p1.received > 0, detail: p1.received > 0 ? `${replies(p1)}: ${p1.times.map((x) => `${x} ms`).join(', ')}` : `no reply: ${replies(p1)}` });
+    record({ what: `web1 → web2 (${addr(web2)})`, ok: p1.received > 0, detail: p1.received > 0 ? `${replies(p1)}: ${p1.times.map((x) => `${x.toFixed(3)} ms`).join(', ')}` : `no reply: ${replies(p1)}` });
     const p2 = await env.ping(db, addr(web1), PINGS);
     record({
       what: `db → web1 (${addr(web1)})`,
@@ -120,7 +124,7 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     });
     const p3 = await env.ping(db, dbGateway, PINGS);
     (samples['ping rtt'] ??= []).push(...p3.times);
-    record({ what: `db → its host end (${dbGateway})`, ok: p3.received > 0, detail: p3.received > 0 ? `${replies(p3)}: ${p3.times.map((x) => `${x} ms`).join(', ')} (point-to-point gateway)` : `no reply: ${replies(p3)}` });
+    record({ what: `db → its host end (${dbGateway})`, ok: p3.received > 0, detail: p3.received > 0 ? `${replies(p3)}: ${p3.times.map((x) => `${x.toFixed(3)} ms`).join(', ')} (point-to-point gateway)` : `no reply: ${replies(p3)}` });
     flush((c) => [c.what, c.detail]);
   } catch (e) {
     record({ what: 'unexpected failure', ok: false, detail: e instanceof Error ? e.message : String(e) });
@@ -170,9 +174,16 @@ async function teardown(env: DemoEnv, sandboxes: Map<string, SandboxRecord>, tim
   for (const n of networks) await attempt(`remove ${n.name}`, () => timed('remove network', () => sy.controller.deleteNetwork(n.name)));
   record({ what: 'removed', ok: errors.length === 0, detail: errors.length === 0 ? `${disconnected} endpoints disconnected, ${existing.length} sandboxes and ${networks.length} networks removed` : errors.join('; ') });
 
-  const links = (await sy.kernel.listLinks(HOST_NS)).map((l) => l.name).filter((n) => n !== 'lo');
-  const namespaces: string[] = [];
-  for (const name of sandboxes.keys()) if (await sy.kernel.netnsExists({ kind: 'named', name })) namespaces.push(name);
+  // The kernel destroys a deleted namespace's links asynchronously: give it up to ~3 s to finish.
+  let links: string[] = [];
+  let namespaces: string[] = [];
+  for (let attempt = 0; attempt < 30; attempt++) {
+    links = (await sy.kernel.listLinks(HOST_NS)).map((l) => l.name).filter((n) => n !== 'lo');
+    namespaces = [];
+    for (const name of sandboxes.keys()) if (await sy.kernel.netnsExists({ kind: 'named', name })) namespaces.push(name);
+    if (links.length === 0 && namespaces.length === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const clean = links.length === 0 && namespaces.length === 0;
   record({ what: 'nothing left', ok: clean, detail: clean ? 'no links besides lo, no sandbox namespaces' : `left behind: ${[...links, ...namespaces.map((n) => `netns ${n}`)].join(', ')}` });
 }

@@ -8,11 +8,10 @@ import { HOST_NS, type Kernel, type KernelOp, type KernelStep } from '../spi/ker
 import type { DriverEndpoint, DriverSandbox } from '../spi/network-driver.js';
 import { parseAddress, stripPrefix } from '../util/addresses.js';
 import { newId } from '../util/ids.js';
+import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { UndoStack } from './undo-stack.js';
 
-const IFNAME = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
-const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 export interface ConnectHooks {
   /** Called once the endpoint is planned and before any IPAM or kernel change (writes the intent). */
@@ -201,22 +200,13 @@ export class EndpointLifecycle {
         hint: 'Disconnect it first to change its options.',
       });
     }
-    const ifname = opts.ifname ?? nextIfname(sandbox);
-    if (!IFNAME.test(ifname)) {
-      throw new SwitchyardError('SWY_ERR_INVALID_NAME', `Interface name ${JSON.stringify(ifname)} is not valid`, {
-        hint: 'Use 1-15 letters, digits, "_", "." or "-" (Linux IFNAMSIZ), e.g. eth1.',
-      });
-    }
+    const ifname = assertIfName(opts.ifname ?? nextIfname(sandbox));
     if (sandbox.endpoints.some((e) => e.ifname === ifname)) {
       throw new SwitchyardError('SWY_ERR_LINK_EXISTS', `Sandbox "${sandbox.name}" already has an interface named ${ifname}`, {
         hint: 'Pick another --ifname, or leave it out to get the next free ethN.',
       });
     }
-    if (opts.mac !== undefined && !MAC.test(opts.mac)) {
-      throw new SwitchyardError('SWY_ERR_INVALID_MAC', `MAC address ${JSON.stringify(opts.mac)} is not valid`, {
-        hint: 'Write six hex pairs separated by colons, e.g. 02:42:ac:11:00:02.',
-      });
-    }
+    const mac = opts.mac === undefined ? undefined : normalizeMac(opts.mac);
     for (const [family, wanted, pool] of [[4, opts.ipv4, network.ipv4], [6, opts.ipv6, network.ipv6]] as const) {
       if (wanted === undefined) continue;
       parseAddress(wanted, family);
@@ -234,7 +224,7 @@ export class EndpointLifecycle {
       networkName: network.name,
       sandboxId: sandbox.id,
       ifname,
-      ...(opts.mac ? { mac: opts.mac.toLowerCase() } : {}),
+      ...(mac ? { mac } : {}),
       aliases: opts.aliases ?? [],
       portBindings: opts.portBindings ?? [],
       gatewayPriority: opts.gatewayPriority ?? 0,

@@ -78,10 +78,14 @@ export class NetworkController {
       await tx.put('intents', intent.id, intent);
       const undo = new UndoStack();
       try {
-        const exclude = await this.addressesInUse(tx);
+        const networks = await this.networksInUse(tx);
+        let host: string[] | undefined;
         for (const family of [4, 6] as const) {
           if (family === 4 ? !wantV4 : !wantV6) continue;
           const ranges = (family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6) ?? [];
+          // As Docker: an explicit subnet may overlap host routes (macvlan on the master's LAN);
+          // an automatically picked pool must not.
+          const exclude = ranges.length > 0 ? networks : [...networks, ...(host ??= await this.hostAddressesInUse())];
           const pool = await ipam.requestPool({
             networkId: network.id,
             networkName: network.name,
@@ -153,13 +157,18 @@ export class NetworkController {
     for (const pool of [network.ipv6, network.ipv4]) if (pool) await ipam.releasePool(pool.poolId);
   }
 
-  /** Subnets the new network must not overlap: host addresses and non-default routes, other networks. */
-  private async addressesInUse(tx: StoreTx): Promise<string[]> {
-    const [routes, addrs, networks] = await Promise.all([this.kernel.listRoutes(HOST_NS), this.kernel.listAddrs(HOST_NS), tx.list<NetworkRecord>('networks')]);
+  /** Subnets of every other network: no new network may overlap them. */
+  private async networksInUse(tx: StoreTx): Promise<string[]> {
+    const networks = await tx.list<NetworkRecord>('networks');
+    return networks.flatMap((n) => [n.ipv4, n.ipv6].filter((p) => p !== undefined).map((p) => p.subnet));
+  }
+
+  /** Host addresses' subnets and non-default routes: an automatically picked pool must avoid them. */
+  private async hostAddressesInUse(): Promise<string[]> {
+    const [routes, addrs] = await Promise.all([this.kernel.listRoutes(HOST_NS), this.kernel.listAddrs(HOST_NS)]);
     const cidrs = new Set<string>();
     for (const r of routes) if (r.dst !== 'default' && r.dst.includes('/')) cidrs.add(r.dst);
     for (const a of addrs) if (!a.cidr.startsWith('127.') && a.cidr !== '::1/128') cidrs.add(networkOf(a.cidr));
-    for (const n of networks) for (const p of [n.ipv4, n.ipv6]) if (p) cidrs.add(p.subnet);
     return [...cidrs];
   }
 

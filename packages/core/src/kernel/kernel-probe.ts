@@ -41,7 +41,8 @@ export async function probeLinkKinds(deps: ProbeDeps): Promise<Record<LinkKindFe
       veth: { op: 'link.add', kind: 'veth', name: 'p0', peer: { name: 'p1' } },
       bridge: { op: 'link.add', kind: 'bridge', name: 'p2' },
       macvlan: { op: 'link.add', kind: 'macvlan', name: 'p3', parent: 'p0', mode: 'bridge' },
-      ipvlan: { op: 'link.add', kind: 'ipvlan', name: 'p4', parent: 'p0', mode: 'l2', flag: 'bridge' },
+      // p1, not p0: a link that already carries a macvlan refuses an ipvlan (EBUSY).
+      ipvlan: { op: 'link.add', kind: 'ipvlan', name: 'p4', parent: 'p1', mode: 'l2', flag: 'bridge' },
       vlan: { op: 'link.add', kind: 'vlan', name: 'p5', parent: 'p0', vlanId: 2 },
       dummy: { op: 'link.add', kind: 'dummy', name: 'p6' },
     };

@@ -15,6 +15,10 @@ export interface ConformanceOptions {
   kernelFeatures?: Partial<Record<KernelFeature, boolean>>;
   /** Prepares the fake host namespace before each test (e.g. creates a master link). */
   prepareKernel?: (kernel: FakeKernel) => Promise<void>;
+  /** False when the driver's interfaces cannot carry a MAC of their own (ipvlan): a static MAC must then be refused. Default true. */
+  staticMac?: boolean;
+  /** Drivers built on a host master link: the option that names it and the MTU the master has after prepareKernel. */
+  master?: { option: string; mtu: number };
 }
 
 type Declare = (name: string, fn: () => void) => void;
@@ -121,14 +125,63 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       expect(b.ifname).toBe('eth0');
     });
 
-    it('honours a static address and MAC', async () => {
-      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ipam: { ipv4: [{ subnet: '10.78.0.0/24' }] } });
+    if (options.staticMac === false) {
+      it('refuses a static MAC with an InvalidArgument error and leaves nothing', async () => {
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
+        await sy.controller.createSandbox({ name: 'sb1' });
+        const before = sy.fake.snapshot();
+        const err = await sy.controller.connect('n1', 'sb1', { mac: '02:00:00:00:00:42' }).catch((e: unknown) => e);
+        expect(isSwitchyardError(err) && err.kind).toBe('InvalidArgument');
+        expect(sy.fake.snapshot()).toEqual(before);
+        expect(sy.ipam.allocated()).toEqual([]);
+      });
+    } else {
+      it('honours a static address and MAC', async () => {
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ipam: { ipv4: [{ subnet: '10.78.0.0/24' }] } });
+        const sb = await sy.controller.createSandbox({ name: 'sb1' });
+        const ep = await sy.controller.connect('n1', 'sb1', { ipv4: '10.78.0.42', mac: '02:00:00:00:00:42' });
+        expect(ep.ipv4).toBe('10.78.0.42/24');
+        const link = (await sy.kernel.listLinks(sb.netns)).find((l) => l.name === 'eth0');
+        expect(link?.mac).toBe('02:00:00:00:00:42');
+      });
+    }
+
+    it('refuses an interface name held by a link Switchyard did not make with SWY_ERR_LINK_EXISTS and leaves nothing', async () => {
+      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
       const sb = await sy.controller.createSandbox({ name: 'sb1' });
-      const ep = await sy.controller.connect('n1', 'sb1', { ipv4: '10.78.0.42', mac: '02:00:00:00:00:42' });
-      expect(ep.ipv4).toBe('10.78.0.42/24');
-      const link = (await sy.kernel.listLinks(sb.netns)).find((l) => l.name === 'eth0');
-      expect(link?.mac).toBe('02:00:00:00:00:42');
+      await sy.kernel.apply([{ ns: sb.netns, op: { op: 'link.add', kind: 'bridge', name: 'eth0' } }]);
+      const before = sy.fake.snapshot();
+      await expect(sy.controller.connect('n1', 'sb1')).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
+      expect(sy.fake.snapshot()).toEqual(before);
+      expect(sy.ipam.allocated()).toEqual([]);
     });
+
+    if (options.master) {
+      const { option, mtu } = options.master;
+      it('refuses a master that does not exist with SWY_ERR_MASTER_NOT_FOUND and allocates nothing', async () => {
+        const before = sy.fake.snapshot();
+        await expect(sy.controller.createNetwork({ name: 'n1', driver: type, options: { ...netOpts, [option]: 'nosuchnic0' } })).rejects.toMatchObject({ code: 'SWY_ERR_MASTER_NOT_FOUND' });
+        expect(sy.fake.snapshot()).toEqual(before);
+        expect(sy.ipam.poolCount()).toBe(0);
+      });
+
+      it("refuses an MTU above the master's with SWY_ERR_MTU_TOO_LARGE naming both numbers, and allocates nothing", async () => {
+        const before = sy.fake.snapshot();
+        const err = await sy.controller.createNetwork({ name: 'n1', driver: type, options: { ...netOpts, mtu: mtu + 1 } }).catch((e: unknown) => e);
+        expect(isSwitchyardError(err) && err.code).toBe('SWY_ERR_MTU_TOO_LARGE');
+        expect((err as Error).message).toContain(String(mtu + 1));
+        expect((err as Error).message).toContain(String(mtu));
+        expect(sy.fake.snapshot()).toEqual(before);
+        expect(sy.ipam.poolCount()).toBe(0);
+      });
+
+      it("gives the sandbox interface an MTU below the master's when the network asks for it", async () => {
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: { ...netOpts, mtu: mtu - 100 } });
+        const sb = await sy.controller.createSandbox({ name: 'sb1' });
+        await sy.controller.connect('n1', 'sb1');
+        expect((await sy.kernel.listLinks(sb.netns)).find((l) => l.name === 'eth0')?.mtu).toBe(mtu - 100);
+      });
+    }
 
     it('leaves no link, address or route behind after disconnect, sandbox removal and network delete', async () => {
       const before = sy.fake.snapshot();

@@ -4,7 +4,10 @@ import ipvlanDriver, { IPVLAN_TEMP_PREFIX } from '../index.js';
 
 runDriverConformance('ipvlan', () => ipvlanDriver, {
   networkOptions: { master: 'lab0' },
+  master: { option: 'master', mtu: 1500 },
   kernelFeatures: { ipvlan: true },
+  // ipvlan interfaces carry the master's MAC: a static MAC must be refused (option proposed for the suite).
+  staticMac: false,
   prepareKernel: async (k) => k.addDevice('lab0', { up: true }),
   invalidOptions: [{ master: 'lab0', mode: 'l4' }, { master: 'lab0', flag: 'open' }, { master: 'lab0', mtu: 70000 }, { master: 'a-name-longer-than-15' }],
 });

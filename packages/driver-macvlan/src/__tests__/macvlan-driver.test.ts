@@ -4,6 +4,7 @@ import macvlanDriver, { MACVLAN_TEMP_PREFIX, shimName } from '../index.js';
 
 runDriverConformance('macvlan', () => macvlanDriver, {
   networkOptions: { master: 'lab0' },
+  master: { option: 'master', mtu: 1500 },
   prepareKernel: async (k) => k.addDevice('lab0', { up: true }),
   invalidOptions: [
     { master: 'lab0', mode: 'loud' },

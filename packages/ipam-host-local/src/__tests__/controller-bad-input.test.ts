@@ -50,3 +50,22 @@ describe('bad input through the controller with host-local IPAM', () => {
     });
   }
 });
+
+describe('recreating a network after a failed create', () => {
+  it('allocates again under the same name once the failed attempt released its pool', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swy-recreate-'));
+    const kernel = new FakeKernel();
+    const sy = await createSwitchyard({ stateDir: dir, kernel, store: new MemoryStore(), drivers: [bridge], ipams: [hostLocal], autoloadPlugins: false });
+    try {
+      let n = 0;
+      kernel.failAt(() => n++ === 0);
+      await expect(sy.controller.createNetwork({ name: 'again', driver: 'bridge', ipam: { ipv4: [{ subnet: '10.73.0.0/24' }] } })).rejects.toMatchObject({ name: 'SwitchyardError' });
+      await sy.controller.createNetwork({ name: 'again', driver: 'bridge', ipam: { ipv4: [{ subnet: '10.73.0.0/24' }] } });
+      await sy.controller.createSandbox({ name: 's' });
+      expect((await sy.controller.connect('again', 's')).ipv4).toBe('10.73.0.2/24');
+    } finally {
+      await sy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
