@@ -37,6 +37,9 @@ function project(kind, pkg) {
 const which = process.env.SWY_TESTS ?? 'unit';
 const kinds = which === 'all' ? ['unit', 'kernel'] : [which];
 
+// The example third-party driver runs its own tests against core's built dist, as a user's package would.
+const examples = kinds.includes('unit') ? ['<rootDir>/examples/switchyard-driver-ptp-lite/jest.config.js'] : [];
+
 export default {
-  projects: kinds.flatMap((kind) => packages.map((p) => project(kind, p))),
+  projects: [...kinds.flatMap((kind) => packages.map((p) => project(kind, p))), ...examples],
 };

@@ -8,8 +8,7 @@ export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change'
   const options: SwitchyardOptions = {
     stateDir,
     pluginDir: join(stateDir, 'plugins'),
-    drivers: [...BUILTIN_DRIVERS],
-    ipams: [...BUILTIN_IPAMS],
+    builtins: { drivers: [...BUILTIN_DRIVERS], ipams: [...BUILTIN_IPAMS] },
     // Recovery may touch the kernel; reads must work without privileges.
     recover: purpose === 'change',
     ...(ctx.debug ? { logger: consoleLogger('debug') } : { logger: consoleLogger('warn') }),

@@ -1,4 +1,5 @@
 import {
+  defaultGateways,
   HOST_NS,
   SwitchyardError,
   prefixLength,
@@ -96,9 +97,7 @@ export class BridgeDriver implements NetworkDriver {
       hostSteps,
       srcName: endpoint.ifname,
       srcInSandbox: true,
-      ...(gateway && network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
-      ...(gateway && network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
-      ...(gateway ? {} : { disableGateway: true }),
+      ...defaultGateways(network, gateway),
     };
   }
 

@@ -1,4 +1,5 @@
 import {
+  defaultGateways,
   SwitchyardError,
   stripPrefix,
   type DriverEndpoint,
@@ -95,9 +96,7 @@ export class MacvlanDriver implements NetworkDriver {
       hostSteps: [{ op: 'link.add', kind: 'macvlan', name: temp, parent: state.master, mode: o.mode, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) }],
       srcName: temp,
       srcInSandbox: true,
-      ...(gateway && network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
-      ...(gateway && network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
-      ...(gateway ? {} : { disableGateway: true }),
+      ...defaultGateways(network, gateway),
     };
   }
 

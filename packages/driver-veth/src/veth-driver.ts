@@ -1,4 +1,5 @@
 import {
+  defaultGateways,
   SwitchyardError,
   readDriverOptions,
   stripPrefix,
@@ -106,9 +107,7 @@ export class VethDriver implements NetworkDriver {
       srcInSandbox: true,
       noPrefixRoute: true,
       staticRoutes: routes,
-      ...(gateway && network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
-      ...(gateway && network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
-      ...(gateway ? {} : { disableGateway: true }),
+      ...defaultGateways(network, gateway),
       ...(o.mtu ? { mtu: o.mtu } : {}),
     };
   }

@@ -104,7 +104,7 @@ describe('errors, exit codes and usage', () => {
     };
     const r = await h.run('network', 'ls', '--json');
     expect(r.code).toBe(1);
-    expect(r.json().error).toMatchObject({ code: null, kind: 'Internal', message: 'unexpected error: boom' });
+    expect(r.json().error).toMatchObject({ code: 'SWY_ERR_INTERNAL', kind: 'Internal', message: 'unexpected error: boom' });
   });
 
   test('a teardown failure exits 1 and lists each cause under the error', async () => {

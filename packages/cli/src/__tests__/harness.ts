@@ -49,7 +49,7 @@ export function harness(deps: CliDeps = {}): Harness {
     netDir,
     deps: {
       hasPrivileges: () => true,
-      createSwitchyard: (o) => createSwitchyard({ ...o, ipams: [memoryIpamManifest(ipam)], kernel: fake, store, recover: false, autoloadPlugins: false }),
+      createSwitchyard: (o) => createSwitchyard({ ...o, builtins: { drivers: o.builtins?.drivers ?? [] }, ipams: [memoryIpamManifest(ipam)], kernel: fake, store, recover: false, autoloadPlugins: false }),
       ...deps,
     },
     async run(...argv) {

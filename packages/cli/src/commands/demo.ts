@@ -69,7 +69,7 @@ export async function demo(ctx: CliContext): Promise<void> {
     return;
   }
   const failed = outcome.checks.filter((c) => !c.ok);
-  throw new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `The demo saw ${failed.length} unexpected outcome(s): ${failed.map((c) => `${c.what}: ${c.detail}`).join('; ')}`, {
+  throw new SwitchyardError('SWY_ERR_DEMO_CHECK_FAILED', `The demo saw ${failed.length} unexpected outcome(s): ${failed.map((c) => `${c.what}: ${c.detail}`).join('; ')}`, {
     hint: 'Run `switchyard doctor` to see what this machine lacks.',
   });
 }

@@ -2,8 +2,8 @@ import type { ErrorKind } from '@switchyard/core';
 
 /** What the CLI prints for an error: a SwitchyardError's fields, or the same shape for anything else. */
 export interface Failure {
-  /** Stable `SWY_ERR_*` code; null for an unexpected error (a bug). */
-  code: string | null;
+  /** Stable `SWY_ERR_*` code; SWY_ERR_INTERNAL for an unexpected error (a bug). */
+  code: string;
   kind: ErrorKind;
   message: string;
   hint?: string;
@@ -60,7 +60,7 @@ export function toFailure(e: unknown): Failure {
   }
   const message = e instanceof Error ? e.message : String(e);
   return {
-    code: null,
+    code: 'SWY_ERR_INTERNAL',
     kind: 'Internal',
     message: `unexpected error: ${message}`,
     hint: 'This is a bug in Switchyard: rerun with SWITCHYARD_DEBUG=1 to see the stack, and report it.',

@@ -10,7 +10,7 @@ import { parseAddress, stripPrefix } from '../util/addresses.js';
 import { newId } from '../util/ids.js';
 import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
-import { UndoStack } from './undo-stack.js';
+import { runUndoable } from './undo-stack.js';
 
 
 export interface ConnectHooks {
@@ -18,8 +18,8 @@ export interface ConnectHooks {
   beforeChanges(endpoint: EndpointRecord): Promise<void>;
   /** Makes the result durable; a failure here rolls everything back. */
   commit(sandbox: SandboxRecord): Promise<void>;
-  /** Called after a clean rollback (removes the intent). */
-  abandon(): Promise<void>;
+  /** Removes the intent record: after the commit, or after a rollback whose every step succeeded. */
+  clearIntent(): Promise<void>;
 }
 
 /** Endpoint create + join and leave + delete, with sandbox plumbing, IPAM and firewall in the right order. */
@@ -39,8 +39,7 @@ export class EndpointLifecycle {
     const dn = driverNetwork(network);
     const ds: DriverSandbox = { id: sandbox.id, netns: sandbox.netns };
     await hooks.beforeChanges(endpoint);
-    const undo = new UndoStack();
-    try {
+    return runUndoable(this.logger, () => hooks.clearIntent(), async (undo) => {
       const owner = { id: sandbox.id, ifname: endpoint.ifname };
       for (const family of [4, 6] as const) {
         const pool = family === 4 ? network.ipv4 : network.ipv6;
@@ -104,11 +103,7 @@ export class EndpointLifecycle {
       }
       await hooks.commit(updated);
       return endpoint;
-    } catch (error) {
-      const failed = await undo.unwind(this.logger);
-      if (failed.length === 0) await hooks.abandon();
-      throw error;
-    }
+    });
   }
 
   /** Leave + delete one endpoint; the next-best endpoint gets the default route. Returns the updated sandbox. */

@@ -14,7 +14,7 @@ import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
-import { UndoStack } from './undo-stack.js';
+import { runUndoable } from './undo-stack.js';
 
 export const DEFAULT_IPAM = 'host-local';
 
@@ -76,8 +76,7 @@ export class NetworkController {
       };
       const intent: Intent = { kind: 'network.create', id: newId(), networkId: network.id, networkName: network.name, driver: driver.type, ipamDriver: ipamName, at: network.createdAt };
       await tx.put('intents', intent.id, intent);
-      const undo = new UndoStack();
-      try {
+      return runUndoable(this.logger, () => tx.delete('intents', intent.id), async (undo) => {
         const networks = await this.networksInUse(tx);
         let host: string[] | undefined;
         for (const family of [4, 6] as const) {
@@ -107,13 +106,8 @@ export class NetworkController {
         network.driverState = plan.state ?? {};
         network.notes = plan.notes ?? [];
         await tx.put('networks', network.name, network);
-        await tx.delete('intents', intent.id);
         return network;
-      } catch (error) {
-        const failed = await undo.unwind(this.logger);
-        if (failed.length === 0) await tx.delete('intents', intent.id);
-        throw error;
-      }
+      });
     });
     this.events.emit('network.created', record);
     return record;
@@ -203,8 +197,7 @@ export class NetworkController {
         createdAt: new Date().toISOString(),
       };
       const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, at: sandbox.createdAt };
-      const undo = new UndoStack();
-      try {
+      return runUndoable(this.logger, () => tx.delete('intents', intent.id), async (undo) => {
         if (mode !== 'host') {
           const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
           if (path !== undefined) {
@@ -226,13 +219,8 @@ export class NetworkController {
         sandbox.filesDir = await this.files.write(sandbox);
         undo.push('remove sandbox files', () => this.files.remove(sandbox));
         await tx.put('sandboxes', sandbox.name, sandbox);
-        await tx.delete('intents', intent.id);
         return sandbox;
-      } catch (error) {
-        const failed = await undo.unwind(this.logger);
-        if (failed.length === 0) await tx.delete('intents', intent.id);
-        throw error;
-      }
+      });
     });
     this.events.emit('sandbox.created', record);
     return record;
@@ -279,11 +267,8 @@ export class NetworkController {
       const endpoint = await this.endpoints.connect(network, sandbox, opts, {
         beforeChanges: (ep) =>
           tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
-        commit: async (updated) => {
-          await tx.put('sandboxes', updated.name, updated);
-          await tx.delete('intents', intentId);
-        },
-        abandon: () => tx.delete('intents', intentId),
+        commit: (updated) => tx.put('sandboxes', updated.name, updated),
+        clearIntent: () => tx.delete('intents', intentId),
       });
       return { endpoint, network, sandbox: (await tx.get<SandboxRecord>('sandboxes', sandbox.name)) as SandboxRecord };
     });

@@ -23,3 +23,21 @@ export class UndoStack {
     return failed;
   }
 }
+
+/**
+ * Runs an operation whose steps push their undo on a fresh stack. On success `settle` runs (it clears
+ * the intent record); on failure the stack unwinds and `settle` runs only if every undo succeeded —
+ * otherwise the intent record stays for the next start's recovery. The error is rethrown either way.
+ */
+export async function runUndoable<T>(logger: Logger, settle: () => Promise<unknown>, body: (undo: UndoStack) => Promise<T>): Promise<T> {
+  const undo = new UndoStack();
+  try {
+    const result = await body(undo);
+    await settle();
+    return result;
+  } catch (error) {
+    const failed = await undo.unwind(logger);
+    if (failed.length === 0) await settle();
+    throw error;
+  }
+}

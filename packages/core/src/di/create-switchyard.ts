@@ -26,7 +26,9 @@ export interface SwitchyardOptions {
   pluginDir?: string;
   /** Load `switchyard-driver-<type>` on first use of an unknown type; default true. */
   autoloadPlugins?: boolean;
-  /** Drivers: manifest objects (built-ins, your own) or npm package names. */
+  /** The application's built-in drivers and IPAMs (listed with origin `builtin`; a plugin cannot take their type). */
+  builtins?: { drivers?: DriverManifest[]; ipams?: IpamManifest[] };
+  /** Drivers: manifest objects (your own) or npm package names. */
   drivers?: Array<DriverManifest | string>;
   /** IPAM drivers: manifest objects or npm package names. */
   ipams?: Array<IpamManifest | string>;
@@ -82,6 +84,8 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
 
   // Registrations are complete; only now is anything resolved.
   const registry = c.resolve<PluginRegistry>(TOKENS.DriverRegistry);
+  for (const d of options.builtins?.drivers ?? []) registry.registerDriver(d, 'builtin');
+  for (const i of options.builtins?.ipams ?? []) registry.registerIpam(i, 'builtin');
   for (const d of options.drivers ?? []) {
     if (typeof d === 'string') await registry.loadPackage(d, 'driver');
     else registry.registerDriver(d, 'object');

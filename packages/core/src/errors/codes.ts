@@ -57,6 +57,9 @@ export const ERROR_CODES = {
   // CLI
   SWY_ERR_USAGE: 'InvalidArgument',
   SWY_ERR_CONFIG_INVALID: 'InvalidArgument',
+  SWY_ERR_DEMO_CHECK_FAILED: 'Internal',
+  // anything unexpected (a bug): reported with this code rather than none
+  SWY_ERR_INTERNAL: 'Internal',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
