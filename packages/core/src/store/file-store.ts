@@ -19,6 +19,13 @@ export interface FileStoreOptions {
   stateDir: string;
   /** fsync each document and its directory before a put/delete resolves; default true. */
   durable?: boolean;
+  /**
+   * Collections whose documents describe kernel state that a reboot destroys anyway (namespaces,
+   * endpoints, the intents guarding them): written atomically but never fsynced, since a process
+   * crash keeps the page cache and a power loss loses the namespaces too. Default: sandboxes,
+   * endpoints, intents.
+   */
+  volatileCollections?: readonly Collection[];
   /** How long a transaction waits for another process's lock; default 60 s. */
   lockTimeoutMs?: number;
 }
@@ -32,6 +39,7 @@ const DEFAULT_STATE_DIR = '/var/lib/switchyard';
 export class FileStore implements StateStore {
   readonly stateDir: string;
   readonly durable: boolean;
+  private readonly volatile: ReadonlySet<Collection>;
   private readonly lockPath: string;
   private readonly lockTimeoutMs: number | undefined;
   private readonly transactions = new SerialTransactions<StoreTx>((scope) => this.txFor(scope));
@@ -41,8 +49,14 @@ export class FileStore implements StateStore {
   constructor(options: FileStoreOptions) {
     this.stateDir = resolve(options.stateDir);
     this.durable = options.durable ?? true;
+    this.volatile = new Set(options.volatileCollections ?? ['sandboxes', 'endpoints', 'intents']);
     this.lockPath = join(this.stateDir, 'lock');
     this.lockTimeoutMs = options.lockTimeoutMs;
+  }
+
+  /** Whether writes to this collection are fsynced. */
+  syncs(collection: Collection): boolean {
+    return this.durable && !this.volatile.has(collection);
   }
 
   /** `SWITCHYARD_STATE_DIR` when set and non-empty, else /var/lib/switchyard. */
@@ -105,13 +119,13 @@ export class FileStore implements StateStore {
         assertTxOpen(scope);
         const dir = this.dirOf(collection);
         assertValidId(collection, id);
-        await writeDocumentAtomically(dir, id, encodeDocument(collection, id, doc), this.durable);
+        await writeDocumentAtomically(dir, id, encodeDocument(collection, id, doc), this.syncs(collection));
       },
       delete: async (collection: Collection, id: string) => {
         assertTxOpen(scope);
         const dir = this.dirOf(collection);
         assertValidId(collection, id);
-        await removeDocument(dir, id, this.durable);
+        await removeDocument(dir, id, this.syncs(collection));
       },
     };
   }

@@ -189,3 +189,22 @@ describe('FileStore on disk', () => {
     expect(FileStore.defaultStateDir({})).toBe('/var/lib/switchyard');
   });
 });
+
+describe('FileStore durability policy', () => {
+  it('fsyncs lasting collections and leaves reboot-scoped ones (sandboxes, endpoints, intents) to the page cache', () => {
+    const store = new FileStore({ stateDir: freshStateDir() });
+    expect(['networks', 'meta', 'plugin:x', 'sandboxes', 'endpoints', 'intents'].map((c) => [c, store.syncs(c as never)])).toEqual([
+      ['networks', true],
+      ['meta', true],
+      ['plugin:x', true],
+      ['sandboxes', false],
+      ['endpoints', false],
+      ['intents', false],
+    ]);
+  });
+
+  it('fsyncs nothing when not durable, and everything when no collection is volatile', () => {
+    expect(new FileStore({ stateDir: freshStateDir(), durable: false }).syncs('networks')).toBe(false);
+    expect(new FileStore({ stateDir: freshStateDir(), volatileCollections: [] }).syncs('sandboxes')).toBe(true);
+  });
+});
