@@ -101,6 +101,11 @@ export class EndpointLifecycle {
         await this.firewall.publishPorts(endpoint.id, stripPrefix(endpoint.ipv4 ?? endpoint.ipv6 ?? ''), endpoint.portBindings);
         undo.push('unpublish ports', () => this.firewall.unpublishPorts(endpoint.id));
       }
+      if (driver.programExternalConnectivity && (endpoint.portBindings.length > 0 || endpoint.providesDefaultRoute)) {
+        const joined = driverEndpoint(endpoint);
+        await driver.programExternalConnectivity(dn, { ...joined, portBindings: endpoint.portBindings });
+        undo.push('revoke external connectivity', () => driver.revokeExternalConnectivity?.(dn, joined) ?? Promise.resolve());
+      }
       await hooks.commit(updated);
       return endpoint;
     });
@@ -112,6 +117,7 @@ export class EndpointLifecycle {
     const ipam = await this.drivers.ipam(network.ipamDriver);
     const dn = driverNetwork(network);
     const de = driverEndpoint(endpoint);
+    await driver.revokeExternalConnectivity?.(dn, de);
     const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
     const remaining = sandbox.endpoints.filter((e) => e.id !== endpoint.id);
     const next = endpoint.providesDefaultRoute ? bestGatewayEndpoint(remaining) : undefined;
@@ -157,6 +163,7 @@ export class EndpointLifecycle {
         const de = driverEndpoint(endpoint);
         const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
         await runAllCleanups(`remove endpoint ${endpoint.name}`, [
+          () => driver.revokeExternalConnectivity?.(dn, de) ?? Promise.resolve(),
           () => (leave.hostSteps.length > 0 ? this.kernel.apply(leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))) : Promise.resolve()),
           () => this.firewall.unpublishPorts(endpoint.id),
           ...addressReleases(network, endpoint).map(([poolId, addr]) => () => ipam.releaseAddress(poolId, addr)),

@@ -1,4 +1,4 @@
-import type { JsonObject } from '../model/types.js';
+import type { JsonObject, PortBinding } from '../model/types.js';
 import type { KernelOp, NetnsRef } from './kernel.js';
 
 /** Where a driver's networks and endpoints live: this host only, or shared across hosts. */
@@ -111,4 +111,12 @@ export interface NetworkDriver {
   join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan>;
   /** Plans the host-side removal of what join created; runs after core deleted the sandbox end, so link.del must use ifExists. */
   leave(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<LeavePlan>;
+  /**
+   * Optional. Makes a joined endpoint reachable from outside (published ports, masquerade) through the
+   * firewall port the driver received; called after join for an endpoint that has port bindings or
+   * provides its sandbox's default route. Must be undone completely by revokeExternalConnectivity.
+   */
+  programExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint & { portBindings: PortBinding[] }): Promise<void>;
+  /** Optional. Undoes programExternalConnectivity; succeeds when there is nothing to undo. */
+  revokeExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint): Promise<void>;
 }

@@ -5,7 +5,7 @@ import type { NetworkDriver } from '../../spi/network-driver.js';
 
 export interface FixtureControls {
   /** Make this driver method throw once. */
-  failIn?: 'createNetwork' | 'createEndpoint' | 'join' | 'leave';
+  failIn?: 'createNetwork' | 'createEndpoint' | 'join' | 'leave' | 'programExternalConnectivity';
   calls: string[];
 }
 
@@ -56,6 +56,13 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
         ...(n.ipv4?.gateway ? { gateway4: n.ipv4.gateway } : {}),
         ...(n.ipv6?.gateway ? { gateway6: n.ipv6.gateway } : {}),
       };
+    },
+    async programExternalConnectivity(_n, e) {
+      fail('programExternalConnectivity');
+      controls.calls.push(`program ${e.id.slice(0, 4)}`);
+    },
+    async revokeExternalConnectivity(_n, e) {
+      controls.calls.push(`revoke ${e.id.slice(0, 4)}`);
     },
     async leave(_n, e) {
       fail('leave');

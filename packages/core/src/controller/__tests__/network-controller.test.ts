@@ -131,7 +131,7 @@ describe('NetworkController', () => {
       await sy.controller.createSandbox({ name: 's' });
       const mark = sy.fake.history.length;
       const ep = await sy.controller.connect('n', 's');
-      expect(controls.calls.slice(-2)).toEqual(['createEndpoint', 'join']);
+      expect(controls.calls.slice(-4, -2)).toEqual(['createEndpoint', 'join']);
       expect(sy.ipam.allocated()).toContain(ep.ipv4?.split('/')[0]);
       expect(sy.fake.history.length).toBeGreaterThan(mark);
     });
@@ -197,6 +197,26 @@ describe('NetworkController', () => {
         expect(sy.ipam.allocated()).toEqual([]);
       });
     }
+
+    it('programs external connectivity for the gateway endpoint after join, and revokes it on disconnect', async () => {
+      await sy.controller.createNetwork({ name: 'n', driver: 'fixture' });
+      await sy.controller.createSandbox({ name: 's' });
+      const ep = await sy.controller.connect('n', 's');
+      const id = ep.id.slice(0, 4);
+      expect(controls.calls.filter((c) => /program|revoke|join/.test(c))).toEqual(['join', 'programExternalConnectivity', `program ${id}`]);
+      await sy.controller.disconnect('n', 's');
+      expect(controls.calls.filter((c) => /program |revoke/.test(c))).toEqual([`program ${id}`, `revoke ${id}`]);
+    });
+
+    it('undoes the join when programming external connectivity fails', async () => {
+      await sy.controller.createNetwork({ name: 'n', driver: 'fixture' });
+      await sy.controller.createSandbox({ name: 's' });
+      const before = { kernel: sy.fake.snapshot(), store: await storeState(sy) };
+      controls.failIn = 'programExternalConnectivity';
+      await expect(sy.controller.connect('n', 's')).rejects.toMatchObject({ message: 'fixture failure in programExternalConnectivity' });
+      expect({ kernel: sy.fake.snapshot(), store: await storeState(sy) }).toEqual(before);
+      expect(sy.ipam.allocated()).toEqual([]);
+    });
 
     it('undoes everything when IPAM has no address left', async () => {
       await sy.controller.createNetwork({ name: 'n', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.3.0.0/30' }] } });
