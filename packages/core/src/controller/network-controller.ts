@@ -118,8 +118,7 @@ export class NetworkController {
   }
 
   async listNetworks(): Promise<NetworkRecord[]> {
-    const all = await this.store.list<NetworkRecord>('networks');
-    return all.sort((a, b) => a.name.localeCompare(b.name));
+    return this.listByName<NetworkRecord>('networks');
   }
 
   /** Deletes a network with no endpoints: driver objects first, then its pools. */
@@ -231,8 +230,11 @@ export class NetworkController {
   }
 
   async listSandboxes(): Promise<SandboxRecord[]> {
-    const all = await this.store.list<SandboxRecord>('sandboxes');
-    return all.sort((a, b) => a.name.localeCompare(b.name));
+    return this.listByName<SandboxRecord>('sandboxes');
+  }
+
+  private async listByName<T extends { name: string }>(collection: 'networks' | 'sandboxes'): Promise<T[]> {
+    return (await this.store.list<T>(collection)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** Removes a sandbox: every endpoint leaves (collecting failures, continuing), then its namespace goes. */
