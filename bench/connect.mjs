@@ -56,6 +56,18 @@ export default async function bench({ log, count = 200, cliCount = 20 }) {
   const libAdd = await timeEach(sbs, (s) => c.connect('bench', s));
   const libDel = await timeEach(sbs, (s) => c.disconnect('bench', s));
 
+  // --- bridge: the iproute2 executor (the reference), same sandboxes, another network
+  log(`bridge: ${count} sandboxes through the library with the iproute2 executor…`);
+  const syIp = await core.createSwitchyard({ stateDir: mkdtempSync(join(tmpdir(), 'swy-bench-ip-')), executor: 'iproute2', drivers, ipams: [hostLocal], autoloadPlugins: false });
+  await syIp.controller.createNetwork({ name: 'benchip', driver: 'bridge', options: { bridge: 'swybench1' }, ipam: { ipv4: [{ subnet: '10.95.0.0/16' }] } });
+  const ipSbs = [];
+  for (let i = 0; i < count; i++) ipSbs.push((await syIp.controller.createSandbox({ name: `ip${i}` })).name);
+  const ipAdd = await timeEach(ipSbs, (s) => syIp.controller.connect('benchip', s));
+  for (const s of ipSbs) await syIp.controller.deleteSandbox(s);
+  await syIp.controller.deleteNetwork('benchip');
+  await syIp.close();
+  rmSync(syIp.options.stateDir, { recursive: true, force: true });
+
   // --- bridge: CNI reference plugin
   log(`bridge: ${count} containers through the CNI bridge plugin…`);
   const cniDir = mkdtempSync(join(tmpdir(), 'cni-bench-'));
@@ -66,6 +78,7 @@ export default async function bench({ log, count = 200, cliCount = 20 }) {
   dropNetns(cns);
   results.push({ name: 'bridge connect (ADD) median', ours: libAdd.median, peer: cniAdd.median, unit: 'ms', lowerIsBetter: true, detail: { ours: libAdd, peer: cniAdd } });
   results.push({ name: 'bridge connect (ADD) p95', ours: libAdd.p95, peer: cniAdd.p95, unit: 'ms', lowerIsBetter: true });
+  results.push({ name: 'bridge connect, iproute2 executor, median', ours: ipAdd.median, peer: cniAdd.median, unit: 'ms', lowerIsBetter: true });
   results.push({ name: 'bridge disconnect (DEL) median', ours: libDel.median, peer: cniDel.median, unit: 'ms', lowerIsBetter: true, detail: { ours: libDel, peer: cniDel } });
   results.push({ name: 'bridge disconnect (DEL) p95', ours: libDel.p95, peer: cniDel.p95, unit: 'ms', lowerIsBetter: true });
 

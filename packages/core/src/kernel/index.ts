@@ -8,3 +8,4 @@ export { kernelStepError, classifyIpMessage, meansAlreadyUndone, type KernelFail
 export { toBatchArgs, toBatchLine, netnsPath, sysctlProcPath, type CommandContext } from './iproute2-commands.js';
 export { readBatchOutcome, type BatchOutcome, type BatchLineFailure } from './ip-batch.js';
 export { execaRunner, spawnRunner, type ProcessRunner, type ProcessResult } from './process-runner.js';
+export { NetlinkExecutor, NETLINK_EXECUTOR_OPTIONS, type NetlinkExecutorOptions } from './netlink/netlink-executor.js';
