@@ -81,9 +81,10 @@ export class IpvlanDriver implements NetworkDriver {
     };
   }
 
-  async leave(): Promise<LeavePlan> {
+  async leave(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {
     // The ipvlan lives only in the sandbox; core deleting it there leaves nothing on the host.
-    return { hostSteps: [] };
+    // Recovery also removes the temporary name, in case a connect died before core's rename.
+    return { hostSteps: [], sandboxLinkNames: [tempLinkName(IPVLAN_TEMP_PREFIX, endpoint.id)] };
   }
 }
 

@@ -100,9 +100,10 @@ export class MacvlanDriver implements NetworkDriver {
     };
   }
 
-  async leave(): Promise<LeavePlan> {
+  async leave(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {
     // The macvlan lives only in the sandbox; core deleting it there leaves nothing on the host.
-    return { hostSteps: [] };
+    // Recovery also removes the temporary name, in case a connect died before core's rename.
+    return { hostSteps: [], sandboxLinkNames: [tempLinkName(MACVLAN_TEMP_PREFIX, endpoint.id)] };
   }
 }
 

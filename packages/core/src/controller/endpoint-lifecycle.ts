@@ -184,7 +184,11 @@ export class EndpointLifecycle {
     const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
     const owner = { id: sandbox.id, ifname };
     await runAllCleanups(`roll back connect of ${sandbox.name} to ${network.name}`, [
-      () => this.kernel.apply([{ ns: sandbox.netns, op: { op: 'link.del', name: ifname, ifExists: true } }, ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))]),
+      () =>
+        this.kernel.apply([
+          ...[ifname, ...(leave.sandboxLinkNames ?? [])].map((name) => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } }) as KernelStep),
+          ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })),
+        ]),
       () => this.firewall.unpublishPorts(endpointId),
       ...[network.ipv4, network.ipv6].filter((p) => p !== undefined).map((p) => () => ipam.releaseOwner(p.poolId, owner)),
       () => driver.deleteEndpoint(dn, de),

@@ -86,6 +86,11 @@ export interface JoinPlan {
 export interface LeavePlan {
   /** Operations in the host namespace that undo `join` (the sandbox end is removed by core). */
   hostSteps: KernelOp[];
+  /**
+   * Names a link of this endpoint may have inside the sandbox besides its final name (a temporary
+   * name before core's rename). Recovery of an interrupted connect deletes these too.
+   */
+  sandboxLinkNames?: string[];
 }
 
 /**

@@ -253,3 +253,27 @@ describe('macvlan driver: host shim', () => {
     expect(sy.fake.linkNames(sb.netns)).toEqual(['lo']);
   });
 });
+
+describe('macvlan recovery', () => {
+  it('removes the temporary-named link a connect left in the sandbox when its process died before the rename', async () => {
+    const kernel = new FakeKernel();
+    kernel.addDevice('lab0', { up: true, mtu: 1500 });
+    const sy = await createTestSwitchyard([macvlanDriver], { kernel });
+    try {
+      await sy.controller.createNetwork({ name: 'mv', driver: 'macvlan', options: { master: 'lab0' } });
+      const sb = await sy.controller.createSandbox({ name: 's' });
+      const before = sy.fake.snapshot();
+      const endpointId = 'a'.repeat(64);
+      const temp = `${MACVLAN_TEMP_PREFIX}${endpointId.slice(0, 13 - MACVLAN_TEMP_PREFIX.length)}`;
+      // What a dead process leaves: the intent, and the link created in the sandbox under its temporary name.
+      await sy.store.transaction((tx) => tx.put('intents', 'i1', { kind: 'connect', id: 'i1', sandboxName: 's', networkName: 'mv', endpointId, ifname: 'eth0', at: '' }));
+      await sy.kernel.apply([{ ns: HOST_NS, op: { op: 'link.add', kind: 'macvlan', name: temp, parent: 'lab0', mode: 'bridge', netns: sb.netns } }]);
+      expect(sy.fake.linkNames(sb.netns)).toContain(temp);
+      await sy.controller.recover();
+      expect(sy.fake.snapshot()).toEqual(before);
+      expect(await sy.store.list('intents')).toEqual([]);
+    } finally {
+      await sy.dispose();
+    }
+  });
+});
