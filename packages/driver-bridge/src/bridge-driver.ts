@@ -14,6 +14,8 @@ import {
   type LeavePlan,
   type NetworkDriver,
   type NetworkPlan,
+  type NetworkRecord,
+  type StateStore,
 } from '@switchyard/core';
 import { readBridgeOptions, type BridgeOptions } from './options.js';
 
@@ -30,7 +32,10 @@ export class BridgeDriver implements NetworkDriver {
   readonly type = 'bridge';
   readonly capability = { dataScope: 'local', connectivityScope: 'local' } as const;
 
-  constructor(private readonly kernel: Kernel) {}
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly store: StateStore,
+  ) {}
 
   validateNetworkOptions(options: JsonObject): JsonObject {
     const o = readBridgeOptions(options);
@@ -45,6 +50,13 @@ export class BridgeDriver implements NetworkDriver {
   async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
     const o = options(network);
     const name = bridgeName(network);
+    // As libnetwork: two networks on one bridge would tear each other down.
+    const holder = (await this.store.list<NetworkRecord>('networks')).find((n) => n.driver === 'bridge' && n.driverState.bridge === name);
+    if (holder) {
+      throw new SwitchyardError('SWY_ERR_LINK_EXISTS', `Bridge ${name} already belongs to network "${holder.name}"`, {
+        hint: 'Give this network another bridge name with the "bridge" option, or connect to the existing network.',
+      });
+    }
     const existing = (await this.kernel.listLinks(HOST_NS)).find((l) => l.name === name);
     if (existing && existing.kind !== 'bridge') {
       throw new SwitchyardError('SWY_ERR_LINK_EXISTS', `A ${existing.kind ?? 'non-bridge'} link named ${name} already exists on the host`, {

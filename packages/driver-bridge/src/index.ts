@@ -11,6 +11,6 @@ const bridgeDriver = defineDriver({
   version: '0.1.0',
   description: 'Linux bridge per network, veth pair per endpoint',
   capability: { dataScope: 'local', connectivityScope: 'local' },
-  create: ({ kernel }) => new BridgeDriver(kernel),
+  create: ({ kernel, store }) => new BridgeDriver(kernel, store),
 });
 export default bridgeDriver;

@@ -1,4 +1,5 @@
 import {
+  defaultGateways,
   SwitchyardError,
   type DriverEndpoint,
   type DriverNetwork,
@@ -72,13 +73,8 @@ export class IpvlanDriver implements NetworkDriver {
       { op: 'link.add', kind: 'ipvlan', name: temp, parent: state.master, mode: o.mode, flag: o.flag, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) },
     ];
     const base = { hostSteps, srcName: temp, srcInSandbox: true };
-    if (network.internal) return { ...base, disableGateway: true };
-    if (o.mode !== 'l2') return { ...base, connectedDefaultRoute: true };
-    return {
-      ...base,
-      ...(network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}),
-      ...(network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}),
-    };
+    if (o.mode !== 'l2' && !network.internal) return { ...base, connectedDefaultRoute: true };
+    return { ...base, ...defaultGateways(network, !network.internal) };
   }
 
   async leave(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {

@@ -9,7 +9,7 @@ export const VETH_PRESETS: Readonly<Record<'default' | 'default-restricted', Net
   'default-restricted': {
     name: 'default-restricted',
     driver: 'veth',
-    ipam: { ipv4: [{ subnet: '172.17.0.0/16' }] },
+    // rkt used 172.17.0.0/16, which is Docker's docker0 range: let the pool picker avoid what the host uses.
     options: { defaultRoute: false },
     labels: { 'switchyard.preset': 'rkt-default-restricted' },
   },

@@ -37,7 +37,9 @@ describe('net.d conf translation (rkt/CNI format -> NetworkSpec)', () => {
     expect(spec.driver).toBe('bridge');
     expect(spec.options).toEqual({ bridge: 'cni0', isGateway: true, ipMasq: false, mtu: 1400, hairpinMode: true, promiscMode: false, isDefaultGateway: true });
     expect(spec.ipam?.ipv4).toEqual([{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.99', gateway: '10.1.0.1' }]);
-    expect(translateNetConf('b.conf', { name: 'b', type: 'bridge', isDefaultGateway: false, ipam: { subnet: '10.1.0.0/24', routes: [{ dst: '0.0.0.0/0' }] } }).options).toEqual({ isDefaultGateway: false });
+    expect(translateNetConf('b.conf', { name: 'b', type: 'bridge', isDefaultGateway: false, ipam: { subnet: '10.1.0.0/24', routes: [{ dst: '0.0.0.0/0' }] } }).options).toEqual({ isDefaultGateway: false, isGateway: false });
+    // CNI's rule: isGateway defaults to false, and isDefaultGateway turns it on.
+    expect(translateNetConf('c.conf', { name: 'c', type: 'bridge', isDefaultGateway: true, ipam: { subnet: '10.1.0.0/24' } }).options).toEqual({ isDefaultGateway: true, isGateway: true });
   });
 
   test('macvlan and ipvlan take master, mode and mtu', () => {

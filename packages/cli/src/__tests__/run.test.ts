@@ -130,7 +130,7 @@ describe('switchyard run', () => {
     expect(started[0]?.line).toEqual(['nsenter', '--net=/run/netns/job1', '--', 'ping', '-c1', '10.88.0.3']);
     expect(started[0]?.sandbox.endpoints.map((e) => [e.networkName, e.ifname, e.ipv4])).toEqual([
       ['frontend', 'eth0', '10.88.0.40/24'],
-      ['default-restricted', 'eth1', expect.stringMatching(/^172\.17\.\d+\.\d+\/16$/)],
+      ['default-restricted', 'eth1', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+\/\d+$/)],
     ]);
     expect(started[0]?.netnsExisted).toBe(true);
     // Everything the run made is gone; the networks stay.
@@ -210,6 +210,7 @@ describe('switchyard run', () => {
   });
 
   test('an interrupt during setup stops before the command, removes everything and exits 130', async () => {
+    const allocatedBefore = h.ipam.allocated();
     h.fake.failAt(() => {
       signals.emit('SIGINT');
       return false;
@@ -219,6 +220,9 @@ describe('switchyard run', () => {
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('interrupted by SIGINT before the command started; nothing was left behind');
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
+    // Nothing of the sandbox is left: no address held, no namespace.
+    expect(h.ipam.allocated()).toEqual(allocatedBefore);
+    expect(await h.fake.netnsExists({ kind: 'named', name: 'cut' })).toBe(false);
   });
 
   test('a command that does not exist exits 127', async () => {

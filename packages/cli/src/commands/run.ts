@@ -15,7 +15,8 @@ export interface RunFlags {
   name?: string;
 }
 
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+// SIGHUP too: closing the terminal must still tear the sandbox down.
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /**
  * `run --net=… -- cmd…`, as `rkt run --net`: an ephemeral sandbox joined to the networks, the command
@@ -41,8 +42,11 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   const signals = ctx.deps.signals ?? processSignals;
   const handlers = FORWARDED.map((sig) => {
     const h = () => {
-      if (child) child.kill(sig);
-      else interrupted ??= sig;
+      // A terminal delivers SIGINT/SIGQUIT to the whole foreground group, the command included: no second copy.
+      const fromTerminal = (sig === 'SIGINT' || sig === 'SIGQUIT') && process.stdin.isTTY === true;
+      if (child) {
+        if (!fromTerminal) child.kill(sig);
+      } else interrupted ??= sig;
     };
     signals.on(sig, h);
     return [sig, h] as const;

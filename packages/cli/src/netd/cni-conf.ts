@@ -88,6 +88,8 @@ function translateOptions(file: string, driver: string, raw: Record<string, unkn
   const routeOption = DEFAULT_ROUTE_OPTION[driver];
   // CNI semantics: no default route unless the conf asks (rkt's default-restricted is ptp without routes).
   if (routeOption && !(routeOption in options)) options[routeOption] = routesWantDefault === true;
+  // CNI bridge: isGateway defaults to false, and isDefaultGateway turns it on.
+  if (driver === 'bridge' && !('isGateway' in options)) options.isGateway = options.isDefaultGateway === true;
   return options;
 }
 

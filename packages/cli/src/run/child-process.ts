@@ -42,6 +42,8 @@ export const startInSandbox: CommandStarter = (argv, sandbox) => {
   const child = spawn(program as string, args, { stdio: 'inherit' });
   const done = new Promise<CommandOutcome>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
+      // As shells do: found but not executable is 126.
+      if (e.code === 'EACCES' || e.code === 'ENOEXEC') return resolve({ code: 126, signal: null });
       if (e.code !== 'ENOENT') return reject(e);
       if (program === 'nsenter') {
         return reject(new SwitchyardError('SWY_ERR_TOOL_MISSING', 'nsenter is not installed, so the command cannot enter the sandbox', { hint: 'Install it: apt-get install util-linux.' }));

@@ -37,6 +37,14 @@ describe('bridge driver', () => {
     expect((await sy.kernel.listAddrs({ kind: 'host' })).filter((a) => a.dev === 'br-mine')).toEqual([]);
   });
 
+  it('refuses a bridge that another network already uses, so deleting one cannot break the other', async () => {
+    await sy.controller.createNetwork({ name: 'a', driver: 'bridge', options: { bridge: 'br-shared' } });
+    const before = sy.fake.snapshot();
+    await expect(sy.controller.createNetwork({ name: 'b', driver: 'bridge', options: { bridge: 'br-shared' } })).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
+    expect(sy.fake.snapshot()).toEqual(before);
+    expect((await sy.controller.listNetworks()).map((n) => n.name)).toEqual(['a']);
+  });
+
   it('refuses a bridge name held by a link of another kind', async () => {
     await sy.kernel.apply([{ ns: { kind: 'host' }, op: { op: 'link.add', kind: 'veth', name: 'taken0', peer: { name: 'taken1' } } }]);
     await expect(sy.controller.createNetwork({ name: 'web', driver: 'bridge', options: { bridge: 'taken0' } })).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });

@@ -31,8 +31,9 @@ describe('veth (point-to-point) driver', () => {
     await sy.controller.createNetwork(VETH_PRESETS['default-restricted']);
     const sb = await sy.controller.createSandbox({ name: 's' });
     const ep = await sy.controller.connect('default-restricted', 's');
+    const gateway = (await sy.controller.inspectNetwork('default-restricted')).ipv4?.gateway;
     expect(ep.providesDefaultRoute).toBe(false);
-    expect((await sy.kernel.listRoutes(sb.netns)).map((r) => r.dst)).toEqual(['172.17.0.1/32']);
+    expect((await sy.kernel.listRoutes(sb.netns)).map((r) => r.dst)).toEqual([`${gateway}/32`]);
   });
 
   it('the default preset says in inspect that it has no masquerade yet', async () => {

@@ -41,7 +41,8 @@ describe('veth (point-to-point) driver on the real kernel', () => {
     await sy.controller.createNetwork(VETH_PRESETS['default-restricted']);
     const sb = await sy.controller.createSandbox({ name: 'vt-r' });
     await sy.controller.connect('default-restricted', 'vt-r');
-    expect(await ping(sb.netns, '172.17.0.1')).toBe(true);
+    const gateway = (await sy.controller.inspectNetwork('default-restricted')).ipv4!.gateway!;
+    expect(await ping(sb.netns, gateway)).toBe(true);
     expect((await execIn(sb.netns, ['ip', 'route', 'show', 'default'])).stdout.trim()).toBe('');
   });
 

@@ -194,11 +194,30 @@ describe('IproutesExecutor on the real kernel', () => {
     expect(await codeOf(kernel.apply([{ ns, op: { op: 'sysctl.set', key: 'net.ipv4.no_such_key', value: '1' } }]))).toBe('SWY_ERR_KERNEL_OP_FAILED');
   });
 
-  it('probes veth, bridge and macvlan as present and ipvlan, vlan and dummy as missing, leaving no namespace behind', async () => {
+  it('probes each link kind as the kernel answers a direct attempt, leaving no namespace behind', async () => {
     const fresh = new IproutesExecutor();
     const before = (await kernelSnapshot()).netns;
     const answers = Object.fromEntries(await Promise.all((['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy'] as const).map(async (f) => [f, await fresh.probe(f)])));
-    expect(answers).toEqual({ veth: true, bridge: true, macvlan: true, ipvlan: false, vlan: false, dummy: false });
+    // Ask the kernel directly, in a namespace of our own, rather than assume this build machine's kernel.
+    const direct: Record<string, boolean> = {};
+    await execIn(HOST_NS, ['ip', 'netns', 'add', 'probecheck']);
+    try {
+      const ns = { kind: 'named' as const, name: 'probecheck' };
+      await execIn(ns, ['ip', 'link', 'add', 'pc0', 'type', 'veth', 'peer', 'name', 'pc1']);
+      const attempts: Record<string, string[]> = {
+        veth: ['ip', 'link', 'add', 'pv0', 'type', 'veth', 'peer', 'name', 'pv1'],
+        bridge: ['ip', 'link', 'add', 'pb0', 'type', 'bridge'],
+        macvlan: ['ip', 'link', 'add', 'pm0', 'link', 'pc0', 'type', 'macvlan'],
+        ipvlan: ['ip', 'link', 'add', 'pi0', 'link', 'pc1', 'type', 'ipvlan'],
+        vlan: ['ip', 'link', 'add', 'pl0', 'link', 'pc0', 'type', 'vlan', 'id', '7'],
+        dummy: ['ip', 'link', 'add', 'pd0', 'type', 'dummy'],
+      };
+      for (const [kind, argv] of Object.entries(attempts)) direct[kind] = (await execIn(ns, argv, { allowFailure: true })).exitCode === 0;
+    } finally {
+      await execIn(HOST_NS, ['ip', 'netns', 'del', 'probecheck']);
+    }
+    expect(answers).toEqual(direct);
+    expect([answers.veth, answers.bridge, answers.macvlan]).toEqual([true, true, true]);
     expect(typeof (await fresh.probe('nftables'))).toBe('boolean');
     expect((await kernelSnapshot()).netns).toEqual(before);
   });
