@@ -78,12 +78,27 @@ export function shimAddresses(network: DriverNetwork, wanted: { ipv4?: string | 
   return out;
 }
 
-/** The shim's creation: a bridge-mode macvlan on the master, host-only addresses, routes to the subnets. */
+/** The shim's creation: a bridge-mode macvlan on the master with host-only addresses. */
 export function planHostShim(shim: HostShim, master: string): KernelOp[] {
   const steps: KernelOp[] = [{ op: 'link.add', kind: 'macvlan', name: shim.name, parent: master, mode: 'bridge' }];
-  // Host-length addresses add no prefix route that could clash with one the host already has.
+  // Host-length addresses add no prefix route that could clash with the master's own route to the subnet.
   for (const a of shim.addresses) steps.push({ op: 'addr.add', dev: shim.name, cidr: `${a.address}/${a.family === 4 ? 32 : 128}`, ...(a.family === 6 ? { nodad: true } : {}) });
   steps.push({ op: 'link.set', name: shim.name, up: true });
-  for (const a of shim.addresses) steps.push({ op: 'route.add', dst: a.subnet, dev: shim.name, src: a.address, scope: 'link', family: a.family });
+  return steps;
+}
+
+/**
+ * A host route to one sandbox address through the shim. Per endpoint, not per subnet: when the
+ * master already has an address in the subnet, the host has a route to the whole subnet through the
+ * master, and only a more specific route sends the sandboxes' traffic through the shim instead.
+ */
+export function shimRouteSteps(shim: HostShim, endpointAddresses: Array<string | undefined>, op: 'route.add' | 'route.del'): KernelOp[] {
+  const steps: KernelOp[] = [];
+  for (const a of shim.addresses) {
+    const mine = endpointAddresses.find((e) => e !== undefined && (a.family === 6) === e.includes(':'));
+    if (!mine) continue;
+    const dst = `${mine.split('/')[0]}/${a.family === 4 ? 32 : 128}`;
+    steps.push(op === 'route.add' ? { op, dst, dev: shim.name, src: a.address, scope: 'link', family: a.family } : { op, dst, dev: shim.name, family: a.family, ifExists: true });
+  }
   return steps;
 }

@@ -14,7 +14,7 @@ import {
   type NetworkPlan,
   type StateStore,
 } from '@switchyard/core';
-import { planHostShim, shimAddresses, shimName, type HostShim } from './host-shim.js';
+import { planHostShim, shimRouteSteps, shimAddresses, shimName, type HostShim } from './host-shim.js';
 import { checkMtu, planMasterSetup, planMasterTeardown, resolveMaster, tempLinkName, type MasterState } from './master-link.js';
 import { readMacvlanOptions, type MacvlanOptions } from './options.js';
 import { requireLinkKind } from './kernel-feature.js';
@@ -59,11 +59,12 @@ export class MacvlanDriver implements NetworkDriver {
       const shim: HostShim = { name: shimName(network.id), addresses: shimAddresses(network, { ipv4: o.shimAddress, ipv6: o.shimAddress6 }) };
       steps.push(...planHostShim(shim, master.name));
       state.shim = shim;
-      notes.push(`host shim ${shim.name} (${shim.addresses.map((a) => a.address).join(', ')}) on ${master.name} lets the host reach the sandboxes; keep its address out of the sandboxes' range`);
+      notes.push(`host shim ${shim.name} (${shim.addresses.map((a) => a.address).join(', ')}) on ${master.name} lets the host reach the sandboxes (a host route per sandbox)`);
     } else {
       notes.push(`the host cannot reach these sandboxes through ${master.name} (the kernel does not pass traffic between a macvlan master and its sub-interfaces); set hostShim: true to add a shim interface`);
     }
-    return { steps, state: state as unknown as JsonObject, notes };
+    // The shim's addresses are reserved in IPAM, so no sandbox is ever given one.
+    return { steps, state: state as unknown as JsonObject, notes, ...(state.shim ? { reservedAddresses: state.shim.addresses.map((a) => a.address) } : {}) };
   }
 
   async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {
@@ -93,17 +94,24 @@ export class MacvlanDriver implements NetworkDriver {
     const temp = tempLinkName(MACVLAN_TEMP_PREFIX, endpoint.id);
     const gateway = !network.internal;
     return {
-      hostSteps: [{ op: 'link.add', kind: 'macvlan', name: temp, parent: state.master, mode: o.mode, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) }],
+      hostSteps: [
+        { op: 'link.add', kind: 'macvlan', name: temp, parent: state.master, mode: o.mode, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) },
+        ...(state.shim ? shimRouteSteps(state.shim, [endpoint.ipv4, endpoint.ipv6], 'route.add') : []),
+      ],
       srcName: temp,
       srcInSandbox: true,
       ...defaultGateways(network, gateway),
     };
   }
 
-  async leave(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {
-    // The macvlan lives only in the sandbox; core deleting it there leaves nothing on the host.
+  async leave(network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {
+    // The macvlan lives only in the sandbox (core deletes it there); on the host only the shim route is left.
     // Recovery also removes the temporary name, in case a connect died before core's rename.
-    return { hostSteps: [], sandboxLinkNames: [tempLinkName(MACVLAN_TEMP_PREFIX, endpoint.id)] };
+    const shim = (network.state as unknown as Partial<MacvlanState>).shim;
+    return {
+      hostSteps: shim ? shimRouteSteps(shim, [endpoint.ipv4, endpoint.ipv6], 'route.del') : [],
+      sandboxLinkNames: [tempLinkName(MACVLAN_TEMP_PREFIX, endpoint.id)],
+    };
   }
 }
 

@@ -1,7 +1,7 @@
 import { inject, injectable } from '../di/decorators.js';
 import { TOKENS } from '../di/tokens.js';
 import type { ResolvedOptions } from '../di/options.js';
-import { SwitchyardError } from '../errors/switchyard-error.js';
+import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error.js';
 import type { SwitchyardEventBus } from '../events/events.js';
 import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAssignment, SandboxRecord, SandboxSpec } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
@@ -101,6 +101,17 @@ export class NetworkController {
         // Pools are named in the intent so a crash before commit can release them.
         await tx.put('intents', intent.id, { ...intent, pools: [network.ipv4?.poolId, network.ipv6?.poolId].filter(Boolean) });
         const plan = await driver.createNetwork(driverNetwork(network));
+        for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
+          const pool = address.includes(':') ? network.ipv6 : network.ipv4;
+          if (!pool) continue;
+          try {
+            const got = await ipam.requestAddress({ poolId: pool.poolId, owner: { id: network.id, ifname: `reserved${i}` }, address });
+            undo.push(`release reserved ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
+          } catch (e) {
+            // Outside the range endpoints are given addresses from: no endpoint can get it anyway.
+            if (!isSwitchyardError(e, 'SWY_ERR_ADDRESS_OUT_OF_RANGE')) throw e;
+          }
+        }
         const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
         undo.push('remove network kernel objects', () => this.kernel.revert(applied));
         network.driverState = plan.state ?? {};

@@ -6,7 +6,7 @@ import { describeNs, sameNs } from './describe-step.js';
 import { runBatch, runTool, type BatchRunnerDeps } from './ip-batch.js';
 import { parseAddrs, parseLinks, parseRoutes } from './ip-json.js';
 import { DEFAULT_NETNS_DIR, ipIn, netnsPath, sysctlProcPath, type CommandContext, type ToolPaths } from './iproute2-commands.js';
-import { classifyIpMessage, kernelStepError, meansAlreadyUndone, PERMISSION_HINT, type KernelFailureReason } from './kernel-errors.js';
+import { classifyIpMessage, kernelStepError, meansAlreadyUndone, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from './kernel-errors.js';
 import { probeLinkKinds, probeNftables, type LinkKindFeature } from './kernel-probe.js';
 import { assertNetnsName } from './names.js';
 import { isSharedMountPoint, namespaceExists } from './netns-files.js';
@@ -100,7 +100,7 @@ export class IproutesExecutor implements Kernel {
         done.push(...ran(failure.index));
         const failed = segment[failure.index] as KernelStep;
         const reason = classifyIpMessage(failed, failure.message);
-        if (failed.op.op === 'link.del' && failed.op.ifExists && reason === 'link-missing') {
+        if (toleratesAbsence(failed, reason)) {
           done.push(failed); // already gone is what an ifExists delete wants; go on with the rest in a new batch
           i += failure.index + 1;
           continue;

@@ -17,6 +17,14 @@ export type KernelFailureReason =
   | 'other';
 
 /** Failures an undo step may meet when its effect is already gone: the undo has nothing left to do. */
+/** True when a delete marked ifExists failed only because its object was already gone: that is success. */
+export function toleratesAbsence(step: KernelStep, reason: KernelFailureReason): boolean {
+  const op = step.op;
+  if (op.op === 'link.del') return op.ifExists === true && reason === 'link-missing';
+  if (op.op === 'addr.del' || op.op === 'route.del') return op.ifExists === true && reason === 'entry-missing';
+  return false;
+}
+
 export function meansAlreadyUndone(reason: KernelFailureReason): boolean {
   return reason === 'link-missing' || reason === 'netns-missing' || reason === 'entry-missing';
 }

@@ -124,6 +124,7 @@ function normalizeRoute(op: RouteOp): RouteOp {
     mtu: op.mtu === undefined ? undefined : assertMtu(op.mtu),
     onlink: optionalBool(op.onlink, 'onlink') || undefined,
     family,
+    ifExists: op.op === 'route.del' ? optionalBool(op.ifExists, 'ifExists') || undefined : undefined,
   });
 }
 
@@ -151,6 +152,7 @@ export function normalizeOp(op: KernelOp): KernelOp {
         cidr: parseCidr(op.cidr).cidr,
         nodad: optionalBool(op.nodad, 'nodad') || undefined,
         noprefixroute: optionalBool(op.noprefixroute, 'noprefixroute') || undefined,
+        ifExists: op.op === 'addr.del' ? optionalBool(op.ifExists, 'ifExists') || undefined : undefined,
       });
     case 'route.add':
     case 'route.del':

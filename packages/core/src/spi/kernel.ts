@@ -76,6 +76,8 @@ export interface AddrOp {
   readonly nodad?: boolean;
   /** Do not add the prefix route the kernel adds by default (point-to-point setups). */
   readonly noprefixroute?: boolean;
+  /** With addr.del: succeed when the address is already gone (teardown and recovery paths). */
+  readonly ifExists?: boolean;
 }
 
 export interface RouteOp {
@@ -90,6 +92,8 @@ export interface RouteOp {
   readonly mtu?: number;
   readonly onlink?: boolean;
   readonly family?: 4 | 6;
+  /** With route.del: succeed when the route is already gone (teardown and recovery paths). */
+  readonly ifExists?: boolean;
 }
 
 export interface SysctlOp {

@@ -46,6 +46,11 @@ export interface NetworkPlan {
   state?: JsonObject;
   /** Lines users read in `network inspect`. */
   notes?: string[];
+  /**
+   * createNetwork only: addresses of the network's subnets the driver itself uses (a host shim). The
+   * controller reserves them in IPAM (as CNM's auxiliary addresses), so no endpoint is given one.
+   */
+  reservedAddresses?: string[];
 }
 
 export interface EndpointPlan {

@@ -2,7 +2,7 @@ import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/sw
 import type { AddrInfo, AppliedPlan, Kernel, KernelFeature, KernelStep, LinkInfo, NetnsRef, RouteInfo } from '../spi/kernel.js';
 import { HOST_NS } from '../spi/kernel.js';
 import { describeNs, nsKey } from '../kernel/describe-step.js';
-import { kernelStepError, meansAlreadyUndone } from '../kernel/kernel-errors.js';
+import { kernelStepError, meansAlreadyUndone, toleratesAbsence } from '../kernel/kernel-errors.js';
 import { assertNetnsName, assertNetnsPath, assertNetnsRef } from '../kernel/names.js';
 import { ModelFailure, NetstackModel } from '../kernel/netstack-model.js';
 import { normalizeSteps } from '../kernel/normalize-step.js';
@@ -159,7 +159,10 @@ export class FakeKernel implements Kernel {
           return { ...step, previous: this.model.sysctlSet(key, op.key, op.value) };
       }
     } catch (e) {
-      if (e instanceof ModelFailure) throw kernelStepError(step, e.reason, e.message, { stepIndex: index });
+      if (e instanceof ModelFailure) {
+        if (toleratesAbsence(step, e.reason)) return step;
+        throw kernelStepError(step, e.reason, e.message, { stepIndex: index });
+      }
       throw e;
     }
     return before ? { ...step, before } : step;

@@ -208,7 +208,7 @@ describe('macvlan driver: host shim', () => {
   });
   afterEach(() => sy.dispose());
 
-  it('adds a bridge-mode macvlan on the master with the subnet highest address and a route to the subnet, and removes it with the network', async () => {
+  it('adds a bridge-mode macvlan on the master with the subnet highest address, a host route per sandbox through it, and removes it all', async () => {
     const before = sy.fake.snapshot();
     const net = await sy.controller.createNetwork({ name: 'lan', driver: 'macvlan', options: { master: 'lab0', hostShim: true }, ipam: { ipv4: [{ subnet: '10.42.0.0/24' }] } });
     const shim = shimName(net.id);
@@ -216,10 +216,39 @@ describe('macvlan driver: host shim', () => {
     expect(linksIn(sy.fake, HOST_NS).find((l) => l.name === shim)).toMatchObject({ kind: 'macvlan', parent: 'lab0', up: true });
     expect(sy.fake.history.find((s) => s.op.op === 'link.add' && s.op.name === shim)?.op).toMatchObject({ mode: 'bridge' });
     expect((await sy.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === shim).map((a) => a.cidr)).toEqual(['10.42.0.254/32']);
-    expect((await sy.kernel.listRoutes(HOST_NS)).filter((r) => r.dev === shim).map((r) => r.dst)).toEqual(['10.42.0.0/24']);
     expect(net.notes.join('\n')).toMatch(new RegExp(`host shim ${shim} \\(10\\.42\\.0\\.254\\) on lab0`));
+    await sy.controller.createSandbox({ name: 's1' });
+    const ep = await sy.controller.connect('lan', 's1');
+    expect((await sy.kernel.listRoutes(HOST_NS)).filter((r) => r.dev === shim).map((r) => r.dst)).toEqual([`${ep.ipv4!.split('/')[0]}/32`]);
+    await sy.controller.disconnect('lan', 's1');
+    expect((await sy.kernel.listRoutes(HOST_NS)).filter((r) => r.dev === shim)).toEqual([]);
+    await sy.controller.deleteSandbox('s1');
     await sy.controller.deleteNetwork('lan');
     expect(sy.fake.snapshot()).toEqual(before);
+    expect(sy.ipam.allocated()).toEqual([]);
+  });
+
+  it('works when the master already has an address (and so a route) in the network subnet', async () => {
+    await sy.kernel.apply([{ ns: HOST_NS, op: { op: 'addr.add', dev: 'lab0', cidr: '10.46.0.10/24' } }]);
+    await sy.controller.createNetwork({ name: 'lan', driver: 'macvlan', options: { master: 'lab0', hostShim: true }, ipam: { ipv4: [{ subnet: '10.46.0.0/24' }] } });
+    await sy.controller.createSandbox({ name: 's1' });
+    const ep = await sy.controller.connect('lan', 's1');
+    const routes = (await sy.kernel.listRoutes(HOST_NS)).map((r) => `${r.dst} ${r.dev}`);
+    expect(routes).toContain('10.46.0.0/24 lab0');
+    expect(routes).toContain(`${ep.ipv4!.split('/')[0]}/32 ${shimName((await sy.controller.inspectNetwork('lan')).id)}`);
+  });
+
+  it('never gives a sandbox the shim address, even when the pool runs out', async () => {
+    // 10.47.0.0/29: gateway .1, sandboxes .2-.5, shim .6 (the highest host address).
+    await sy.controller.createNetwork({ name: 'lan', driver: 'macvlan', options: { master: 'lab0', hostShim: true }, ipam: { ipv4: [{ subnet: '10.47.0.0/29' }] } });
+    const got: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await sy.controller.createSandbox({ name: `s${i}` });
+      got.push((await sy.controller.connect('lan', `s${i}`)).ipv4!);
+    }
+    expect(got.sort()).toEqual(['10.47.0.2/29', '10.47.0.3/29', '10.47.0.4/29', '10.47.0.5/29']);
+    await sy.controller.createSandbox({ name: 's4' });
+    await expect(sy.controller.connect('lan', 's4')).rejects.toMatchObject({ code: 'SWY_ERR_POOL_EXHAUSTED' });
   });
 
   it('uses the shim addresses given for IPv4 and IPv6', async () => {
@@ -232,7 +261,10 @@ describe('macvlan driver: host shim', () => {
     });
     const shim = shimName(net.id);
     expect((await sy.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === shim).map((a) => a.cidr).sort()).toEqual(['10.43.0.200/32', 'fd00:43::c8/128']);
-    expect((await sy.kernel.listRoutes(HOST_NS)).filter((r) => r.dev === shim).map((r) => r.dst).sort()).toEqual(['10.43.0.0/24', 'fd00:43::/64']);
+    await sy.controller.createSandbox({ name: 's1' });
+    const ep = await sy.controller.connect('lan', 's1');
+    const hostRoutes = (await sy.kernel.listRoutes(HOST_NS)).filter((r) => r.dev === shim).map((r) => r.dst).sort();
+    expect(hostRoutes).toEqual([`${ep.ipv4!.split('/')[0]}/32`, `${ep.ipv6!.split('/')[0]}/128`]);
   });
 
   it('refuses a shim address outside the subnet or equal to the gateway, allocating nothing', async () => {
@@ -248,8 +280,9 @@ describe('macvlan driver: host shim', () => {
   it("refuses a sandbox asking for the shim's address with SWY_ERR_ADDRESS_IN_USE", async () => {
     await sy.controller.createNetwork({ name: 'lan', driver: 'macvlan', options: { master: 'lab0', hostShim: true, shimAddress: '10.45.0.9' }, ipam: { ipv4: [{ subnet: '10.45.0.0/24' }] } });
     const sb = await sy.controller.createSandbox({ name: 's1' });
-    await expect(sy.controller.connect('lan', 's1', { ipv4: '10.45.0.9' })).rejects.toMatchObject({ code: 'SWY_ERR_ADDRESS_IN_USE', message: expect.stringContaining('host shim') });
-    expect(sy.ipam.allocated()).toEqual([]);
+    await expect(sy.controller.connect('lan', 's1', { ipv4: '10.45.0.9' })).rejects.toMatchObject({ code: 'SWY_ERR_ADDRESS_IN_USE' });
+    // Only the shim's own reservation is held.
+    expect(sy.ipam.allocated()).toEqual(['10.45.0.9']);
     expect(sy.fake.linkNames(sb.netns)).toEqual(['lo']);
   });
 });

@@ -5,7 +5,7 @@ import type { AddrInfo, AppliedPlan, Kernel, KernelFeature, KernelStep, LinkInfo
 import { describeNs } from '../describe-step.js';
 import { DEFAULT_NETNS_DIR, sysctlProcPath } from '../iproute2-commands.js';
 import { IproutesExecutor, type IproutesExecutorOptions } from '../iproute2-executor.js';
-import { kernelStepError, meansAlreadyUndone, PERMISSION_HINT, type KernelFailureReason } from '../kernel-errors.js';
+import { kernelStepError, meansAlreadyUndone, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from '../kernel-errors.js';
 import { normalizeSteps } from '../normalize-step.js';
 import { linkStateNeededBy, undoPlan, type AppliedStep, type LinkState } from '../undo.js';
 import { readU32 } from './attributes.js';
@@ -102,7 +102,7 @@ export class NetlinkExecutor implements Kernel {
           done.push(this.run(step, true));
         } catch (e) {
           const { reason, message } = this.failureOf(e);
-          if (step.op.op === 'link.del' && step.op.ifExists && reason === 'link-missing') {
+          if (toleratesAbsence(step, reason)) {
             done.push(step); // already gone is what an ifExists delete wants
             return;
           }
