@@ -1,4 +1,4 @@
-import { SwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
+import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
 import type { ConnectOptions, EndpointRecord, EndpointRouting, NetworkRecord, SandboxRecord } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
 import { defaultRouteSteps, gatewayFamilies, planJoinSteps } from '../sandbox/plumbing.js';
@@ -40,7 +40,8 @@ export class EndpointLifecycle {
     const ds: DriverSandbox = { id: sandbox.id, netns: sandbox.netns };
     await hooks.beforeChanges(endpoint);
     return runUndoable(this.logger, () => hooks.clearIntent(), async (undo) => {
-      const owner = { id: sandbox.id, ifname: endpoint.ifname };
+      // The endpoint owns its addresses: a later endpoint reusing the interface name never shares an owner.
+      const owner = { id: endpoint.id, ifname: endpoint.ifname };
       for (const family of [4, 6] as const) {
         const pool = family === 4 ? network.ipv4 : network.ipv6;
         if (!pool) continue;
@@ -113,28 +114,24 @@ export class EndpointLifecycle {
 
   /** Leave + delete one endpoint; the next-best endpoint gets the default route. Returns the updated sandbox. */
   async disconnect(network: NetworkRecord, sandbox: SandboxRecord, endpoint: EndpointRecord, opts: { tolerateMissing?: boolean } = {}): Promise<SandboxRecord> {
-    const driver = await this.drivers.driver(network.driver);
-    const ipam = await this.drivers.ipam(network.ipamDriver);
-    const dn = driverNetwork(network);
-    const de = driverEndpoint(endpoint);
-    await driver.revokeExternalConnectivity?.(dn, de);
-    const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+    const { driver, dn, de, leave } = await this.leavePlan(network, sandbox, endpoint);
     const remaining = sandbox.endpoints.filter((e) => e.id !== endpoint.id);
     const next = endpoint.providesDefaultRoute ? bestGatewayEndpoint(remaining) : undefined;
-    const steps: KernelStep[] = [{ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } }];
-    if (next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
+    const steps: KernelStep[] = [];
+    // A namespace that vanished (its container exited) took its links and routes along.
+    if (await this.kernel.netnsExists(sandbox.netns)) {
+      steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
+      if (next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
+    }
     steps.push(...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })));
+    await driver.revokeExternalConnectivity?.(dn, de);
     try {
       await this.kernel.apply(steps);
     } catch (error) {
       if (!opts.tolerateMissing) throw error;
       this.logger.warn('disconnect: kernel cleanup failed, continuing', { error: String(error) });
     }
-    await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, [
-      () => this.firewall.unpublishPorts(endpoint.id),
-      ...addressReleases(network, endpoint).map(([poolId, addr]) => () => ipam.releaseAddress(poolId, addr)),
-      () => driver.deleteEndpoint(dn, de),
-    ]);
+    await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de));
     const updated: SandboxRecord = {
       ...sandbox,
       endpoints: remaining.map((e) => (next && e.id === next.id ? { ...e, providesDefaultRoute: true } : e)),
@@ -145,29 +142,27 @@ export class EndpointLifecycle {
 
   /**
    * Tears a sandbox down: its namespace goes first when Switchyard owns it (one cheap call removes every
-   * link in it), then each endpoint's host side, addresses and driver state. Failures are gathered.
+   * link in it), then each endpoint's host side, addresses and driver state. Failures are gathered, and
+   * every step is safe to repeat (addresses are released by owner).
    */
   async teardownSandbox(sandbox: SandboxRecord, networks: Map<string, NetworkRecord>): Promise<void> {
     const steps: Array<() => Promise<unknown>> = [];
     if (sandbox.ownsNetns) steps.push(() => this.kernel.deleteNetns(sandbox.name));
     else if (sandbox.mode === 'isolated' && sandbox.endpoints.length > 0) {
-      steps.push(() => this.kernel.apply(sandbox.endpoints.map((e) => ({ ns: sandbox.netns, op: { op: 'link.del', name: e.ifname, ifExists: true } }))));
+      steps.push(async () => {
+        if (!(await this.kernel.netnsExists(sandbox.netns))) return;
+        await this.kernel.apply(sandbox.endpoints.map((e) => ({ ns: sandbox.netns, op: { op: 'link.del', name: e.ifname, ifExists: true } })));
+      });
     }
     for (const endpoint of sandbox.endpoints) {
       const network = networks.get(endpoint.networkName);
       if (!network) continue;
       steps.push(async () => {
-        const driver = await this.drivers.driver(network.driver);
-        const ipam = await this.drivers.ipam(network.ipamDriver);
-        const dn = driverNetwork(network);
-        const de = driverEndpoint(endpoint);
-        const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+        const { driver, dn, de, leave } = await this.leavePlan(network, sandbox, endpoint);
         await runAllCleanups(`remove endpoint ${endpoint.name}`, [
           () => driver.revokeExternalConnectivity?.(dn, de) ?? Promise.resolve(),
           () => (leave.hostSteps.length > 0 ? this.kernel.apply(leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))) : Promise.resolve()),
-          () => this.firewall.unpublishPorts(endpoint.id),
-          ...addressReleases(network, endpoint).map(([poolId, addr]) => () => ipam.releaseAddress(poolId, addr)),
-          () => driver.deleteEndpoint(dn, de),
+          ...(await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de)),
         ]);
       });
     }
@@ -175,24 +170,58 @@ export class EndpointLifecycle {
     await runAllCleanups(`remove sandbox ${sandbox.name}`, steps);
   }
 
-  /** Rolls back a connect that a dead process left half done (recovery); every step tolerates absence. */
+  /**
+   * Rolls back a connect that a dead process left half done (recovery); every step tolerates absence,
+   * and nothing belonging to an endpoint committed since (which may reuse the interface name) is touched.
+   */
   async rollbackConnect(network: NetworkRecord, sandbox: SandboxRecord, endpointId: string, ifname: string): Promise<void> {
-    const driver = await this.drivers.driver(network.driver);
-    const ipam = await this.drivers.ipam(network.ipamDriver);
-    const dn = driverNetwork(network);
-    const de: DriverEndpoint = { id: endpointId, ifname, state: {} };
-    const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
-    const owner = { id: sandbox.id, ifname };
+    const draft: DriverEndpoint = { id: endpointId, ifname, state: {} };
+    const { driver, dn, leave } = await this.leavePlan(network, sandbox, draft);
+    const ifnameReused = sandbox.endpoints.some((e) => e.ifname === ifname);
+    const inSandbox = (await this.kernel.netnsExists(sandbox.netns)) ? [...(ifnameReused ? [] : [ifname]), ...(leave.sandboxLinkNames ?? [])] : [];
+    const provider = sandbox.endpoints.find((e) => e.providesDefaultRoute);
     await runAllCleanups(`roll back connect of ${sandbox.name} to ${network.name}`, [
+      () => driver.revokeExternalConnectivity?.(dn, draft) ?? Promise.resolve(),
       () =>
         this.kernel.apply([
-          ...[ifname, ...(leave.sandboxLinkNames ?? [])].map((name) => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } }) as KernelStep),
+          ...inSandbox.map((name) => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } }) as KernelStep),
           ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })),
         ]),
+      // The dead connect may have taken the default route over: give it back (an existing route is fine).
+      () => (provider ? this.restoreDefaultRoute(sandbox, provider) : Promise.resolve()),
+      () => this.files.writeHosts(sandbox),
+      ...(await this.endpointCleanups(network, endpointId, ifname, draft)),
+    ]);
+  }
+
+  private async leavePlan(network: NetworkRecord, sandbox: SandboxRecord, endpoint: EndpointRecord | DriverEndpoint) {
+    const driver = await this.drivers.driver(network.driver);
+    const dn = driverNetwork(network);
+    const de = 'networkId' in endpoint ? driverEndpoint(endpoint) : endpoint;
+    const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+    return { driver, dn, de, leave };
+  }
+
+  /** Everything after the kernel: ports, addresses (by owner, so a repeat never frees someone else's), driver state. */
+  private async endpointCleanups(network: NetworkRecord, endpointId: string, ifname: string, de: DriverEndpoint): Promise<Array<() => Promise<unknown>>> {
+    const driver = await this.drivers.driver(network.driver);
+    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const owner = { id: endpointId, ifname };
+    return [
       () => this.firewall.unpublishPorts(endpointId),
       ...[network.ipv4, network.ipv6].filter((p) => p !== undefined).map((p) => () => ipam.releaseOwner(p.poolId, owner)),
-      () => driver.deleteEndpoint(dn, de),
-    ]);
+      () => driver.deleteEndpoint(driverNetwork(network), de),
+    ];
+  }
+
+  private async restoreDefaultRoute(sandbox: SandboxRecord, provider: EndpointRecord): Promise<void> {
+    for (const op of routeOps(provider, 'route.add')) {
+      try {
+        await this.kernel.apply([{ ns: sandbox.netns, op }]);
+      } catch (e) {
+        if (!isSwitchyardError(e) || !/exists/i.test(e.message)) throw e;
+      }
+    }
   }
 
   private draftEndpoint(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions): EndpointRecord {
@@ -256,13 +285,6 @@ function driverEndpoint(endpoint: EndpointRecord): DriverEndpoint {
 function nextIfname(sandbox: SandboxRecord): string {
   const taken = new Set(sandbox.endpoints.map((e) => e.ifname));
   for (let i = 0; ; i++) if (!taken.has(`eth${i}`)) return `eth${i}`;
-}
-
-function addressReleases(network: NetworkRecord, endpoint: EndpointRecord): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  if (network.ipv4 && endpoint.ipv4) out.push([network.ipv4.poolId, endpoint.ipv4]);
-  if (network.ipv6 && endpoint.ipv6) out.push([network.ipv6.poolId, endpoint.ipv6]);
-  return out;
 }
 
 /** Highest gateway priority wins; among equals the earliest joined keeps it (Docker's join priority). */

@@ -1,8 +1,8 @@
 import { inject, injectable } from '../di/decorators.js';
 import { TOKENS } from '../di/tokens.js';
 import type { ResolvedOptions } from '../di/options.js';
-import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error.js';
-import type { SwitchyardEventBus } from '../events/events.js';
+import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
+import type { SwitchyardEventBus, SwitchyardEvents } from '../events/events.js';
 import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAssignment, SandboxRecord, SandboxSpec } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
 import type { Firewall } from '../spi/firewall.js';
@@ -98,8 +98,9 @@ export class NetworkController {
           if (family === 4) network.ipv4 = assignment;
           else network.ipv6 = assignment;
         }
+        const pools = [network.ipv4?.poolId, network.ipv6?.poolId].filter((p): p is string => p !== undefined);
         // Pools are named in the intent so a crash before commit can release them.
-        await tx.put('intents', intent.id, { ...intent, pools: [network.ipv4?.poolId, network.ipv6?.poolId].filter(Boolean) });
+        await tx.put('intents', intent.id, { ...intent, pools } satisfies Intent);
         const plan = await driver.createNetwork(driverNetwork(network));
         for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
           const pool = address.includes(':') ? network.ipv6 : network.ipv4;
@@ -112,15 +113,17 @@ export class NetworkController {
             if (!isSwitchyardError(e, 'SWY_ERR_ADDRESS_OUT_OF_RANGE')) throw e;
           }
         }
-        const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
-        undo.push('remove network kernel objects', () => this.kernel.revert(applied));
         network.driverState = plan.state ?? {};
         network.notes = plan.notes ?? [];
+        // The plan is named too, so recovery can remove what it made if this process dies now.
+        if (plan.steps.length > 0) await tx.put('intents', intent.id, { ...intent, pools, planned: network } satisfies Intent);
+        const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+        undo.push('remove network kernel objects', () => this.kernel.revert(applied));
         await tx.put('networks', network.name, network);
         return network;
       });
     });
-    this.events.emit('network.created', record);
+    this.emit('network.created', record);
     return record;
   }
 
@@ -142,14 +145,15 @@ export class NetworkController {
           hint: 'Disconnect them first (`switchyard disconnect <network> <sandbox>`) or remove the sandboxes.',
         });
       }
-      const intent: Intent = { kind: 'network.delete', id: newId(), networkName: network.name, at: new Date().toISOString() };
+      // One intent id per object: a retry after a failed delete replaces it instead of adding another.
+      const intent: Intent = { kind: 'network.delete', id: `delete-${network.id}`, networkName: network.name, networkId: network.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
       await this.teardownNetwork(network);
       await tx.delete('networks', network.name);
       await tx.delete('intents', intent.id);
       return network;
     });
-    this.events.emit('network.deleted', network);
+    this.emit('network.deleted', network);
     return network;
   }
 
@@ -232,7 +236,7 @@ export class NetworkController {
         return sandbox;
       });
     });
-    this.events.emit('sandbox.created', record);
+    this.emit('sandbox.created', record);
     return record;
   }
 
@@ -252,7 +256,7 @@ export class NetworkController {
   async deleteSandbox(nameOrId: string): Promise<SandboxRecord> {
     const { sandbox, left } = await this.store.transaction(async (tx) => {
       const sandbox = await this.findSandbox(tx, nameOrId);
-      const intent: Intent = { kind: 'sandbox.delete', id: newId(), sandboxName: sandbox.name, at: new Date().toISOString() };
+      const intent: Intent = { kind: 'sandbox.delete', id: `delete-${sandbox.id}`, sandboxName: sandbox.name, sandboxId: sandbox.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
       const networks = new Map<string, NetworkRecord>();
       for (const ep of sandbox.endpoints) {
@@ -264,8 +268,8 @@ export class NetworkController {
       await tx.delete('intents', intent.id);
       return { sandbox, left: sandbox.endpoints.map((e) => ({ e, n: networks.get(e.networkName) })) };
     });
-    for (const { e, n } of left) if (n) this.events.emit('endpoint.left', e, sandbox, n);
-    this.events.emit('sandbox.deleted', sandbox);
+    for (const { e, n } of left) if (n) this.emit('endpoint.left', e, sandbox, n);
+    this.emit('sandbox.deleted', sandbox);
     return sandbox;
   }
 
@@ -277,15 +281,19 @@ export class NetworkController {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);
       const intentId = newId();
+      let committed: SandboxRecord | undefined;
       const endpoint = await this.endpoints.connect(network, sandbox, opts, {
         beforeChanges: (ep) =>
           tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
-        commit: (updated) => tx.put('sandboxes', updated.name, updated),
+        commit: (updated) => {
+          committed = updated;
+          return tx.put('sandboxes', updated.name, updated);
+        },
         clearIntent: () => tx.delete('intents', intentId),
       });
-      return { endpoint, network, sandbox: (await tx.get<SandboxRecord>('sandboxes', sandbox.name)) as SandboxRecord };
+      return { endpoint, network, sandbox: committed as SandboxRecord };
     });
-    this.events.emit('endpoint.joined', result.endpoint, result.sandbox, result.network);
+    this.emit('endpoint.joined', result.endpoint, result.sandbox, result.network);
     return result.endpoint;
   }
 
@@ -307,7 +315,7 @@ export class NetworkController {
       await tx.delete('intents', intent.id);
       return { endpoint, network, sandbox: updated };
     });
-    this.events.emit('endpoint.left', result.endpoint, result.sandbox, result.network);
+    this.emit('endpoint.left', result.endpoint, result.sandbox, result.network);
     return result.endpoint;
   }
 
@@ -319,32 +327,42 @@ export class NetworkController {
    */
   async recover(): Promise<number> {
     const handled = await this.store.transaction(async (tx) => {
-      const intents = await tx.list<Intent & { pools?: string[] }>('intents');
-      for (const intent of intents) {
+      let done = 0;
+      for (const intent of await tx.list<Intent>('intents')) {
         try {
           await this.recoverOne(tx, intent);
           await tx.delete('intents', intent.id);
+          done++;
         } catch (error) {
           this.logger.warn(`could not recover ${intent.kind} (${intent.id}); will retry on next start`, { error: String(error) });
         }
       }
-      return intents.length;
+      return done;
     });
-    if (handled > 0) this.events.emit('recovery.completed', { rolledBack: handled });
+    if (handled > 0) this.emit('recovery.completed', { rolledBack: handled });
     return handled;
   }
 
-  private async recoverOne(tx: StoreTx, intent: Intent & { pools?: string[] }): Promise<void> {
+  private async recoverOne(tx: StoreTx, intent: Intent): Promise<void> {
     switch (intent.kind) {
       case 'network.create': {
-        if (await tx.get('networks', intent.networkName)) return;
+        if ((await tx.get<NetworkRecord>('networks', intent.networkName))?.id === intent.networkId) return;
         const ipam = await this.drivers.ipam(intent.ipamDriver);
-        for (const pool of intent.pools ?? []) await ipam.releasePool(pool);
+        const planned = intent.planned;
+        await runAllCleanups(`roll back network ${intent.networkName}`, [
+          async () => {
+            if (!planned) return;
+            const plan = await (await this.drivers.driver(planned.driver)).deleteNetwork(driverNetwork(planned));
+            await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+          },
+          ...(intent.pools ?? []).map((pool) => () => ipam.releasePool(pool)),
+        ]);
         return;
       }
       case 'network.delete': {
         const network = await tx.get<NetworkRecord>('networks', intent.networkName);
-        if (network) {
+        // A newer network with the same name is not this one.
+        if (network?.id === intent.networkId) {
           await this.teardownNetwork(network);
           await tx.delete('networks', network.name);
         }
@@ -357,7 +375,7 @@ export class NetworkController {
       }
       case 'sandbox.delete': {
         const sandbox = await tx.get<SandboxRecord>('sandboxes', intent.sandboxName);
-        if (!sandbox) return;
+        if (sandbox?.id !== intent.sandboxId) return;
         const networks = new Map<string, NetworkRecord>();
         for (const ep of sandbox.endpoints) {
           const n = await tx.get<NetworkRecord>('networks', ep.networkName);
@@ -383,6 +401,15 @@ export class NetworkController {
         await tx.put('sandboxes', updated.name, updated);
         return;
       }
+    }
+  }
+
+  /** Emits after the fact; a listener that throws must not turn a committed operation into a failure. */
+  private emit<E extends keyof SwitchyardEvents>(event: E, ...args: Parameters<SwitchyardEvents[E]>): void {
+    try {
+      (this.events.emit as (e: E, ...a: Parameters<SwitchyardEvents[E]>) => boolean)(event, ...args);
+    } catch (error) {
+      this.logger.warn(`a listener of ${event} threw; the operation itself succeeded`, { error: String(error) });
     }
   }
 

@@ -25,7 +25,7 @@ export interface IproutesExecutorOptions {
   procSysDir?: string;
   /** Path that names Switchyard's own namespace from inside others; default /proc/<pid>/ns/net. */
   hostNetnsPath?: string;
-  /** How programs are started; default execa, never a shell. */
+  /** How programs are started; default node's spawn (spawnRunner), never a shell. */
   run?: ProcessRunner;
 }
 
@@ -158,7 +158,7 @@ export class IproutesExecutor implements Kernel {
         if (e instanceof StepFailed) {
           if (!meansAlreadyUndone(e.reason)) failures.push(kernelStepError(e.step, e.reason, e.kernelMessage));
         } else {
-          failures.push(isSwitchyardError(e) ? e : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(e), { cause: e }));
+          failures.push(isSwitchyardError(e) ? e : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(e), { cause: e, hint: 'An undo step failed unexpectedly; check the objects named in the plan and remove what is left by name.' }));
         }
       }
     }

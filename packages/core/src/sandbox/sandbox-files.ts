@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRecord } from '../model/types.js';
 import { stripPrefix } from '../util/addresses.js';
+import { storeIoError } from '../store/document-files.js';
 
 /**
  * Per-sandbox `hosts` and `resolv.conf` that a runtime bind-mounts into its containers. Written on
@@ -19,9 +20,11 @@ export class SandboxFiles {
 
   async write(sandbox: SandboxRecord): Promise<string> {
     const dir = this.dirFor(sandbox);
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    await this.replace(join(dir, 'hosts'), this.hosts(sandbox));
-    await this.replace(join(dir, 'resolv.conf'), await this.resolvConf(sandbox));
+    await coded('write', dir, async () => {
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+      await this.replace(join(dir, 'hosts'), this.hosts(sandbox));
+      await this.replace(join(dir, 'resolv.conf'), await this.resolvConf(sandbox));
+    });
     return dir;
   }
 
@@ -31,13 +34,14 @@ export class SandboxFiles {
     try {
       await this.replace(path, this.hosts(sandbox));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw storeIoError('write', path, e);
       await this.write(sandbox);
     }
   }
 
   async remove(sandbox: Pick<SandboxRecord, 'id'>): Promise<void> {
-    await rm(this.dirFor(sandbox), { recursive: true, force: true });
+    const dir = this.dirFor(sandbox);
+    await coded('remove', dir, () => rm(dir, { recursive: true, force: true }));
   }
 
   hosts(sandbox: SandboxRecord): string {
@@ -72,5 +76,14 @@ export class SandboxFiles {
     const tmp = `${path}.tmp`;
     await writeFile(tmp, content, { mode: 0o644 });
     await rename(tmp, path);
+  }
+}
+
+/** File-system failures come out as SWY_ERR_STORE_IO naming the path, like the state store's. */
+async function coded(action: string, path: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    throw storeIoError(action, path, e);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The Kernel port: kernel changes expressed as data. Drivers and the sandbox plumbing build
- * `KernelOp` lists; an executor (iproute2 today, netlink later, FakeKernel in unit tests) runs them.
+ * `KernelOp` lists; an executor (netlink by default, iproute2 as the reference, FakeKernel in unit tests) runs them.
  * The vocabulary is in kernel terms (links, attributes, addresses, routes, namespaces), not in any
  * tool's argument syntax.
  */

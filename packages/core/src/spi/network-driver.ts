@@ -101,7 +101,7 @@ export interface LeavePlan {
 /**
  * A network driver. Drivers decide, the kernel port does: every method returns kernel operations
  * as data and never changes the kernel itself, so all driver logic runs against FakeKernel.
- * `ctx.kernel` is for reads and probes only.
+ * The kernel port a driver receives in `create(deps)` is for reads and probes only.
  */
 export interface NetworkDriver {
   /** The type users name (`bridge`, `veth`, …); unique in a registry. */
@@ -124,7 +124,8 @@ export interface NetworkDriver {
   /**
    * Optional. Makes a joined endpoint reachable from outside (published ports, masquerade) through the
    * firewall port the driver received; called after join for an endpoint that has port bindings or
-   * provides its sandbox's default route. Must be undone completely by revokeExternalConnectivity.
+   * provides its sandbox's default route at that moment (not again when the route later moves).
+   * Must be undone completely by revokeExternalConnectivity.
    */
   programExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint & { portBindings: PortBinding[] }): Promise<void>;
   /** Optional. Undoes programExternalConnectivity; succeeds when there is nothing to undo. */

@@ -79,6 +79,11 @@ export class FakeKernel implements Kernel {
     return ref;
   }
 
+  /** Makes a namespace disappear with everything in it, as when the last process holding it exits. */
+  vanish(ns: NetnsRef): void {
+    this.model.deleteNamespace(ns);
+  }
+
   async apply(steps: readonly KernelStep[]): Promise<AppliedPlan> {
     const plan = normalizeSteps(steps);
     this.assertNamespacesExist(plan);
@@ -179,7 +184,7 @@ export class FakeKernel implements Kernel {
       } catch (e) {
         const reason = isSwitchyardError(e) ? (e.details?.reason as string | undefined) : undefined;
         if (reason !== undefined && meansAlreadyUndone(reason as Parameters<typeof meansAlreadyUndone>[0])) continue;
-        failures.push(isSwitchyardError(e) ? e : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(e), { cause: e }));
+        failures.push(isSwitchyardError(e) ? e : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(e), { cause: e, hint: 'An undo step failed unexpectedly; check the objects named in the plan.' }));
       }
     }
     return failures;

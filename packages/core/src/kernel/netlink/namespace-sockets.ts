@@ -1,3 +1,4 @@
+import { SwitchyardError } from '../../errors/switchyard-error.js';
 import { openSync, closeSync, statfsSync } from 'node:fs';
 import type { NetnsRef } from '../../spi/kernel.js';
 import { nsKey } from '../describe-step.js';
@@ -76,7 +77,14 @@ export class NamespaceSockets {
       try {
         fd = openSync(this.pathOf(ref), 'r');
       } catch (cause) {
-        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new NamespaceMissing(ref);
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') throw new NamespaceMissing(ref);
+        if (code === 'EACCES' || code === 'EPERM') {
+          throw new SwitchyardError('SWY_ERR_PERMISSION_DENIED', `Not allowed to open the network namespace ${this.pathOf(ref)}`, {
+            hint: 'Run as root or with CAP_SYS_ADMIN and CAP_NET_ADMIN (entering a namespace needs both).',
+            cause,
+          });
+        }
         throw cause;
       }
       e = { fd };

@@ -1,0 +1,165 @@
+import { createTestSwitchyard, type TestSwitchyard } from '../../testing/test-switchyard.js';
+import { FakeKernel } from '../../testing/fake-kernel.js';
+import { MemoryStore } from '../../store/memory-store.js';
+import type { AppliedPlan, NetnsRef } from '../../spi/kernel.js';
+import type { StateStore, StoreTx } from '../../spi/state-store.js';
+import { fixtureDriver, type FixtureControls } from './fixture-driver.js';
+
+/** A kernel whose next revert fails, as when a process dies before it can undo. */
+class DyingKernel extends FakeKernel {
+  failNextRevert = false;
+  override async revert(applied: AppliedPlan): Promise<void> {
+    if (this.failNextRevert) {
+      this.failNextRevert = false;
+      throw new Error('process died before undo');
+    }
+    return super.revert(applied);
+  }
+}
+
+/** Makes the driver's deleteEndpoint throw once (a hiccup in the middle of a teardown). */
+async function hiccupOnce(sy: TestSwitchyard): Promise<void> {
+  const driver = (await sy.registry.driver('fixture')) as { deleteEndpoint: (...a: unknown[]) => Promise<void> };
+  const original = driver.deleteEndpoint.bind(driver);
+  let once = true;
+  driver.deleteEndpoint = async (...a: unknown[]) => {
+    if (once) {
+      once = false;
+      throw new Error('driver hiccup');
+    }
+    return original(...a);
+  };
+}
+
+const defaults = async (sy: TestSwitchyard, ns: NetnsRef) => (await sy.kernel.listRoutes(ns)).filter((r) => r.dst === 'default').map((r) => `${r.via} ${r.dev}`);
+
+describe('recovery and repeated teardowns', () => {
+  let controls: FixtureControls;
+  let sy: TestSwitchyard;
+  let kernel: DyingKernel;
+  beforeEach(async () => {
+    controls = { calls: [] };
+    kernel = new DyingKernel();
+    sy = await createTestSwitchyard([fixtureDriver(controls)], { kernel });
+    await sy.controller.createNetwork({ name: 'n', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.9.0.0/24' }] } });
+  });
+  afterEach(() => sy.dispose());
+
+  it('a sandbox whose namespace vanished (its container exited) is removed, and its address released', async () => {
+    const ref = kernel.addPathNetns('/proc/4242/ns/net');
+    await sy.controller.createSandbox({ name: 'p', netnsPath: '/proc/4242/ns/net' });
+    await sy.controller.connect('n', 'p');
+    kernel.vanish(ref);
+    await sy.controller.deleteSandbox('p');
+    expect(await sy.controller.listSandboxes()).toEqual([]);
+    expect(sy.ipam.allocated()).toEqual([]);
+    expect(await sy.store.list('intents')).toEqual([]);
+  });
+
+  it('a disconnect retried after a failed teardown step never releases an address another sandbox now holds', async () => {
+    await sy.controller.createSandbox({ name: 'a' });
+    await sy.controller.createSandbox({ name: 'b' });
+    const a = await sy.controller.connect('n', 'a');
+    await hiccupOnce(sy);
+    await expect(sy.controller.disconnect('n', 'a')).rejects.toMatchObject({ code: 'SWY_ERR_TEARDOWN_FAILED' });
+    const b = await sy.controller.connect('n', 'b');
+    await sy.controller.disconnect('n', 'a');
+    expect(sy.ipam.allocated()).toEqual([b.ipv4!.split('/')[0]]);
+    expect(a.ipv4).toBeDefined();
+  });
+
+  it('a stale sandbox.delete intent never removes a newer sandbox with the same name', async () => {
+    await sy.controller.createSandbox({ name: 'web' });
+    await sy.controller.connect('n', 'web');
+    await hiccupOnce(sy);
+    await expect(sy.controller.deleteSandbox('web')).rejects.toMatchObject({ code: 'SWY_ERR_TEARDOWN_FAILED' });
+    await sy.controller.deleteSandbox('web');
+    expect(await sy.store.list('intents')).toEqual([]);
+    const again = await sy.controller.createSandbox({ name: 'web' });
+    await sy.controller.connect('n', 'web');
+    await sy.controller.recover();
+    expect((await sy.controller.inspectSandbox('web')).id).toBe(again.id);
+    expect(await sy.kernel.netnsExists(again.netns)).toBe(true);
+  });
+
+  it('a stale connect intent never tears down a later endpoint that reused the interface name', async () => {
+    const sb = await sy.controller.createSandbox({ name: 's' });
+    // The first connect fails in join, and undoing its createEndpoint fails too: its intent stays.
+    controls.failIn = 'join';
+    await hiccupOnce(sy);
+    await expect(sy.controller.connect('n', 's')).rejects.toMatchObject({ message: 'fixture failure in join' });
+    expect((await sy.store.list('intents')).length).toBe(1);
+    const ep = await sy.controller.connect('n', 's');
+    await sy.controller.recover();
+    expect(kernel.linkNames(sb.netns)).toContain('eth0');
+    expect(sy.ipam.allocated()).toEqual([ep.ipv4!.split('/')[0]]);
+    expect((await sy.controller.inspectSandbox('s')).endpoints.map((e) => e.ifname)).toEqual(['eth0']);
+  });
+
+  it('rolling back a dead connect that had taken over the default route gives the route back', async () => {
+    await sy.controller.createNetwork({ name: 'b', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.2.0.0/24' }] } });
+    const sb = await sy.controller.createSandbox({ name: 's' });
+    await sy.controller.connect('n', 's');
+    controls.failIn = 'programExternalConnectivity';
+    kernel.failNextRevert = true;
+    await expect(sy.controller.connect('b', 's', { gatewayPriority: 5 })).rejects.toThrow();
+    expect(await defaults(sy, sb.netns)).toEqual(['10.2.0.1 eth1']);
+    expect(await sy.controller.recover()).toBe(1);
+    expect(await defaults(sy, sb.netns)).toEqual(['10.9.0.1 eth0']);
+    expect(kernel.linkNames(sb.netns)).toEqual(['eth0', 'lo']);
+  });
+
+  it('rolling back a dead network create removes the kernel objects it made and its pools', async () => {
+    const before = kernel.snapshot();
+    const memory = new MemoryStore();
+    // A store whose commit of the network fails once: the process "dies" between kernel changes and commit.
+    let failCommit = true;
+    const store: StateStore = {
+      get: (c, id) => memory.get(c, id),
+      list: (c) => memory.list(c),
+      close: () => memory.close(),
+      transaction: (fn) =>
+        memory.transaction((tx) =>
+          fn({
+            ...tx,
+            get: tx.get.bind(tx),
+            list: tx.list.bind(tx),
+            delete: tx.delete.bind(tx),
+            put: async (c, id, doc) => {
+              if (c === 'networks' && failCommit) {
+                failCommit = false;
+                throw new Error('crash before commit');
+              }
+              return tx.put(c, id, doc);
+            },
+          } as StoreTx),
+        ),
+    };
+    const other = await createTestSwitchyard([fixtureDriver()], { kernel, store });
+    try {
+      kernel.failNextRevert = true;
+      await expect(other.controller.createNetwork({ name: 'x', driver: 'fixture' })).rejects.toThrow('crash before commit');
+      expect(kernel.snapshot()).not.toEqual(before);
+      expect(await other.controller.recover()).toBe(1);
+      expect(kernel.snapshot()).toEqual(before);
+      expect(other.ipam.poolCount()).toBe(0);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('counts only the intents it could resolve, and keeps the others for the next start', async () => {
+    await sy.store.transaction((tx) => tx.put('intents', 'odd', { kind: 'network.create', id: 'odd', networkId: 'z', networkName: 'z', driver: 'fixture', ipamDriver: 'no-such-ipam', at: '' }));
+    expect(await sy.controller.recover()).toBe(0);
+    expect((await sy.store.list<{ id: string }>('intents')).map((i) => i.id)).toEqual(['odd']);
+  });
+
+  it('a listener that throws does not turn a committed connect into a failure', async () => {
+    sy.events.on('endpoint.joined', () => {
+      throw new Error('listener bug');
+    });
+    await sy.controller.createSandbox({ name: 's' });
+    const ep = await sy.controller.connect('n', 's');
+    expect(ep.ifname).toBe('eth0');
+  });
+});
