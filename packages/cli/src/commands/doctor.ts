@@ -18,11 +18,18 @@ export async function doctor(ctx: CliContext): Promise<void> {
     ctx.exitCode = EXIT_CODES.Unavailable;
   } else if (!report.ok) {
     // The report is printed; the error line says what blocks Switchyard, and sets the exit status.
-    throw new SwitchyardError(report.tools.some((t) => t.essential && !t.path) ? 'SWY_ERR_TOOL_MISSING' : 'SWY_ERR_KERNEL_FEATURE_MISSING', `Switchyard cannot work here yet: ${report.problems.join('; ')}`, {
+    throw new SwitchyardError(blockingCode(report), `Switchyard cannot work here yet: ${report.problems.join('; ')}`, {
       hint: 'Fix the problems listed above (each says what to install), then run `switchyard doctor` again.',
       details: { problems: report.problems },
     });
   }
+}
+
+/** The code of the first kind of problem found: a missing tool, a missing kernel feature, or the state directory. */
+function blockingCode(r: DoctorReport): 'SWY_ERR_TOOL_MISSING' | 'SWY_ERR_KERNEL_FEATURE_MISSING' | 'SWY_ERR_STORE_IO' {
+  if (r.tools.some((t) => t.essential && !t.path)) return 'SWY_ERR_TOOL_MISSING';
+  if (r.kernel.some((k) => (k.feature === 'bridge' || k.feature === 'veth') && !k.supported)) return 'SWY_ERR_KERNEL_FEATURE_MISSING';
+  return 'SWY_ERR_STORE_IO';
 }
 
 function render(r: DoctorReport): string {
