@@ -13,7 +13,7 @@ import {
   type NetworkPlan,
   type StateStore,
 } from '@switchyard/core';
-import { checkMtu, planMasterSetup, planMasterTeardown, requireLinkKind, resolveMaster, tempLinkName, type MasterState } from '@switchyard/driver-macvlan';
+import { planMasterNetwork, planMasterTeardown, requireLinkKind, tempLinkName, type MasterState } from '@switchyard/driver-macvlan';
 import { readIpvlanOptions, type IpvlanOptions } from './options.js';
 
 /** Prefix of the name a sandbox's ipvlan has between creation and core's rename. */
@@ -41,9 +41,8 @@ export class IpvlanDriver implements NetworkDriver {
 
   async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
     const o = options(network);
-    const master = await resolveMaster(this.kernel, 'ipvlan', o.master);
-    checkMtu('ipvlan', o.mtu, master);
-    const setup = await planMasterSetup(this.kernel, this.store, 'ipvlan', network.id, master);
+    const setup = await planMasterNetwork(this.kernel, this.store, 'ipvlan', network.id, o);
+    const master = setup.master;
     const notes = [...setup.notes];
     if (o.mode !== 'l2') notes.push(`${o.mode} mode: ${master.name} routes for the sandboxes; they get a default route on their interface and no gateway`);
     notes.push(`the host cannot reach these sandboxes through ${master.name} (ipvlan keeps a master and its sub-interfaces apart)`);

@@ -15,7 +15,7 @@ import {
   type StateStore,
 } from '@switchyard/core';
 import { planHostShim, shimRouteSteps, shimAddresses, shimName, type HostShim } from './host-shim.js';
-import { checkMtu, planMasterSetup, planMasterTeardown, resolveMaster, tempLinkName, type MasterState } from './master-link.js';
+import { planMasterNetwork, planMasterTeardown, tempLinkName, type MasterState } from './master-link.js';
 import { readMacvlanOptions, type MacvlanOptions } from './options.js';
 import { requireLinkKind } from './kernel-feature.js';
 
@@ -48,9 +48,8 @@ export class MacvlanDriver implements NetworkDriver {
 
   async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
     const o = options(network);
-    const master = await resolveMaster(this.kernel, 'macvlan', o.master);
-    checkMtu('macvlan', o.mtu, master);
-    const setup = await planMasterSetup(this.kernel, this.store, 'macvlan', network.id, master);
+    const setup = await planMasterNetwork(this.kernel, this.store, 'macvlan', network.id, o);
+    const master = setup.master;
     const steps = [...setup.steps];
     const notes = [...setup.notes];
     const state: MacvlanState = { ...setup.state };

@@ -129,3 +129,10 @@ export async function planMasterTeardown(store: StateStore, networkId: string, s
 export function tempLinkName(prefix: string, endpointId: string): string {
   return `${prefix}${endpointId.slice(0, 13 - prefix.length)}`;
 }
+
+/** A master-based network's common start: find the master, check the MTU against it, plan the VLAN link if needed. */
+export async function planMasterNetwork(kernel: Kernel, store: StateStore, driver: string, networkId: string, options: { master?: string | undefined; mtu?: number | undefined }): Promise<MasterSetup & { master: ResolvedMaster }> {
+  const master = await resolveMaster(kernel, driver, options.master);
+  checkMtu(driver, options.mtu, master);
+  return { ...(await planMasterSetup(kernel, store, driver, networkId, master)), master };
+}

@@ -7,3 +7,4 @@ export * from './test-switchyard.js';
 export * from './driver-conformance.js';
 export * from './step-failing-kernel.js';
 export * from './settled-snapshot.js';
+export * from './lab-switchyard.js';

@@ -1,31 +1,23 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSwitchyard, IproutesExecutor, stripPrefix, type Switchyard } from '@switchyard/core';
-import { requireLab, kernelSnapshot, settledSnapshot, ping, execIn, StepFailingKernel } from '@switchyard/core/testing';
+import { IproutesExecutor, stripPrefix } from '@switchyard/core';
+import { requireLab, kernelSnapshot, settledSnapshot, ping, execIn, StepFailingKernel, createLabSwitchyard, type LabSwitchyard } from '@switchyard/core/testing';
 import hostLocal from '@switchyard/ipam-host-local';
 import bridgeDriver, { hostVethName } from '../index.js';
 
 describe('bridge driver on the real kernel', () => {
-  let stateDir: string;
   let kernel: StepFailingKernel;
-  let sy: Switchyard;
+  let sy: LabSwitchyard;
   let before: Awaited<ReturnType<typeof kernelSnapshot>>;
 
   beforeAll(async () => {
     requireLab();
-    stateDir = mkdtempSync(join(tmpdir(), 'swy-bridge-it-'));
     kernel = new StepFailingKernel(new IproutesExecutor());
-    sy = await createSwitchyard({ stateDir, kernel, drivers: [bridgeDriver], ipams: [hostLocal], autoloadPlugins: false });
+    sy = await createLabSwitchyard({ kernel, drivers: [bridgeDriver], ipams: [hostLocal] });
     before = await kernelSnapshot();
   });
 
-  afterAll(async () => {
-    for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name).catch(() => undefined);
-    for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name).catch(() => undefined);
-    await sy.close();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => sy.dispose());
 
   it('two sandboxes on one bridge ping each other and the gateway', async () => {
     await sy.controller.createNetwork({ name: 'br1', driver: 'bridge', options: { bridge: 'swyit-br1' }, ipam: { ipv4: [{ subnet: '10.51.0.0/24' }] } });
@@ -67,7 +59,7 @@ describe('bridge driver on the real kernel', () => {
       expect((await sy.controller.inspectSandbox('it-rb')).endpoints).toEqual([]);
     }
     // No address stayed allocated: host-local's directory for the network holds only its lock and cursor.
-    const dir = join(stateDir, 'ipam', 'host-local', 'rb');
+    const dir = join(sy.options.stateDir, 'ipam', 'host-local', 'rb');
     expect(readdirSync(dir).sort()).toEqual(['last_reserved_ip.0', 'lock']);
     await sy.controller.connect('rb', 'it-rb');
     expect(readdirSync(dir).length).toBe(3);

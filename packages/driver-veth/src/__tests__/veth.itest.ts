@@ -1,30 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createSwitchyard, stripPrefix, type Switchyard } from '@switchyard/core';
-import { requireLab, kernelSnapshot, settledSnapshot, ping, execIn } from '@switchyard/core/testing';
+import { stripPrefix } from '@switchyard/core';
+import { requireLab, kernelSnapshot, settledSnapshot, ping, execIn, createLabSwitchyard, type LabSwitchyard } from '@switchyard/core/testing';
 import hostLocal from '@switchyard/ipam-host-local';
 import bridgeDriver from '@switchyard/driver-bridge';
 import vethDriver, { VETH_PRESETS } from '../index.js';
 
 describe('veth (point-to-point) driver on the real kernel', () => {
-  let stateDir: string;
-  let sy: Switchyard;
+  let sy: LabSwitchyard;
   let before: Awaited<ReturnType<typeof kernelSnapshot>>;
 
   beforeAll(async () => {
     requireLab();
-    stateDir = mkdtempSync(join(tmpdir(), 'swy-veth-it-'));
-    sy = await createSwitchyard({ stateDir, drivers: [vethDriver, bridgeDriver], ipams: [hostLocal], autoloadPlugins: false });
+    sy = await createLabSwitchyard({ drivers: [vethDriver, bridgeDriver], ipams: [hostLocal] });
     before = await kernelSnapshot();
   });
 
-  afterAll(async () => {
-    for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name).catch(() => undefined);
-    for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name).catch(() => undefined);
-    await sy.close();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  afterAll(() => sy.dispose());
 
   it('a ptp sandbox reaches its host end, and the host reaches the sandbox', async () => {
     await sy.controller.createNetwork({ name: 'p2p', driver: 'veth', ipam: { ipv4: [{ subnet: '10.61.0.0/24' }] } });
