@@ -17,6 +17,14 @@ export function requireLab(): void {
   }
 }
 
+/** Throws unless this process runs inside the user-mode Linux guest (scripts/uml-run.sh), whose kernel has ipvlan, 802.1Q and dummy. */
+export function requireUml(): void {
+  if (process.env.SWITCHYARD_UML !== '1') {
+    throw new Error('ipvlan, 802.1Q and dummy tests run inside user-mode Linux: run them via scripts/uml-run.sh (e.g. `SWY_TESTS=uml scripts/uml-run.sh node_modules/.bin/jest --runInBand packages/driver-ipvlan`).');
+  }
+  requireLab();
+}
+
 export interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;

@@ -1,24 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HOST_NS, createSwitchyard, stripPrefix, type NetnsRef, type Switchyard } from '@switchyard/core';
-import { execIn, kernelSnapshot, ping, requireLab, type KernelSnapshot } from '@switchyard/core/testing';
+import { HOST_NS, stripPrefix, type NetnsRef } from '@switchyard/core';
+import { createLabSwitchyard, execIn, kernelSnapshot, ping, requireUml, type LabSwitchyard, type KernelSnapshot } from '@switchyard/core/testing';
 import hostLocal from '@switchyard/ipam-host-local';
 import ipvlanDriver from '../index.js';
 
 // ipvlan, 802.1Q and dummy exist only in the user-mode Linux guest (this host's kernel lacks them).
 const MASTER = 'uml-d0';
 
-function requireUml(): void {
-  if (process.env.SWITCHYARD_UML !== '1') {
-    throw new Error('ipvlan and 802.1Q tests run inside user-mode Linux: run them via scripts/uml-run.sh (e.g. `SWY_TESTS=uml scripts/uml-run.sh node_modules/.bin/jest --runInBand packages/driver-ipvlan`).');
-  }
-  requireLab();
-}
-
 describe('ipvlan on a kernel that has it (user-mode Linux)', () => {
-  let sy: Switchyard;
-  let stateDir: string;
+  let sy: LabSwitchyard;
   let before: KernelSnapshot;
 
   beforeAll(async () => {
@@ -26,16 +15,12 @@ describe('ipvlan on a kernel that has it (user-mode Linux)', () => {
     await execIn(HOST_NS, ['ip', 'link', 'add', MASTER, 'type', 'dummy']);
     await execIn(HOST_NS, ['ip', 'link', 'set', MASTER, 'up']);
     before = await kernelSnapshot();
-    stateDir = mkdtempSync(join(tmpdir(), 'swy-ipvlan-uml-'));
-    sy = await createSwitchyard({ stateDir, drivers: [ipvlanDriver], ipams: [hostLocal], autoloadPlugins: false, durable: false });
+    sy = await createLabSwitchyard({ drivers: [ipvlanDriver], ipams: [hostLocal], durable: false });
   });
 
   afterAll(async () => {
     if (process.env.SWITCHYARD_UML !== '1') return;
-    for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name).catch(() => undefined);
-    for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name).catch(() => undefined);
-    await sy.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    await sy.dispose();
     await execIn(HOST_NS, ['ip', 'link', 'del', MASTER], { allowFailure: true });
   });
 

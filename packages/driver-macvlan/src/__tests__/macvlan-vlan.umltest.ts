@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HOST_NS, createSwitchyard, stripPrefix, type Switchyard } from '@switchyard/core';
-import { execIn, kernelSnapshot, ping, requireLab } from '@switchyard/core/testing';
+import { HOST_NS, stripPrefix } from '@switchyard/core';
+import { createLabSwitchyard, execIn, kernelSnapshot, ping, requireUml, type LabSwitchyard } from '@switchyard/core/testing';
 import hostLocal from '@switchyard/ipam-host-local';
 import macvlanDriver from '../index.js';
 
@@ -10,31 +7,19 @@ import macvlanDriver from '../index.js';
 const PARENT = 'uml-m0';
 const MASTER = `${PARENT}.20`;
 
-function requireUml(): void {
-  if (process.env.SWITCHYARD_UML !== '1') {
-    throw new Error('802.1Q tests run inside user-mode Linux: run them via scripts/uml-run.sh (e.g. `SWY_TESTS=uml scripts/uml-run.sh node_modules/.bin/jest --runInBand packages/driver-macvlan`).');
-  }
-  requireLab();
-}
-
 describe('macvlan on an 802.1Q master (user-mode Linux)', () => {
-  let sy: Switchyard;
-  let stateDir: string;
+  let sy: LabSwitchyard;
 
   beforeAll(async () => {
     requireUml();
     await execIn(HOST_NS, ['ip', 'link', 'add', PARENT, 'type', 'dummy']);
     await execIn(HOST_NS, ['ip', 'link', 'set', PARENT, 'up']);
-    stateDir = mkdtempSync(join(tmpdir(), 'swy-macvlan-uml-'));
-    sy = await createSwitchyard({ stateDir, drivers: [macvlanDriver], ipams: [hostLocal], autoloadPlugins: false, durable: false });
+    sy = await createLabSwitchyard({ drivers: [macvlanDriver], ipams: [hostLocal], durable: false });
   });
 
   afterAll(async () => {
     if (process.env.SWITCHYARD_UML !== '1') return;
-    for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name).catch(() => undefined);
-    for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name).catch(() => undefined);
-    await sy.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    await sy.dispose();
     await execIn(HOST_NS, ['ip', 'link', 'del', PARENT], { allowFailure: true });
   });
 
