@@ -27,7 +27,13 @@ describe('ptp-lite', () => {
 
   it('refuses options it does not know and an MTU out of range, naming them', async () => {
     const driver = await manifest.create(makeDeps());
-    const refusal = (options: Record<string, unknown>) => Promise.resolve().then(() => driver.validateNetworkOptions(options as never)).then(() => undefined, (e: unknown) => e);
+    const refusal = (options: Record<string, unknown>) =>
+      Promise.resolve()
+        .then(() => driver.validateNetworkOptions(options as never))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
 
     const unknown = await refusal({ parent: 'eth0' });
     const mtu = await refusal({ mtu: 20 });

@@ -1,4 +1,8 @@
 import { Command } from 'commander';
+import type { ConnectFlags } from './commands/connect.js';
+import type { NetworkCreateFlags } from './commands/network.js';
+import type { RunFlags } from './commands/run.js';
+import type { SandboxCreateFlags } from './commands/sandbox.js';
 import type { CliContext, GlobalFlags } from './context.js';
 
 // The command table. Only commander is loaded here: each action imports its module when it runs.
@@ -73,7 +77,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('-o, --opt <k=v>', 'driver option (repeatable), e.g. -o mtu=1400', collect)
     .option('--from-file <conf>', 'take the network from an rkt/CNI conf file')
     .addHelpText('after', NETWORK_EXAMPLES)
-    .action(async (name: string | undefined, opts) => (await import('./commands/network.js')).networkCreate(ctx, name, opts));
+    .action(async (name: string | undefined, opts: NetworkCreateFlags) => (await import('./commands/network.js')).networkCreate(ctx, name, opts));
   network
     .command('ls')
     .alias('list')
@@ -103,7 +107,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--hostname <name>', 'hostname written to the sandbox hosts file (default: the name)')
     .option('--dns <ip>', 'nameserver for the sandbox resolv.conf (repeatable)', collect)
     .addHelpText('after', SANDBOX_EXAMPLES)
-    .action(async (name: string, opts) => (await import('./commands/sandbox.js')).sandboxCreate(ctx, name, opts));
+    .action(async (name: string, opts: SandboxCreateFlags) => (await import('./commands/sandbox.js')).sandboxCreate(ctx, name, opts));
   sandbox
     .command('ls')
     .alias('list')
@@ -133,7 +137,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--alias <name>', 'extra host name for this endpoint (repeatable)', collect)
     .option('--priority <n>', 'the highest priority endpoint provides the default route')
     .addHelpText('after', CONNECT_EXAMPLES)
-    .action(async (net: string, sb: string, opts) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
+    .action(async (net: string, sb: string, opts: ConnectFlags) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
   program
     .command('disconnect')
     .argument('<network>', 'network name or id')
@@ -149,7 +153,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--port <port:hostport>', 'publish a port (repeatable; needs a firewall backend)', collect)
     .option('--name <name>', 'sandbox name (default: run-<random>)')
     .addHelpText('after', RUN_EXAMPLES)
-    .action(async (argv: string[], opts) => (await import('./commands/run.js')).run(ctx, argv, opts));
+    .action(async (argv: string[], opts: RunFlags) => (await import('./commands/run.js')).run(ctx, argv, opts));
 
   program
     .command('doctor')

@@ -82,11 +82,11 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {
-    const name = String(network.state.bridge ?? bridgeName(network));
+    const name = bridgeOf(network);
     if (network.state.created === true) return { steps: [{ op: 'link.del', name, ifExists: true }] };
     // A bridge we did not create stays; only the addresses we put on it go.
     const addrs = Array.isArray(network.state.addresses) ? network.state.addresses.map(String) : [];
-    return { steps: addrs.map((cidr) => ({ op: 'addr.del', dev: name, cidr }) as KernelOp) };
+    return { steps: addrs.map((cidr) => ({ op: 'addr.del', dev: name, cidr })) };
   }
 
   async createEndpoint(): Promise<EndpointPlan> {
@@ -101,7 +101,7 @@ export class BridgeDriver implements NetworkDriver {
     const mtu = o.mtu ? { mtu: o.mtu } : {};
     const hostSteps: KernelOp[] = [
       { op: 'link.add', kind: 'veth', name: host, ...mtu, peer: { name: endpoint.ifname, netns: sandbox.netns, ...mtu } },
-      { op: 'link.set', name: host, master: String(network.state.bridge ?? bridgeName(network)), up: true },
+      { op: 'link.set', name: host, master: bridgeOf(network), up: true },
     ];
     if (o.hairpinMode || o.isolate) hostSteps.push({ op: 'bridge.port', name: host, ...(o.hairpinMode ? { hairpin: true } : {}), ...(o.isolate ? { isolated: true } : {}) });
     const gateway = o.isDefaultGateway && !network.internal;
@@ -125,4 +125,9 @@ function options(network: DriverNetwork): BridgeOptions {
 
 function bridgeName(network: DriverNetwork): string {
   return options(network).bridge ?? `swy${network.id.slice(0, 8)}`;
+}
+
+/** The bridge createNetwork recorded in the network's state, else the one its options name. */
+function bridgeOf(network: DriverNetwork): string {
+  return typeof network.state.bridge === 'string' ? network.state.bridge : bridgeName(network);
 }

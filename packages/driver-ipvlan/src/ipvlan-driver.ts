@@ -50,7 +50,7 @@ export class IpvlanDriver implements NetworkDriver {
   }
 
   async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {
-    return { steps: await planMasterTeardown(this.store, network.id, network.state as unknown as Partial<MasterState>) };
+    return { steps: await planMasterTeardown(this.store, network.id, network.state) };
   }
 
   async createEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<EndpointPlan> {
@@ -68,9 +68,7 @@ export class IpvlanDriver implements NetworkDriver {
     const o = options(network);
     const state = network.state as unknown as MasterState;
     const temp = tempLinkName(IPVLAN_TEMP_PREFIX, endpoint.id);
-    const hostSteps: JoinPlan['hostSteps'] = [
-      { op: 'link.add', kind: 'ipvlan', name: temp, parent: state.master, mode: o.mode, flag: o.flag, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) },
-    ];
+    const hostSteps: JoinPlan['hostSteps'] = [{ op: 'link.add', kind: 'ipvlan', name: temp, parent: state.master, mode: o.mode, flag: o.flag, netns: sandbox.netns, ...(o.mtu ? { mtu: o.mtu } : {}) }];
     const base = { hostSteps, srcName: temp, srcInSandbox: true };
     if (o.mode !== 'l2' && !network.internal) return { ...base, connectedDefaultRoute: true };
     return { ...base, ...defaultGateways(network, !network.internal) };

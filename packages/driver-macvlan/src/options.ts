@@ -35,7 +35,10 @@ export function readMacvlanOptions(options: JsonObject): MacvlanOptions {
     },
     options,
   ) as unknown as MacvlanOptions;
-  for (const [key, family] of [['shimAddress', 4], ['shimAddress6', 6]] as const) {
+  for (const [key, family] of [
+    ['shimAddress', 4],
+    ['shimAddress6', 6],
+  ] as const) {
     const value = o[key];
     if (value === undefined) continue;
     if (!o.hostShim) {

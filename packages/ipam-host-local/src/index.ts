@@ -3,13 +3,7 @@ import { defineIpam } from '@switchyard/core';
 import { HostLocalIpam } from './host-local-ipam.js';
 
 export { HostLocalIpam, type HostLocalIpamOptions } from './host-local-ipam.js';
-export {
-  HostLocalAllocator,
-  type CniHostLocalConfig,
-  type CniHostLocalIpamConfig,
-  type HostLocalAllocatorOptions,
-  type SetAllocation,
-} from './host-local-allocator.js';
+export { HostLocalAllocator, type CniHostLocalConfig, type CniHostLocalIpamConfig, type HostLocalAllocatorOptions, type SetAllocation } from './host-local-allocator.js';
 export { RangeSetAllocator, ownerMatches, type Allocation, type AllocationStore, type StoredOwner } from './allocator.js';
 export { MemoryAllocationStore } from './memory-store.js';
 export { DiskAllocationStore, CNI_DATA_DIR, NETWORK_NAME, recordContent, parseRecord, type DiskAllocationStoreOptions } from './disk-store.js';

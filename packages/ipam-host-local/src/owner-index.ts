@@ -65,7 +65,11 @@ export class OwnerIndex {
 
   remove(owner: AddressOwner, address: string): void {
     const current = this.read(owner);
-    if (current?.includes(address)) this.write(owner, current.filter((a) => a !== address));
+    if (current?.includes(address))
+      this.write(
+        owner,
+        current.filter((a) => a !== address),
+      );
   }
 
   /** Removes the index directory when no entry is left (after a pool release). */

@@ -53,7 +53,8 @@ describe('switchyard demo (scenario on FakeKernel)', () => {
   });
 
   test('ping output is read for reply times and counts', () => {
-    const out = 'PING 10.88.0.3 (10.88.0.3) 56(84) bytes of data.\n64 bytes from 10.88.0.3: icmp_seq=1 ttl=64 time=0.045 ms\n64 bytes from 10.88.0.3: icmp_seq=2 ttl=64 time=0.061 ms\n\n--- 10.88.0.3 ping statistics ---\n3 packets transmitted, 2 received, 33.3333% packet loss, time 401ms\n';
+    const out =
+      'PING 10.88.0.3 (10.88.0.3) 56(84) bytes of data.\n64 bytes from 10.88.0.3: icmp_seq=1 ttl=64 time=0.045 ms\n64 bytes from 10.88.0.3: icmp_seq=2 ttl=64 time=0.061 ms\n\n--- 10.88.0.3 ping statistics ---\n3 packets transmitted, 2 received, 33.3333% packet loss, time 401ms\n';
     expect(parsePing(out)).toEqual({ sent: 3, received: 2, times: [0.045, 0.061] });
     expect(parsePing('--- x ping statistics ---\n3 packets transmitted, 0 received, 100% packet loss, time 2031ms\n')).toEqual({ sent: 3, received: 0, times: [] });
   });

@@ -15,8 +15,11 @@ describe('switchyard doctor', () => {
   let h: Harness;
   afterEach(() => h.dispose());
 
+  // This build machine's kernel: no ipvlan, 802.1Q or dummy, and no module loading.
+  const lacking = { features: { ipvlan: false, vlan: false, dummy: false } };
+
   test('reports kernel features per driver, with why ipvlan, vlan and dummy are missing', async () => {
-    h = harness({ doctor: probes() });
+    h = harness({ doctor: probes() }, lacking);
     const r = await h.run('doctor');
     expect(r.code).toBe(0);
     const section = r.stdout.split('\n\n')[1] ?? '';
@@ -43,8 +46,23 @@ describe('switchyard doctor', () => {
     expect(r.stdout).toContain('✓ ready');
   });
 
-  test('--json gives the same findings as data', async () => {
+  test('reports every feature as supported on a kernel that has them all, with no note', async () => {
     h = harness({ doctor: probes() });
+    const d = (await h.run('doctor', '--json')).json().doctor;
+    const kernel = d.kernel as Array<{ feature: string; supported: boolean; note?: string }>;
+    expect(kernel.map((k) => [k.feature, k.supported])).toEqual(
+      expect.arrayContaining([
+        ['ipvlan', true],
+        ['vlan', true],
+        ['dummy', true],
+        ['macvlan', true],
+      ]),
+    );
+    expect(kernel.filter((k) => !k.supported)).toEqual([]);
+  });
+
+  test('--json gives the same findings as data', async () => {
+    h = harness({ doctor: probes() }, lacking);
     const r = await h.run('doctor', '--json');
     const d = r.json().doctor;
     expect(d.ok).toBe(true);

@@ -26,9 +26,9 @@ export interface Harness {
   dispose(): void;
 }
 
-/** A CLI on FakeKernel, a memory IPAM and one in-memory store shared by every invocation. */
-export function harness(deps: CliDeps = {}): Harness {
-  const fake = new FakeKernel();
+/** A CLI on FakeKernel (with every feature unless `kernel.features` says otherwise), a memory IPAM and one in-memory store shared by every invocation. */
+export function harness(deps: CliDeps = {}, kernel: ConstructorParameters<typeof FakeKernel>[0] = {}): Harness {
+  const fake = new FakeKernel(kernel);
   const ipam = new MemoryIpam();
   const memory = new MemoryStore();
   // Each invocation closes its instance; the shared store must outlive that.

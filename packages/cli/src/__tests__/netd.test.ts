@@ -33,7 +33,17 @@ describe('net.d conf translation (rkt/CNI format -> NetworkSpec)', () => {
   });
 
   test('bridge keys keep their CNI names; isDefaultGateway follows ipam.routes unless given', () => {
-    const spec = translateNetConf('b.conf', { name: 'b', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, mtu: 1400, hairpinMode: true, promiscMode: false, ipam: { type: 'host-local', subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.99', gateway: '10.1.0.1', routes: [{ dst: '0.0.0.0/0' }] } });
+    const spec = translateNetConf('b.conf', {
+      name: 'b',
+      type: 'bridge',
+      bridge: 'cni0',
+      isGateway: true,
+      ipMasq: false,
+      mtu: 1400,
+      hairpinMode: true,
+      promiscMode: false,
+      ipam: { type: 'host-local', subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.99', gateway: '10.1.0.1', routes: [{ dst: '0.0.0.0/0' }] },
+    });
     expect(spec.driver).toBe('bridge');
     expect(spec.options).toEqual({ bridge: 'cni0', isGateway: true, ipMasq: false, mtu: 1400, hairpinMode: true, promiscMode: false, isDefaultGateway: true });
     expect(spec.ipam?.ipv4).toEqual([{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.99', gateway: '10.1.0.1' }]);

@@ -37,7 +37,7 @@ export async function connect(ctx: CliContext, networkName: string, sandboxName:
   // Fail on an unknown sandbox before creating a network for it.
   await sy.controller.inspectSandbox(sandboxName);
   const { network, createdFrom } = await new NetworkCatalog(sy, ctx.netDir).ensure(networkName);
-  if (createdFrom) ctx.progress(`created network ${network.name} from ${createdFrom === 'preset' ? 'the rkt preset' : network.labels['switchyard.netd.file'] ?? 'net.d'} on first use`);
+  if (createdFrom) ctx.progress(`created network ${network.name} from ${createdFrom === 'preset' ? 'the rkt preset' : (network.labels['switchyard.netd.file'] ?? 'net.d')} on first use`);
   const e = await sy.controller.connect(network.name, sandboxName, opts);
   ctx.result(`connected ${sandboxName} to ${network.name}: ${endpointSummary(e)}\n`, {
     endpoint: e,

@@ -35,7 +35,13 @@ function blockingCode(r: DoctorReport): 'SWY_ERR_TOOL_MISSING' | 'SWY_ERR_KERNEL
 function render(r: DoctorReport): string {
   const out: string[] = ['Switchyard doctor', ''];
   out.push('Kernel features (probed in throwaway namespaces; the host namespace is not touched)');
-  out.push(formatTable(['FEATURE', 'SUPPORTED', 'USED BY', 'NOTE'], r.kernel.map((k) => [k.feature, yesNo(k.supported), k.usedBy, k.note ?? '']), '  '));
+  out.push(
+    formatTable(
+      ['FEATURE', 'SUPPORTED', 'USED BY', 'NOTE'],
+      r.kernel.map((k) => [k.feature, yesNo(k.supported), k.usedBy, k.note ?? '']),
+      '  ',
+    ),
+  );
   out.push('Drivers');
   out.push(
     formatTable(
@@ -48,7 +54,13 @@ function render(r: DoctorReport): string {
     ),
   );
   out.push('Tools');
-  out.push(formatTable(['TOOL', 'FOUND', 'NEEDED FOR', 'INSTALL'], r.tools.map((t) => [t.tool, t.path ? `✓ ${t.path}` : '✗ missing', t.neededFor, t.path ? '' : t.install]), '  '));
+  out.push(
+    formatTable(
+      ['TOOL', 'FOUND', 'NEEDED FOR', 'INSTALL'],
+      r.tools.map((t) => [t.tool, t.path ? `✓ ${t.path}` : '✗ missing', t.neededFor, t.path ? '' : t.install]),
+      '  ',
+    ),
+  );
   const cni = r.cniPlugins;
   out.push(`  CNI plugins in ${cni.dir}: ${cni.plugins.length > 0 ? `✓ ${cni.plugins.join(', ')}` : `✗ none (interop tests need them: ${cni.install})`}`, '');
   const p = r.privileges;

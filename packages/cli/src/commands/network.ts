@@ -41,9 +41,7 @@ function specFromFlags(name: string | undefined, f: NetworkCreateFlags): Network
         ...(f.ipRange ? { ipRange: parseCidrFlag('--ip-range', f.ipRange, 4) } : {}),
       }
     : undefined;
-  const v6: IpamRangeConfig | undefined = f.subnet6
-    ? { subnet: parseCidrFlag('--subnet6', f.subnet6, 6), ...(f.gateway6 ? { gateway: parseAddressFlag('--gateway6', f.gateway6, 6) } : {}) }
-    : undefined;
+  const v6: IpamRangeConfig | undefined = f.subnet6 ? { subnet: parseCidrFlag('--subnet6', f.subnet6, 6), ...(f.gateway6 ? { gateway: parseAddressFlag('--gateway6', f.gateway6, 6) } : {}) } : undefined;
   const ipv6 = f.ipv6 === true || v6 !== undefined;
   return {
     name,

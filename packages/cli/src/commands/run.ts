@@ -33,7 +33,10 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   if (ports.length > 0) assertFirewall(sy);
 
   const catalog = new NetworkCatalog(sy, ctx.netDir);
-  const plan = planRun(list, (await catalog.netDir()).declarations.map((d) => d.name));
+  const plan = planRun(
+    list,
+    (await catalog.netDir()).declarations.map((d) => d.name),
+  );
   await assertPlannedNetworksExist(catalog, plan, ctx.netDir);
 
   // Signals: before the command starts they cancel the setup; after, they go to the command.
@@ -62,7 +65,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
     for (const [i, n] of plan.networks.entries()) {
       if (interrupted) break;
       const { network, createdFrom } = await catalog.ensure(n.name);
-      if (createdFrom) ctx.progress(`network ${network.name} created on first use (from ${createdFrom === 'preset' ? 'the rkt preset' : network.labels['switchyard.netd.file'] ?? 'net.d'})`);
+      if (createdFrom) ctx.progress(`network ${network.name} created on first use (from ${createdFrom === 'preset' ? 'the rkt preset' : (network.labels['switchyard.netd.file'] ?? 'net.d')})`);
       const e = await sy.controller.connect(network.name, name, {
         ...(n.ipv4 ? { ipv4: n.ipv4 } : {}),
         ...(n.ipv6 ? { ipv6: n.ipv6 } : {}),
@@ -83,21 +86,21 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   }
   // Cleanup runs however the setup or the command ended; signals meanwhile are only recorded.
   child = undefined;
-  let cleanupError: unknown;
+  let cleanupFailure: { error: unknown } | undefined;
   if (sandbox) {
     try {
       await sy.controller.deleteSandbox(name);
       ctx.progress(`sandbox ${name} removed${outcome ? ` (command exited with status ${exitStatusOf(outcome)})` : ''}`);
-    } catch (e) {
-      cleanupError = e;
+    } catch (error) {
+      cleanupFailure = { error };
     }
   }
   for (const [sig, h] of handlers) signals.off(sig, h);
   if (failure) {
-    if (cleanupError) ctx.warn(`removing sandbox ${name} also failed: ${cleanupError instanceof Error ? cleanupError.message : String(cleanupError)}`);
+    if (cleanupFailure) ctx.warn(`removing sandbox ${name} also failed: ${cleanupFailure.error instanceof Error ? cleanupFailure.error.message : String(cleanupFailure.error)}`);
     throw failure.error;
   }
-  if (cleanupError) throw cleanupError;
+  if (cleanupFailure) throw cleanupFailure.error;
 
   const status = outcome ? exitStatusOf(outcome) : 128 + (constants.signals[interrupted ?? 'SIGINT'] ?? 2);
   if (!outcome) ctx.progress(`interrupted by ${interrupted} before the command started; nothing was left behind`);

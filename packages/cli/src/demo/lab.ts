@@ -50,7 +50,7 @@ export interface Lab {
   stateDir: string;
   netDir: string;
   ipForward: string;
-  dispose(): Promise<void>;
+  dispose: () => Promise<void>;
 }
 
 /**

@@ -24,7 +24,7 @@ export const pingFromSandbox: PingFn = (from, address, count) =>
   new Promise((resolve, reject) => {
     const [program, ...args] = commandLine(['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', address], from);
     execFile(program as string, args, { timeout: 15_000 }, (error, stdout) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(error);
+      if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(error);
       resolve(parsePing(String(stdout)));
     });
   });

@@ -59,7 +59,13 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     rows = [];
     print(`\n${title}\n`);
   };
-  const flush = (cells: (c: DemoCheck) => string[]) => print(formatRows(rows.map((c) => [mark(c.ok), ...cells(c)]), '  '));
+  const flush = (cells: (c: DemoCheck) => string[]) =>
+    print(
+      formatRows(
+        rows.map((c) => [mark(c.ok), ...cells(c)]),
+        '  ',
+      ),
+    );
   const record = (c: Omit<DemoCheck, 'section'>) => {
     const full = { section, ...c };
     checks.push(full);
@@ -124,7 +130,11 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     });
     const p3 = await env.ping(db, dbGateway, PINGS);
     (samples['ping rtt'] ??= []).push(...p3.times);
-    record({ what: `db → its host end (${dbGateway})`, ok: p3.received > 0, detail: p3.received > 0 ? `${replies(p3)}: ${p3.times.map((x) => `${x.toFixed(3)} ms`).join(', ')} (point-to-point gateway)` : `no reply: ${replies(p3)}` });
+    record({
+      what: `db → its host end (${dbGateway})`,
+      ok: p3.received > 0,
+      detail: p3.received > 0 ? `${replies(p3)}: ${p3.times.map((x) => `${x.toFixed(3)} ms`).join(', ')} (point-to-point gateway)` : `no reply: ${replies(p3)}`,
+    });
     flush((c) => [c.what, c.detail]);
   } catch (e) {
     record({ what: 'unexpected failure', ok: false, detail: e instanceof Error ? e.message : String(e) });
@@ -147,9 +157,19 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     })),
   };
   print('\nTimings (median wall time)\n');
-  print(formatTable(['OPERATION', 'MEDIAN', 'RUNS'], Object.entries(timings).map(([k, v]) => [k, `${v.medianMs.toFixed(k === 'ping rtt' ? 3 : 1)} ms`, String(v.samples)]), '  '));
+  print(
+    formatTable(
+      ['OPERATION', 'MEDIAN', 'RUNS'],
+      Object.entries(timings).map(([k, v]) => [k, `${v.medianMs.toFixed(k === 'ping rtt' ? 3 : 1)} ms`, String(v.samples)]),
+      '  ',
+    ),
+  );
   const failed = checks.filter((c) => !c.ok);
-  print(failed.length === 0 ? `\n✓ all ${checks.length} checks passed (connect took ${timings.connect?.medianMs.toFixed(1) ?? '?'} ms median)\n` : `\n✗ ${failed.length} of ${checks.length} checks failed: ${failed.map((c) => c.what).join('; ')}\n`);
+  print(
+    failed.length === 0
+      ? `\n✓ all ${checks.length} checks passed (connect took ${timings.connect?.medianMs.toFixed(1) ?? '?'} ms median)\n`
+      : `\n✗ ${failed.length} of ${checks.length} checks failed: ${failed.map((c) => c.what).join('; ')}\n`,
+  );
   return outcome;
 }
 

@@ -2,15 +2,16 @@
 export function formatTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, indent = ''): string {
   const all = [headers, ...rows];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => width(r[i] ?? ''))));
-  const lines = all.map((r) =>
-    indent +
-    headers
-      .map((_, i) => {
-        const cell = r[i] ?? '';
-        return i === headers.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - width(cell));
-      })
-      .join('  ')
-      .trimEnd(),
+  const lines = all.map(
+    (r) =>
+      indent +
+      headers
+        .map((_, i) => {
+          const cell = r[i] ?? '';
+          return i === headers.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - width(cell));
+        })
+        .join('  ')
+        .trimEnd(),
   );
   return lines.join('\n') + '\n';
 }
@@ -18,7 +19,14 @@ export function formatTable(headers: readonly string[], rows: ReadonlyArray<read
 /** Rows aligned as columns, without a header line. */
 export function formatRows(rows: ReadonlyArray<readonly string[]>, indent = ''): string {
   const n = Math.max(0, ...rows.map((r) => r.length));
-  return formatTable(Array.from({ length: n }, () => ''), rows, indent).split('\n').slice(1).join('\n');
+  return formatTable(
+    Array.from({ length: n }, () => ''),
+    rows,
+    indent,
+  )
+    .split('\n')
+    .slice(1)
+    .join('\n');
 }
 
 /** Label/value pairs, labels padded to one width (for `inspect`). */

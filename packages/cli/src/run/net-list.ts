@@ -9,10 +9,7 @@ export interface NetRequest {
 }
 
 /** What `--net` asks for, as rkt reads it. */
-export type NetList =
-  | { kind: 'host' }
-  | { kind: 'none' }
-  | { kind: 'contained'; all: boolean; requests: NetRequest[] };
+export type NetList = { kind: 'host' } | { kind: 'none' } | { kind: 'contained'; all: boolean; requests: NetRequest[] };
 
 /** rkt's default when no --net is given. */
 export const DEFAULT_NET = 'default';
@@ -44,7 +41,8 @@ export function parseNetList(values: readonly string[]): NetList {
   }
   for (const mode of ['host', 'none'] as const) {
     if (special.has(mode)) {
-      if (items.length > 1) throw usageError(`--net=${mode} cannot be combined with other networks`, mode === 'host' ? 'Use --net=host alone: the command shares the host namespace.' : 'Use --net=none alone: the sandbox gets loopback only.');
+      if (items.length > 1)
+        throw usageError(`--net=${mode} cannot be combined with other networks`, mode === 'host' ? 'Use --net=host alone: the command shares the host namespace.' : 'Use --net=none alone: the sandbox gets loopback only.');
       return { kind: mode };
     }
   }
@@ -88,7 +86,10 @@ export function parsePorts(values: readonly string[]): PortBinding[] {
     }
     const containerPort = Number(left);
     const hostPort = Number(host);
-    for (const [what, n] of [['container', containerPort], ['host', hostPort]] as const) {
+    for (const [what, n] of [
+      ['container', containerPort],
+      ['host', hostPort],
+    ] as const) {
       if (n < 1 || n > 65535) throw usageError(`--port ${JSON.stringify(v)}: ${what} port ${n} is outside 1-65535`, 'Ports are 1-65535.');
     }
     return { protocol: proto as PortBinding['protocol'], containerPort, hostPort };

@@ -1,4 +1,4 @@
-import type { JsonObject, NetworkRecord } from '../model/types.js';
+import type { NetworkRecord } from '../model/types.js';
 import type { IpamDriver } from '../spi/ipam-driver.js';
 import type { DriverNetwork, NetworkDriver } from '../spi/network-driver.js';
 
@@ -13,7 +13,7 @@ export function driverNetwork(network: NetworkRecord): DriverNetwork {
   return {
     id: network.id,
     name: network.name,
-    options: network.options as JsonObject,
+    options: network.options,
     state: network.driverState,
     internal: network.internal,
     ...(network.ipv4 ? { ipv4: { subnet: network.ipv4.subnet, ...(network.ipv4.gateway ? { gateway: network.ipv4.gateway } : {}) } } : {}),

@@ -12,7 +12,6 @@ import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 
-
 export interface ConnectHooks {
   /** Called once the endpoint is planned and before any IPAM or kernel change (writes the intent). */
   beforeChanges(endpoint: EndpointRecord): Promise<void>;
@@ -39,77 +38,81 @@ export class EndpointLifecycle {
     const dn = driverNetwork(network);
     const ds: DriverSandbox = { id: sandbox.id, netns: sandbox.netns };
     await hooks.beforeChanges(endpoint);
-    return runUndoable(this.logger, () => hooks.clearIntent(), async (undo) => {
-      // The endpoint owns its addresses: a later endpoint reusing the interface name never shares an owner.
-      const owner = { id: endpoint.id, ifname: endpoint.ifname };
-      for (const family of [4, 6] as const) {
-        const pool = family === 4 ? network.ipv4 : network.ipv6;
-        if (!pool) continue;
-        const wanted = family === 4 ? opts.ipv4 : opts.ipv6;
-        const got = await ipam.requestAddress({ poolId: pool.poolId, owner, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
-        undo.push(`release ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
-        if (family === 4) endpoint.ipv4 = got.address;
-        else endpoint.ipv6 = got.address;
-      }
-      const de: DriverEndpoint = driverEndpoint(endpoint);
-      const created = await driver.createEndpoint(dn, de);
-      undo.push('driver deleteEndpoint', () => driver.deleteEndpoint(dn, de));
-      if (!endpoint.mac && created.mac) endpoint.mac = created.mac;
-      endpoint.driverState = created.state ?? {};
+    return runUndoable(
+      this.logger,
+      () => hooks.clearIntent(),
+      async (undo) => {
+        // The endpoint owns its addresses: a later endpoint reusing the interface name never shares an owner.
+        const owner = { id: endpoint.id, ifname: endpoint.ifname };
+        for (const family of [4, 6] as const) {
+          const pool = family === 4 ? network.ipv4 : network.ipv6;
+          if (!pool) continue;
+          const wanted = family === 4 ? opts.ipv4 : opts.ipv6;
+          const got = await ipam.requestAddress({ poolId: pool.poolId, owner, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
+          undo.push(`release ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
+          if (family === 4) endpoint.ipv4 = got.address;
+          else endpoint.ipv6 = got.address;
+        }
+        const de: DriverEndpoint = driverEndpoint(endpoint);
+        const created = await driver.createEndpoint(dn, de);
+        undo.push('driver deleteEndpoint', () => driver.deleteEndpoint(dn, de));
+        if (!endpoint.mac && created.mac) endpoint.mac = created.mac;
+        endpoint.driverState = created.state ?? {};
 
-      const join = await driver.join(dn, { ...de, mac: endpoint.mac, state: endpoint.driverState }, ds);
-      const can = gatewayFamilies(join, network.internal);
-      endpoint.routing = {
-        v4: can.v4 && endpoint.ipv4 !== undefined,
-        v6: can.v6 && endpoint.ipv6 !== undefined,
-        ...(join.gateway4 ? { gateway4: join.gateway4 } : {}),
-        ...(join.gateway6 ? { gateway6: join.gateway6 } : {}),
-        connected: join.connectedDefaultRoute === true,
-        onlink: join.noPrefixRoute === true,
-      };
-      endpoint.gateway4 = join.gateway4;
-      endpoint.gateway6 = join.gateway6;
-      const current = sandbox.endpoints.find((e) => e.providesDefaultRoute);
-      const providesAny = endpoint.routing.v4 || endpoint.routing.v6;
-      const takesOver = providesAny && (!current || endpoint.gatewayPriority > current.gatewayPriority);
-      endpoint.providesDefaultRoute = takesOver;
+        const join = await driver.join(dn, { ...de, mac: endpoint.mac, state: endpoint.driverState }, ds);
+        const can = gatewayFamilies(join, network.internal);
+        endpoint.routing = {
+          v4: can.v4 && endpoint.ipv4 !== undefined,
+          v6: can.v6 && endpoint.ipv6 !== undefined,
+          ...(join.gateway4 ? { gateway4: join.gateway4 } : {}),
+          ...(join.gateway6 ? { gateway6: join.gateway6 } : {}),
+          connected: join.connectedDefaultRoute === true,
+          onlink: join.noPrefixRoute === true,
+        };
+        endpoint.gateway4 = join.gateway4;
+        endpoint.gateway6 = join.gateway6;
+        const current = sandbox.endpoints.find((e) => e.providesDefaultRoute);
+        const providesAny = endpoint.routing.v4 || endpoint.routing.v6;
+        const takesOver = providesAny && (!current || endpoint.gatewayPriority > current.gatewayPriority);
+        endpoint.providesDefaultRoute = takesOver;
 
-      const steps = planJoinSteps({
-        sandboxNs: sandbox.netns,
-        join,
-        ifname: endpoint.ifname,
-        ...(endpoint.mac ? { mac: endpoint.mac } : {}),
-        ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
-        ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
-        defaultRoute: takesOver ? { v4: endpoint.routing.v4, v6: endpoint.routing.v6 } : { v4: false, v6: false },
-      });
-      if (takesOver && current) {
-        // The old provider's default route goes first, right before the in-sandbox steps.
-        const firstInside = steps.findIndex((s) => s.ns !== HOST_NS);
-        const removal = routeOps(current, 'route.del').map((op) => ({ ns: sandbox.netns, op }));
-        steps.splice(firstInside < 0 ? steps.length : firstInside, 0, ...removal);
-      }
-      const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
-      const updated: SandboxRecord = { ...sandbox, endpoints: [...others, endpoint] };
-      // The hosts file does not depend on the kernel: write it while `ip` runs.
-      const [kernelDone, hostsDone] = await Promise.allSettled([this.kernel.apply(steps), this.files.writeHosts(updated)]);
-      if (hostsDone.status === 'fulfilled') undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
-      if (kernelDone.status === 'rejected') throw kernelDone.reason;
-      undo.push('revert kernel changes', () => this.kernel.revert(kernelDone.value));
-      if (hostsDone.status === 'rejected') throw hostsDone.reason;
+        const steps = planJoinSteps({
+          sandboxNs: sandbox.netns,
+          join,
+          ifname: endpoint.ifname,
+          ...(endpoint.mac ? { mac: endpoint.mac } : {}),
+          ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
+          ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
+          defaultRoute: takesOver ? { v4: endpoint.routing.v4, v6: endpoint.routing.v6 } : { v4: false, v6: false },
+        });
+        if (takesOver && current) {
+          // The old provider's default route goes first, right before the in-sandbox steps.
+          const firstInside = steps.findIndex((s) => s.ns !== HOST_NS);
+          const removal = routeOps(current, 'route.del').map((op) => ({ ns: sandbox.netns, op }));
+          steps.splice(firstInside < 0 ? steps.length : firstInside, 0, ...removal);
+        }
+        const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
+        const updated: SandboxRecord = { ...sandbox, endpoints: [...others, endpoint] };
+        // The hosts file does not depend on the kernel: write it while `ip` runs.
+        const [kernelDone, hostsDone] = await Promise.allSettled([this.kernel.apply(steps), this.files.writeHosts(updated)]);
+        if (hostsDone.status === 'fulfilled') undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
+        if (kernelDone.status === 'rejected') throw kernelDone.reason;
+        undo.push('revert kernel changes', () => this.kernel.revert(kernelDone.value));
+        if (hostsDone.status === 'rejected') throw hostsDone.reason;
 
-      if (endpoint.portBindings.length > 0) {
-        await this.firewall.publishPorts(endpoint.id, stripPrefix(endpoint.ipv4 ?? endpoint.ipv6 ?? ''), endpoint.portBindings);
-        undo.push('unpublish ports', () => this.firewall.unpublishPorts(endpoint.id));
-      }
-      if (driver.programExternalConnectivity && (endpoint.portBindings.length > 0 || endpoint.providesDefaultRoute)) {
-        const joined = driverEndpoint(endpoint);
-        await driver.programExternalConnectivity(dn, { ...joined, portBindings: endpoint.portBindings });
-        undo.push('revoke external connectivity', () => driver.revokeExternalConnectivity?.(dn, joined) ?? Promise.resolve());
-      }
-      await hooks.commit(updated);
-      return endpoint;
-    });
+        if (endpoint.portBindings.length > 0) {
+          await this.firewall.publishPorts(endpoint.id, stripPrefix(endpoint.ipv4 ?? endpoint.ipv6 ?? ''), endpoint.portBindings);
+          undo.push('unpublish ports', () => this.firewall.unpublishPorts(endpoint.id));
+        }
+        if (driver.programExternalConnectivity && (endpoint.portBindings.length > 0 || endpoint.providesDefaultRoute)) {
+          const joined = driverEndpoint(endpoint);
+          await driver.programExternalConnectivity(dn, { ...joined, portBindings: endpoint.portBindings });
+          undo.push('revoke external connectivity', () => driver.revokeExternalConnectivity?.(dn, joined) ?? Promise.resolve());
+        }
+        await hooks.commit(updated);
+        return endpoint;
+      },
+    );
   }
 
   /** Leave + delete one endpoint; the next-best endpoint gets the default route. Returns the updated sandbox. */
@@ -182,11 +185,7 @@ export class EndpointLifecycle {
     const provider = sandbox.endpoints.find((e) => e.providesDefaultRoute);
     await runAllCleanups(`roll back connect of ${sandbox.name} to ${network.name}`, [
       () => driver.revokeExternalConnectivity?.(dn, draft) ?? Promise.resolve(),
-      () =>
-        this.kernel.apply([
-          ...inSandbox.map((name) => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } }) as KernelStep),
-          ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })),
-        ]),
+      () => this.kernel.apply([...inSandbox.map((name): KernelStep => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } })), ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))]),
       // The dead connect may have taken the default route over: give it back (an existing route is fine).
       () => (provider ? this.restoreDefaultRoute(sandbox, provider) : Promise.resolve()),
       () => this.files.writeHosts(sandbox),
@@ -242,7 +241,10 @@ export class EndpointLifecycle {
       });
     }
     const mac = opts.mac === undefined ? undefined : normalizeMac(opts.mac);
-    for (const [family, wanted, pool] of [[4, opts.ipv4, network.ipv4], [6, opts.ipv6, network.ipv6]] as const) {
+    for (const [family, wanted, pool] of [
+      [4, opts.ipv4, network.ipv4],
+      [6, opts.ipv6, network.ipv6],
+    ] as const) {
       if (wanted === undefined) continue;
       parseAddress(wanted, family);
       if (!pool) {

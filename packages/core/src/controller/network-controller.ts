@@ -76,52 +76,56 @@ export class NetworkController {
       };
       const intent: Intent = { kind: 'network.create', id: newId(), networkId: network.id, networkName: network.name, driver: driver.type, ipamDriver: ipamName, at: network.createdAt };
       await tx.put('intents', intent.id, intent);
-      return runUndoable(this.logger, () => tx.delete('intents', intent.id), async (undo) => {
-        const networks = await this.networksInUse(tx);
-        let host: string[] | undefined;
-        for (const family of [4, 6] as const) {
-          if (family === 4 ? !wantV4 : !wantV6) continue;
-          const ranges = (family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6) ?? [];
-          // As Docker: an explicit subnet may overlap host routes (macvlan on the master's LAN);
-          // an automatically picked pool must not.
-          const exclude = ranges.length > 0 ? networks : [...networks, ...(host ??= await this.hostAddressesInUse())];
-          const pool = await ipam.requestPool({
-            networkId: network.id,
-            networkName: network.name,
-            family,
-            ranges,
-            exclude: exclude.filter((c) => (family === 4 ? !c.includes(':') : c.includes(':'))),
-            options: spec.ipam?.options ?? {},
-          });
-          undo.push(`release pool ${pool.poolId}`, () => ipam.releasePool(pool.poolId));
-          const assignment: PoolAssignment = { poolId: pool.poolId, subnet: pool.subnet, ...(pool.gateway ? { gateway: pool.gateway } : {}) };
-          if (family === 4) network.ipv4 = assignment;
-          else network.ipv6 = assignment;
-        }
-        const pools = [network.ipv4?.poolId, network.ipv6?.poolId].filter((p): p is string => p !== undefined);
-        // Pools are named in the intent so a crash before commit can release them.
-        await tx.put('intents', intent.id, { ...intent, pools } satisfies Intent);
-        const plan = await driver.createNetwork(driverNetwork(network));
-        for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
-          const pool = address.includes(':') ? network.ipv6 : network.ipv4;
-          if (!pool) continue;
-          try {
-            const got = await ipam.requestAddress({ poolId: pool.poolId, owner: { id: network.id, ifname: `reserved${i}` }, address });
-            undo.push(`release reserved ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
-          } catch (e) {
-            // Outside the range endpoints are given addresses from: no endpoint can get it anyway.
-            if (!isSwitchyardError(e, 'SWY_ERR_ADDRESS_OUT_OF_RANGE')) throw e;
+      return runUndoable(
+        this.logger,
+        () => tx.delete('intents', intent.id),
+        async (undo) => {
+          const networks = await this.networksInUse(tx);
+          let host: string[] | undefined;
+          for (const family of [4, 6] as const) {
+            if (family === 4 ? !wantV4 : !wantV6) continue;
+            const ranges = (family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6) ?? [];
+            // As Docker: an explicit subnet may overlap host routes (macvlan on the master's LAN);
+            // an automatically picked pool must not.
+            const exclude = ranges.length > 0 ? networks : [...networks, ...(host ??= await this.hostAddressesInUse())];
+            const pool = await ipam.requestPool({
+              networkId: network.id,
+              networkName: network.name,
+              family,
+              ranges,
+              exclude: exclude.filter((c) => (family === 4 ? !c.includes(':') : c.includes(':'))),
+              options: spec.ipam?.options ?? {},
+            });
+            undo.push(`release pool ${pool.poolId}`, () => ipam.releasePool(pool.poolId));
+            const assignment: PoolAssignment = { poolId: pool.poolId, subnet: pool.subnet, ...(pool.gateway ? { gateway: pool.gateway } : {}) };
+            if (family === 4) network.ipv4 = assignment;
+            else network.ipv6 = assignment;
           }
-        }
-        network.driverState = plan.state ?? {};
-        network.notes = plan.notes ?? [];
-        // The plan is named too, so recovery can remove what it made if this process dies now.
-        if (plan.steps.length > 0) await tx.put('intents', intent.id, { ...intent, pools, planned: network } satisfies Intent);
-        const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
-        undo.push('remove network kernel objects', () => this.kernel.revert(applied));
-        await tx.put('networks', network.name, network);
-        return network;
-      });
+          const pools = [network.ipv4?.poolId, network.ipv6?.poolId].filter((p): p is string => p !== undefined);
+          // Pools are named in the intent so a crash before commit can release them.
+          await tx.put('intents', intent.id, { ...intent, pools } satisfies Intent);
+          const plan = await driver.createNetwork(driverNetwork(network));
+          for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
+            const pool = address.includes(':') ? network.ipv6 : network.ipv4;
+            if (!pool) continue;
+            try {
+              const got = await ipam.requestAddress({ poolId: pool.poolId, owner: { id: network.id, ifname: `reserved${i}` }, address });
+              undo.push(`release reserved ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
+            } catch (e) {
+              // Outside the range endpoints are given addresses from: no endpoint can get it anyway.
+              if (!isSwitchyardError(e, 'SWY_ERR_ADDRESS_OUT_OF_RANGE')) throw e;
+            }
+          }
+          network.driverState = plan.state ?? {};
+          network.notes = plan.notes ?? [];
+          // The plan is named too, so recovery can remove what it made if this process dies now.
+          if (plan.steps.length > 0) await tx.put('intents', intent.id, { ...intent, pools, planned: network } satisfies Intent);
+          const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+          undo.push('remove network kernel objects', () => this.kernel.revert(applied));
+          await tx.put('networks', network.name, network);
+          return network;
+        },
+      );
     });
     this.emit('network.created', record);
     return record;
@@ -211,30 +215,34 @@ export class NetworkController {
         createdAt: new Date().toISOString(),
       };
       const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, at: sandbox.createdAt };
-      return runUndoable(this.logger, () => tx.delete('intents', intent.id), async (undo) => {
-        if (mode !== 'host') {
-          const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
-          if (path !== undefined) {
-            const ns = { kind: 'path' as const, path };
-            if (!(await this.kernel.netnsExists(ns))) {
-              throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {
-                hint: 'Give the path of a namespace file (e.g. /proc/<pid>/ns/net or a bind mount under /run/netns).',
-              });
+      return runUndoable(
+        this.logger,
+        () => tx.delete('intents', intent.id),
+        async (undo) => {
+          if (mode !== 'host') {
+            const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
+            if (path !== undefined) {
+              const ns = { kind: 'path' as const, path };
+              if (!(await this.kernel.netnsExists(ns))) {
+                throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {
+                  hint: 'Give the path of a namespace file (e.g. /proc/<pid>/ns/net or a bind mount under /run/netns).',
+                });
+              }
+              await this.kernel.apply([{ ns, op: { op: 'link.set', name: 'lo', up: true } }]);
+              sandbox.netns = ns;
+            } else {
+              await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
+              sandbox.netns = await this.kernel.createNetns(sandbox.name);
+              sandbox.ownsNetns = true;
+              undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
             }
-            await this.kernel.apply([{ ns, op: { op: 'link.set', name: 'lo', up: true } }]);
-            sandbox.netns = ns;
-          } else {
-            await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
-            sandbox.netns = await this.kernel.createNetns(sandbox.name);
-            sandbox.ownsNetns = true;
-            undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
           }
-        }
-        sandbox.filesDir = await this.files.write(sandbox);
-        undo.push('remove sandbox files', () => this.files.remove(sandbox));
-        await tx.put('sandboxes', sandbox.name, sandbox);
-        return sandbox;
-      });
+          sandbox.filesDir = await this.files.write(sandbox);
+          undo.push('remove sandbox files', () => this.files.remove(sandbox));
+          await tx.put('sandboxes', sandbox.name, sandbox);
+          return sandbox;
+        },
+      );
     });
     this.emit('sandbox.created', record);
     return record;
@@ -283,8 +291,7 @@ export class NetworkController {
       const intentId = newId();
       let committed: SandboxRecord | undefined;
       const endpoint = await this.endpoints.connect(network, sandbox, opts, {
-        beforeChanges: (ep) =>
-          tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
+        beforeChanges: (ep) => tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
         commit: (updated) => {
           committed = updated;
           return tx.put('sandboxes', updated.name, updated);
@@ -451,4 +458,3 @@ async function findByNameOrId<T extends { id: string; name: string }>(reader: Pi
   const matches = (await reader.list<T>(collection)).filter((d) => d.id.startsWith(key));
   return matches.length === 1 ? matches[0] : undefined;
 }
-

@@ -158,7 +158,9 @@ export class IproutesExecutor implements Kernel {
         if (e instanceof StepFailed) {
           if (!meansAlreadyUndone(e.reason)) failures.push(kernelStepError(e.step, e.reason, e.kernelMessage));
         } else {
-          failures.push(isSwitchyardError(e) ? e : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(e), { cause: e, hint: 'An undo step failed unexpectedly; check the objects named in the plan and remove what is left by name.' }));
+          failures.push(
+            isSwitchyardError(e) ? e : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(e), { cause: e, hint: 'An undo step failed unexpectedly; check the objects named in the plan and remove what is left by name.' }),
+          );
         }
       }
     }

@@ -393,9 +393,7 @@ export class NetstackModel {
     const family = op.family ?? 4;
     const dev = op.dev === undefined ? undefined : this.needLink(key, op.dev);
     const dst = op.dst === '::/0' ? 'default' : op.dst;
-    const i = ns.routes.findIndex(
-      (r) => r.family === family && r.dst === dst && (op.via === undefined || r.via === op.via) && (!dev || r.linkId === dev.id) && (op.metric === undefined || r.metric === op.metric),
-    );
+    const i = ns.routes.findIndex((r) => r.family === family && r.dst === dst && (op.via === undefined || r.via === op.via) && (!dev || r.linkId === dev.id) && (op.metric === undefined || r.metric === op.metric));
     if (i < 0) fail('entry-missing', 'RTNETLINK answers: No such process');
     ns.routes.splice(i, 1);
   }

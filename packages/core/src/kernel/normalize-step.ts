@@ -1,19 +1,6 @@
 import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error.js';
 import type { KernelOp, KernelStep, LinkAddOp, LinkSetOp, RouteOp } from '../spi/kernel.js';
-import {
-  assertIfName,
-  assertLinkGroup,
-  assertMetric,
-  assertMtu,
-  assertNetnsRef,
-  assertSysctlKey,
-  assertSysctlValue,
-  assertVlanId,
-  normalizeMac,
-  parseIpAddress,
-  parseCidr,
-  parseRouteDst,
-} from './names.js';
+import { assertIfName, assertLinkGroup, assertMetric, assertMtu, assertNetnsRef, assertSysctlKey, assertSysctlValue, assertVlanId, normalizeMac, parseIpAddress, parseCidr, parseRouteDst } from './names.js';
 
 /**
  * Checks one step completely and returns it in canonical form (lower-case MACs, canonical CIDRs,
@@ -166,7 +153,9 @@ export function normalizeOp(op: KernelOp): KernelOp {
 
 /** Validates and canonicalises a whole plan; errors name the step (1-based) they come from. */
 export function normalizeSteps(steps: readonly KernelStep[]): KernelStep[] {
-  if (!Array.isArray(steps)) option('A kernel plan must be an array of steps', 'Pass [{ns, op}, ...].', steps);
+  // Plans come from plugins at run time; checking an `unknown` alias keeps `steps` from narrowing to any[].
+  const plan: unknown = steps;
+  if (!Array.isArray(plan)) option('A kernel plan must be an array of steps', 'Pass [{ns, op}, ...].', steps);
   return steps.map((step, i) => {
     try {
       return { ns: assertNetnsRef(step?.ns), op: normalizeOp(step?.op) };

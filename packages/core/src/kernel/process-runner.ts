@@ -44,8 +44,6 @@ export const spawnRunner: ProcessRunner = (file, args, input) =>
     child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr?.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
-    );
+    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
     if (input !== undefined) child.stdin?.end(input);
   });

@@ -15,8 +15,8 @@ export const PLUGIN_CHECKS = Object.freeze([
   { name: 'type-free', code: 'SWY_ERR_DRIVER_TYPE_COLLISION', runBy: 'registry', summary: 'No other driver or plugin already holds the type.' },
   { name: 'entry-imports', code: 'SWY_ERR_PLUGIN_LOAD_FAILED', runBy: 'loader', summary: 'The entry point (`exports` or `main`) exists and imports without throwing.' },
   { name: 'manifest-shape', code: 'SWY_ERR_PLUGIN_BAD_SHAPE', runBy: 'loader', summary: 'The default export is a manifest: kind, apiVersion, type or name, version, create() and (drivers) capability.' },
-  { name: 'manifest-matches-package', code: 'SWY_ERR_PLUGIN_BAD_SHAPE', runBy: 'loader', summary: 'The manifest\'s type and apiVersion equal the ones package.json declares.' },
-  { name: 'capability', code: 'SWY_ERR_DRIVER_CAPABILITY', runBy: 'loader', summary: 'A driver\'s capability scopes are `local` or `global`, and nothing else.' },
+  { name: 'manifest-matches-package', code: 'SWY_ERR_PLUGIN_BAD_SHAPE', runBy: 'loader', summary: "The manifest's type and apiVersion equal the ones package.json declares." },
+  { name: 'capability', code: 'SWY_ERR_DRIVER_CAPABILITY', runBy: 'loader', summary: "A driver's capability scopes are `local` or `global`, and nothing else." },
 ] as const satisfies ReadonlyArray<{ name: string; code: ErrorCode; runBy: 'loader' | 'registry'; summary: string }>);
 
 export type PluginCheckName = (typeof PLUGIN_CHECKS)[number]['name'];

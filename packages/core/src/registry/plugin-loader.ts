@@ -169,10 +169,7 @@ export class PluginLoader {
     const ok = typeof range === 'string' && validRange(range) !== null && satisfies(this.coreVersion, range, { includePrerelease: true });
     if (!ok) {
       throw pluginCheckError('core-peer', {
-        message:
-          typeof range === 'string'
-            ? `Package ${name} needs ${CORE_PACKAGE} ${range}, this core is ${this.coreVersion}`
-            : `Package ${name} does not declare ${CORE_PACKAGE} as a peer dependency`,
+        message: typeof range === 'string' ? `Package ${name} needs ${CORE_PACKAGE} ${range}, this core is ${this.coreVersion}` : `Package ${name} does not declare ${CORE_PACKAGE} as a peer dependency`,
         hint:
           typeof range === 'string'
             ? `Install a version of ${name} made for ${CORE_PACKAGE} ${this.coreVersion}, or a ${CORE_PACKAGE} that satisfies ${range}.`

@@ -168,7 +168,7 @@ export class PluginRegistry {
     } catch (cause) {
       if (isSwitchyardError(cause)) throw cause;
       throw new SwitchyardError('SWY_ERR_PLUGIN_LOAD_FAILED', `${source} failed to start: ${cause instanceof Error ? cause.message : String(cause)}`, {
-        hint: 'The driver\'s create() threw; see `cause`, and report it to the plugin\'s authors if it is not about your setup.',
+        hint: "The driver's create() threw; see `cause`, and report it to the plugin's authors if it is not about your setup.",
         cause,
         details: { kind: manifest.kind, type: key },
       });
@@ -225,17 +225,13 @@ export class PluginRegistry {
     const known = registered.length === 0 ? 'none' : registered.join(', ');
     const packageName = isPluginType(key) ? pluginPackageName(kind, key) : undefined;
     const off = this.options.autoloadPlugins ? '' : ' (plugin autoload is off)';
-    return new SwitchyardError(
-      'SWY_ERR_DRIVER_NOT_FOUND',
-      `No ${KIND_WORDS[kind]} "${key}" is registered${off}; registered: ${known}`,
-      {
-        hint:
-          packageName === undefined
-            ? `Use one of the registered ${kind === 'driver' ? 'types' : 'names'}: ${known}.`
-            : `Install it: \`npm install ${packageName}\` (run in ${this.options.appDir}${this.options.autoloadPlugins ? '' : ', then load it by name'}), or use a registered one: ${known}.`,
-        cause,
-        details: { kind, type: key, registered, ...(packageName === undefined ? {} : { package: packageName }) },
-      },
-    );
+    return new SwitchyardError('SWY_ERR_DRIVER_NOT_FOUND', `No ${KIND_WORDS[kind]} "${key}" is registered${off}; registered: ${known}`, {
+      hint:
+        packageName === undefined
+          ? `Use one of the registered ${kind === 'driver' ? 'types' : 'names'}: ${known}.`
+          : `Install it: \`npm install ${packageName}\` (run in ${this.options.appDir}${this.options.autoloadPlugins ? '' : ', then load it by name'}), or use a registered one: ${known}.`,
+      cause,
+      details: { kind, type: key, registered, ...(packageName === undefined ? {} : { package: packageName }) },
+    });
   }
 }

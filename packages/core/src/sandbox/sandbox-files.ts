@@ -56,7 +56,8 @@ export class SandboxFiles {
   }
 
   async resolvConf(sandbox: SandboxRecord): Promise<string> {
-    let { nameservers, search, options } = sandbox.dns;
+    const { search, options } = sandbox.dns;
+    let { nameservers } = sandbox.dns;
     if (nameservers.length === 0) {
       // Like Docker: inherit the host's servers, minus loopback ones a sandbox cannot reach.
       const host = await readFile(this.hostResolvConf, 'utf8').catch(() => '');

@@ -6,10 +6,7 @@
  */
 
 /** Where an operation runs. `host` is the namespace Switchyard itself runs in. */
-export type NetnsRef =
-  | { readonly kind: 'host' }
-  | { readonly kind: 'named'; readonly name: string }
-  | { readonly kind: 'path'; readonly path: string };
+export type NetnsRef = { readonly kind: 'host' } | { readonly kind: 'named'; readonly name: string } | { readonly kind: 'path'; readonly path: string };
 
 export const HOST_NS: NetnsRef = Object.freeze({ kind: 'host' });
 

@@ -1,14 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Collection, StateStore, StoreTx } from '../spi/state-store.js';
-import {
-  ensureStateDir,
-  readDocument,
-  readDocumentsIn,
-  removeDocument,
-  removeStaleTempFiles,
-  writeDocumentAtomically,
-  documentPath,
-} from './document-files.js';
+import { ensureStateDir, readDocument, readDocumentsIn, removeDocument, removeStaleTempFiles, writeDocumentAtomically, documentPath } from './document-files.js';
 import { encodeDocument } from './store-document.js';
 import { FileLock } from './file-lock.js';
 import { assertNotClosed, assertTxOpen, SerialTransactions, type TxScope } from './serial-transactions.js';

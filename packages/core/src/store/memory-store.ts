@@ -78,7 +78,7 @@ export class MemoryStore implements StateStore {
   private docsOf(collection: Collection): Map<string, string> {
     const key = collectionDirName(collection);
     let docs = this.collections.get(key);
-    if (!docs) this.collections.set(key, (docs = new Map()));
+    if (!docs) this.collections.set(key, (docs = new Map<string, string>()));
     return docs;
   }
 }

@@ -18,6 +18,7 @@ function problemWith(name: unknown, maxBytes: number): string | undefined {
   if (name.includes('..')) return "contains '..'";
   if (name.startsWith('.')) return "starts with '.' (reserved for temporary files)";
   // Control characters (NUL included) break file names and terminal output.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point of this check
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
   return undefined;
 }

@@ -1,24 +1,40 @@
-/* eslint-disable jest/no-export */
 import type { JsonObject, NetworkRecord, SandboxRecord } from '../model/types.js';
 import type { DriverManifest } from '../registry/plugin.js';
 import { isSwitchyardError } from '../errors/switchyard-error.js';
+import type { Switchyard } from '../di/create-switchyard.js';
 import type { KernelFeature } from '../spi/kernel.js';
-import { FakeKernel } from './fake-kernel.js';
-import { createTestSwitchyard, type TestSwitchyard } from './test-switchyard.js';
+import { createConformanceHarness, type ConformanceHarness, type ConformanceKernel } from './conformance-harness.js';
+import type { FakeKernel } from './fake-kernel.js';
+import { kernelSnapshot, type KernelSnapshot } from './lab.js';
+import { settledSnapshot } from './settled-snapshot.js';
 
 export interface ConformanceOptions {
+  /**
+   * Where the suite runs: `'fake'` (default) drives FakeKernel and needs no root; `'lab'` drives the
+   * real kernel and must run inside the lab (`scripts/lab.sh`, or user-mode Linux for ipvlan/vlan).
+   */
+  kernel?: ConformanceKernel;
   /** Options every test network is created with (e.g. `{ master: 'lab0' }`). */
   networkOptions?: JsonObject;
   /** Option sets the driver must refuse with SWY_ERR_INVALID_OPTION (or a more specific InvalidArgument code). */
   invalidOptions?: JsonObject[];
-  /** Kernel features the fake kernel offers (default: this build machine's). */
+  /** Kernel features the fake kernel offers (default: all, as on a stock distribution kernel). Fake kernel only. */
   kernelFeatures?: Partial<Record<KernelFeature, boolean>>;
-  /** Prepares the fake host namespace before each test (e.g. creates a master link). */
+  /** Prepares the fake host namespace before each test (e.g. creates a master link). Fake kernel only. */
   prepareKernel?: (kernel: FakeKernel) => Promise<void>;
   /** False when the driver's interfaces cannot carry a MAC of their own (ipvlan): a static MAC must then be refused. Default true. */
   staticMac?: boolean;
-  /** Drivers built on a host master link: the option that names it and the MTU the master has after prepareKernel. */
+  /**
+   * Drivers built on a host master link: the option that names it and the MTU the master has. In the
+   * lab the suite makes that master itself (a veth pair named by `networkOptions[option]`, with that MTU).
+   */
   master?: { option: string; mtu: number };
+  /**
+   * False for a driver that by design gives sandboxes no IPv4 default route: the suite then checks
+   * that there is none. Default true: a sandbox on two networks must get exactly one, from the
+   * endpoint with the higher gateway priority.
+   */
+  defaultRoute?: boolean;
 }
 
 type Declare = (name: string, fn: () => void) => void;
@@ -33,44 +49,56 @@ declare const expect: (value: unknown) => {
   toContain(v: unknown): void;
   toMatch(v: RegExp | string): void;
   toBeDefined(): void;
+  toBeGreaterThan(v: number): void;
   not: { toBe(v: unknown): void; toEqual(v: unknown): void; toContain(v: unknown): void };
   rejects: { toThrow(v?: unknown): Promise<void>; toMatchObject(v: unknown): Promise<void> };
 };
 
 /**
  * The suite every network driver runs, first or third party: call it at the top level of a jest
- * test file. It drives the driver through a real controller on FakeKernel and checks the promises
+ * test file. It drives the driver through a real controller, on FakeKernel or (`kernel: 'lab'`) on
+ * the real kernel inside the lab namespace, and checks the promises
  * every driver must keep: clean create/delete, the interface in the sandbox, rollback at every step,
  * no leaks, coded errors.
  */
 export function runDriverConformance(name: string, factory: () => DriverManifest | Promise<DriverManifest>, options: ConformanceOptions = {}): void {
   const netOpts = options.networkOptions ?? {};
+  const on = options.kernel ?? 'fake';
+  const masterName = options.master ? netOpts[options.master.option] : undefined;
+  if (options.master && typeof masterName !== 'string') throw new Error(`runDriverConformance: networkOptions.${options.master.option} must name the master link`);
 
-  async function setUp(): Promise<TestSwitchyard> {
-    const manifest = await factory();
-    const kernel = new FakeKernel(options.kernelFeatures ? { features: options.kernelFeatures } : {});
-    if (options.prepareKernel) await options.prepareKernel(kernel);
-    return createTestSwitchyard([manifest], { kernel });
+  async function setUp(): Promise<ConformanceHarness> {
+    return createConformanceHarness(on, await factory(), {
+      ...(options.master && typeof masterName === 'string' ? { master: { name: masterName, mtu: options.master.mtu } } : {}),
+      ...(options.kernelFeatures ? { kernelFeatures: options.kernelFeatures } : {}),
+      ...(options.prepareKernel ? { prepareFake: options.prepareKernel } : {}),
+    });
   }
 
-  async function storeSnapshot(sy: TestSwitchyard): Promise<unknown> {
-    const [networks, sandboxes, intents] = await Promise.all([
-      sy.store.list<NetworkRecord>('networks'),
-      sy.store.list<SandboxRecord>('sandboxes'),
-      sy.store.list('intents'),
-    ]);
+  async function storeSnapshot(sy: Switchyard): Promise<unknown> {
+    const [networks, sandboxes, intents] = await Promise.all([sy.store.list<NetworkRecord>('networks'), sy.store.list<SandboxRecord>('sandboxes'), sy.store.list('intents')]);
     return { networks, sandboxes, intents };
   }
 
-  describe(`${name} driver conformance`, () => {
-    let sy: TestSwitchyard;
+  describe(`${name} driver conformance (${on === 'lab' ? 'real kernel' : 'FakeKernel'})`, () => {
+    let h: ConformanceHarness;
+    let sy: Switchyard;
     let type: string;
+    let kernelAtStart: unknown;
+    let labBefore: KernelSnapshot | undefined;
+    // Sandbox names: prefixed in the lab, so no two test files share a namespace.
+    const sb = (n: string) => h.sandboxName(n);
     beforeEach(async () => {
-      sy = await setUp();
+      labBefore = on === 'lab' ? await kernelSnapshot('all') : undefined;
+      h = await setUp();
+      sy = h.sy;
       type = (await factory()).type;
+      kernelAtStart = await h.kernelState();
     });
     afterEach(async () => {
-      await sy.dispose();
+      await h.dispose();
+      // Whatever a test did, removing its sandboxes and networks must leave the lab as it was.
+      if (labBefore) expect(await settledSnapshot(labBefore, 'all')).toEqual(labBefore);
     });
 
     it('declares a manifest Switchyard can load: kind, API version 1, type, version and capability', async () => {
@@ -84,42 +112,40 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
     });
 
     it('refuses an unknown option with an InvalidArgument error and creates nothing', async () => {
-      const before = sy.fake.snapshot();
       for (const bad of [{ ...netOpts, noSuchOption: true }, ...(options.invalidOptions ?? [])]) {
         const err = await sy.controller.createNetwork({ name: 'bad', driver: type, options: bad }).catch((e: unknown) => e);
         expect(isSwitchyardError(err) && err.kind).toBe('InvalidArgument');
       }
-      expect(sy.fake.snapshot()).toEqual(before);
+      expect(await h.kernelState()).toEqual(kernelAtStart);
       expect(await sy.controller.listNetworks()).toEqual([]);
-      expect(sy.ipam.poolCount()).toBe(0);
+      expect(h.ipam.poolCount()).toBe(0);
     });
 
     it('creates and deletes a network, leaving the kernel as it found it', async () => {
-      const before = sy.fake.snapshot();
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
       await sy.controller.deleteNetwork('n1');
-      expect(sy.fake.snapshot()).toEqual(before);
-      expect(sy.ipam.poolCount()).toBe(0);
+      expect(await h.kernelStateSettledTo(kernelAtStart)).toEqual(kernelAtStart);
+      expect(h.ipam.poolCount()).toBe(0);
     });
 
     it('connects a sandbox: its interface is inside it, named as asked, addressed and up', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ipam: { ipv4: [{ subnet: '10.77.0.0/24' }] } });
-      const sb = await sy.controller.createSandbox({ name: 'sb1' });
-      const ep = await sy.controller.connect('n1', 'sb1', { ifname: 'net0' });
-      const links = await sy.kernel.listLinks(sb.netns);
+      const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
+      const ep = await sy.controller.connect('n1', sb('sb1'), { ifname: 'net0' });
+      const links = await sy.kernel.listLinks(sandbox.netns);
       const link = links.find((l) => l.name === 'net0');
       expect(link?.up).toBe(true);
-      const addrs = (await sy.kernel.listAddrs(sb.netns)).filter((a) => a.dev === 'net0').map((a) => a.cidr);
+      const addrs = (await sy.kernel.listAddrs(sandbox.netns)).filter((a) => a.dev === 'net0' && a.family === 4).map((a) => a.cidr);
       expect(addrs).toEqual([ep.ipv4]);
       expect(ep.ipv4).toMatch(/^10\.77\.0\.\d+\/24$/);
     });
 
     it('gives two sandboxes their own interfaces and distinct addresses', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-      await sy.controller.createSandbox({ name: 'a' });
-      await sy.controller.createSandbox({ name: 'b' });
-      const a = await sy.controller.connect('n1', 'a');
-      const b = await sy.controller.connect('n1', 'b');
+      await sy.controller.createSandbox({ name: sb('a') });
+      await sy.controller.createSandbox({ name: sb('b') });
+      const a = await sy.controller.connect('n1', sb('a'));
+      const b = await sy.controller.connect('n1', sb('b'));
       expect(a.ipv4).not.toBe(b.ipv4);
       expect(a.ifname).toBe('eth0');
       expect(b.ifname).toBe('eth0');
@@ -128,130 +154,139 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
     if (options.staticMac === false) {
       it('refuses a static MAC with an InvalidArgument error and leaves nothing', async () => {
         await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-        await sy.controller.createSandbox({ name: 'sb1' });
-        const before = sy.fake.snapshot();
-        const err = await sy.controller.connect('n1', 'sb1', { mac: '02:00:00:00:00:42' }).catch((e: unknown) => e);
+        await sy.controller.createSandbox({ name: sb('sb1') });
+        const before = await h.kernelState();
+        const err = await sy.controller.connect('n1', sb('sb1'), { mac: '02:00:00:00:00:42' }).catch((e: unknown) => e);
         expect(isSwitchyardError(err) && err.kind).toBe('InvalidArgument');
-        expect(sy.fake.snapshot()).toEqual(before);
-        expect(sy.ipam.allocated()).toEqual([]);
+        expect(await h.kernelStateSettledTo(before)).toEqual(before);
+        expect(h.ipam.allocated()).toEqual([]);
       });
     } else {
       it('honours a static address and MAC', async () => {
         await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ipam: { ipv4: [{ subnet: '10.78.0.0/24' }] } });
-        const sb = await sy.controller.createSandbox({ name: 'sb1' });
-        const ep = await sy.controller.connect('n1', 'sb1', { ipv4: '10.78.0.42', mac: '02:00:00:00:00:42' });
+        const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
+        const ep = await sy.controller.connect('n1', sb('sb1'), { ipv4: '10.78.0.42', mac: '02:00:00:00:00:42' });
         expect(ep.ipv4).toBe('10.78.0.42/24');
-        const link = (await sy.kernel.listLinks(sb.netns)).find((l) => l.name === 'eth0');
+        const link = (await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === 'eth0');
         expect(link?.mac).toBe('02:00:00:00:00:42');
       });
     }
 
     it('refuses an interface name held by a link Switchyard did not make with SWY_ERR_LINK_EXISTS and leaves nothing', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-      const sb = await sy.controller.createSandbox({ name: 'sb1' });
-      await sy.kernel.apply([{ ns: sb.netns, op: { op: 'link.add', kind: 'bridge', name: 'eth0' } }]);
-      const before = sy.fake.snapshot();
-      await expect(sy.controller.connect('n1', 'sb1')).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
-      expect(sy.fake.snapshot()).toEqual(before);
-      expect(sy.ipam.allocated()).toEqual([]);
+      const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
+      await sy.kernel.apply([{ ns: sandbox.netns, op: { op: 'link.add', kind: 'bridge', name: 'eth0' } }]);
+      const before = await h.kernelState();
+      await expect(sy.controller.connect('n1', sb('sb1'))).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
+      expect(await h.kernelStateSettledTo(before)).toEqual(before);
+      expect(h.ipam.allocated()).toEqual([]);
     });
 
     if (options.master) {
       const { option, mtu } = options.master;
       it('refuses a master that does not exist with SWY_ERR_MASTER_NOT_FOUND and allocates nothing', async () => {
-        const before = sy.fake.snapshot();
         await expect(sy.controller.createNetwork({ name: 'n1', driver: type, options: { ...netOpts, [option]: 'nosuchnic0' } })).rejects.toMatchObject({ code: 'SWY_ERR_MASTER_NOT_FOUND' });
-        expect(sy.fake.snapshot()).toEqual(before);
-        expect(sy.ipam.poolCount()).toBe(0);
+        expect(await h.kernelState()).toEqual(kernelAtStart);
+        expect(h.ipam.poolCount()).toBe(0);
       });
 
       it("refuses an MTU above the master's with SWY_ERR_MTU_TOO_LARGE naming both numbers, and allocates nothing", async () => {
-        const before = sy.fake.snapshot();
         const err = await sy.controller.createNetwork({ name: 'n1', driver: type, options: { ...netOpts, mtu: mtu + 1 } }).catch((e: unknown) => e);
         expect(isSwitchyardError(err) && err.code).toBe('SWY_ERR_MTU_TOO_LARGE');
         expect((err as Error).message).toContain(String(mtu + 1));
         expect((err as Error).message).toContain(String(mtu));
-        expect(sy.fake.snapshot()).toEqual(before);
-        expect(sy.ipam.poolCount()).toBe(0);
+        expect(await h.kernelState()).toEqual(kernelAtStart);
+        expect(h.ipam.poolCount()).toBe(0);
       });
 
       it("gives the sandbox interface an MTU below the master's when the network asks for it", async () => {
         await sy.controller.createNetwork({ name: 'n1', driver: type, options: { ...netOpts, mtu: mtu - 100 } });
-        const sb = await sy.controller.createSandbox({ name: 'sb1' });
-        await sy.controller.connect('n1', 'sb1');
-        expect((await sy.kernel.listLinks(sb.netns)).find((l) => l.name === 'eth0')?.mtu).toBe(mtu - 100);
+        const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
+        await sy.controller.connect('n1', sb('sb1'));
+        expect((await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === 'eth0')?.mtu).toBe(mtu - 100);
       });
     }
 
     it('leaves no link, address or route behind after disconnect, sandbox removal and network delete', async () => {
-      const before = sy.fake.snapshot();
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-      await sy.controller.createSandbox({ name: 'a' });
-      await sy.controller.createSandbox({ name: 'b' });
-      await sy.controller.connect('n1', 'a');
-      await sy.controller.connect('n1', 'b');
-      await sy.controller.disconnect('n1', 'a');
-      await sy.controller.deleteSandbox('a');
-      await sy.controller.deleteSandbox('b');
+      await sy.controller.createSandbox({ name: sb('a') });
+      await sy.controller.createSandbox({ name: sb('b') });
+      await sy.controller.connect('n1', sb('a'));
+      await sy.controller.connect('n1', sb('b'));
+      await sy.controller.disconnect('n1', sb('a'));
+      await sy.controller.deleteSandbox(sb('a'));
+      await sy.controller.deleteSandbox(sb('b'));
       await sy.controller.deleteNetwork('n1');
-      expect(sy.fake.snapshot()).toEqual(before);
-      expect(sy.ipam.allocated()).toEqual([]);
+      expect(await h.kernelStateSettledTo(kernelAtStart)).toEqual(kernelAtStart);
+      expect(h.ipam.allocated()).toEqual([]);
       expect(await storeSnapshot(sy)).toEqual({ networks: [], sandboxes: [], intents: [] });
     });
 
-    it('rolls back completely when any kernel step of connect fails', async () => {
-      // Count the steps of one successful connect, then fail each of them in turn on a fresh instance.
+    it('leaves the sandbox as it was after a disconnect: no interface, address or route of the network stays inside', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-      await sy.controller.createSandbox({ name: 'sb1' });
-      const mark = sy.fake.history.length;
-      await sy.controller.connect('n1', 'sb1');
-      const stepCount = sy.fake.history.length - mark;
-      expect(stepCount > 0).toBe(true);
+      await sy.controller.createSandbox({ name: sb('sb1') });
+      const before = await h.kernelState();
+      await sy.controller.connect('n1', sb('sb1'));
+      await sy.controller.disconnect('n1', sb('sb1'));
+      expect(await h.kernelStateSettledTo(before)).toEqual(before);
+      expect(h.ipam.allocated()).toEqual([]);
+    });
+
+    it('rolls back completely when any kernel step of connect fails', async () => {
+      // Count the steps of one successful connect, then fail each of them in turn.
+      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
+      await sy.controller.createSandbox({ name: sb('sb1') });
+      h.kernel.startCounting();
+      await sy.controller.connect('n1', sb('sb1'));
+      const stepCount = h.kernel.stepsSeen;
+      expect(stepCount).toBeGreaterThan(0);
+      await sy.controller.disconnect('n1', sb('sb1'));
+      const kernelBefore = await h.kernelStateSettledTo(await h.kernelState());
+      const storeBefore = await storeSnapshot(sy);
       for (let i = 0; i < stepCount; i++) {
-        const fresh = await setUp();
-        try {
-          await fresh.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-          await fresh.controller.createSandbox({ name: 'sb1' });
-          const kernelBefore = fresh.fake.snapshot();
-          const storeBefore = await storeSnapshot(fresh);
-          let seen = 0;
-          fresh.fake.failAt(() => seen++ === i);
-          await expect(fresh.controller.connect('n1', 'sb1')).rejects.toMatchObject({ name: 'SwitchyardError' });
-          expect(fresh.fake.snapshot()).toEqual(kernelBefore);
-          expect(await storeSnapshot(fresh)).toEqual(storeBefore);
-          expect(fresh.ipam.allocated()).toEqual([]);
-        } finally {
-          await fresh.dispose();
-        }
+        h.kernel.failAt(i);
+        await expect(sy.controller.connect('n1', sb('sb1'))).rejects.toMatchObject({ name: 'SwitchyardError' });
+        expect({ step: i, kernel: await h.kernelStateSettledTo(kernelBefore) }).toEqual({ step: i, kernel: kernelBefore });
+        expect({ step: i, store: await storeSnapshot(sy) }).toEqual({ step: i, store: storeBefore });
+        expect({ step: i, allocated: h.ipam.allocated() }).toEqual({ step: i, allocated: [] });
       }
+      // And the network still works afterwards.
+      await sy.controller.connect('n1', sb('sb1'));
     });
 
     it('refuses an interface name already taken in the sandbox with SWY_ERR_LINK_EXISTS and leaves nothing', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
       await sy.controller.createNetwork({ name: 'n2', driver: type, options: netOpts });
-      await sy.controller.createSandbox({ name: 'sb1' });
-      await sy.controller.connect('n1', 'sb1', { ifname: 'eth5' });
-      const before = sy.fake.snapshot();
-      await expect(sy.controller.connect('n2', 'sb1', { ifname: 'eth5' })).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
-      expect(sy.fake.snapshot()).toEqual(before);
-      expect(sy.ipam.allocated().length).toBe(1);
+      await sy.controller.createSandbox({ name: sb('sb1') });
+      await sy.controller.connect('n1', sb('sb1'), { ifname: 'eth5' });
+      const before = await h.kernelState();
+      await expect(sy.controller.connect('n2', sb('sb1'), { ifname: 'eth5' })).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
+      expect(await h.kernelStateSettledTo(before)).toEqual(before);
+      expect(h.ipam.allocated().length).toBe(1);
     });
 
-    it('gives a sandbox on two networks two interfaces and one default route, from the higher priority', async () => {
-      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-      await sy.controller.createNetwork({ name: 'n2', driver: type, options: netOpts });
-      const sb = await sy.controller.createSandbox({ name: 'sb1' });
-      await sy.controller.connect('n1', 'sb1');
-      const second = await sy.controller.connect('n2', 'sb1', { gatewayPriority: 10 });
-      const names = (await sy.kernel.listLinks(sb.netns)).map((l) => l.name).sort();
-      expect(names).toEqual(['eth0', 'eth1', 'lo']);
-      const defaults = (await sy.kernel.listRoutes(sb.netns)).filter((r) => r.dst === 'default' && r.family === 4);
-      if (second.routing.v4) {
-        expect(defaults.length).toBe(1);
-        expect(defaults[0]?.dev).toBe('eth1');
-      } else {
-        expect(defaults.length <= 1).toBe(true);
-      }
-    });
+    const routes = options.defaultRoute !== false;
+    it(
+      routes ? 'gives a sandbox on two networks two interfaces and exactly one IPv4 default route, from the higher priority' : 'gives a sandbox on two networks two interfaces and, as declared, no IPv4 default route',
+      async () => {
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
+        await sy.controller.createNetwork({ name: 'n2', driver: type, options: netOpts });
+        const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
+        const first = await sy.controller.connect('n1', sb('sb1'));
+        const defaultsNow = async () => (await sy.kernel.listRoutes(sandbox.netns)).filter((r) => r.dst === 'default' && r.family === 4);
+        const afterFirst = await defaultsNow();
+        const second = await sy.controller.connect('n2', sb('sb1'), { gatewayPriority: 10 });
+        const names = (await sy.kernel.listLinks(sandbox.netns)).map((l) => l.name).sort();
+        expect(names).toEqual(['eth0', 'eth1', 'lo']);
+        const defaults = await defaultsNow();
+        if (routes) {
+          expect([first.routing.v4, second.routing.v4]).toEqual([true, true]);
+          expect(afterFirst.map((r) => r.dev)).toEqual(['eth0']);
+          expect(defaults.map((r) => r.dev)).toEqual(['eth1']);
+        } else {
+          expect(defaults).toEqual([]);
+        }
+      },
+    );
   });
 }

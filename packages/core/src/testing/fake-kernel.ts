@@ -9,18 +9,18 @@ import { normalizeSteps } from '../kernel/normalize-step.js';
 import { linkStateNeededBy, undoPlan, type AppliedStep } from '../kernel/undo.js';
 
 export interface FakeKernelOptions {
-  /** What this fake kernel can create; unspecified features are as on the project's build machines. */
+  /** What this fake kernel can create; unspecified features are present, as on a stock distribution kernel. */
   features?: Partial<Record<KernelFeature, boolean>>;
 }
 
-/** The build machines' kernel (see KERNEL-LAB.md): no ipvlan, 802.1Q vlan or dummy. */
-export const BUILD_MACHINE_FEATURES: Readonly<Record<KernelFeature, boolean>> = Object.freeze({
+/** A stock distribution kernel has every feature Switchyard probes; pass `features` to model one that lacks some (e.g. `{ ipvlan: false }`). */
+const STOCK_KERNEL_FEATURES: Readonly<Record<KernelFeature, boolean>> = Object.freeze({
   veth: true,
   bridge: true,
   macvlan: true,
-  ipvlan: false,
-  vlan: false,
-  dummy: false,
+  ipvlan: true,
+  vlan: true,
+  dummy: true,
   nftables: true,
 });
 
@@ -41,7 +41,7 @@ export class FakeKernel implements Kernel {
   private injected: Array<{ predicate: FailurePredicate; error?: Error }> = [];
 
   constructor(options: FakeKernelOptions = {}) {
-    this.features = { ...BUILD_MACHINE_FEATURES, ...options.features };
+    this.features = { ...STOCK_KERNEL_FEATURES, ...options.features };
   }
 
   /** Makes the first step (across later `apply` calls) matching `predicate` fail once, with `error` or a kernel-style error. */

@@ -5,6 +5,8 @@ export { MemoryStore } from '../store/memory-store.js';
 export * from './memory-ipam.js';
 export * from './test-switchyard.js';
 export * from './driver-conformance.js';
+export type { ConformanceKernel } from './conformance-harness.js';
 export * from './step-failing-kernel.js';
 export * from './settled-snapshot.js';
+export * from './wait-until.js';
 export * from './lab-switchyard.js';

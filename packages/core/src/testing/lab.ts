@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
-import { IproutesExecutor } from '../kernel/iproute2-executor.js';
+import { NetlinkExecutor } from '../kernel/netlink/netlink-executor.js';
 import { defaultCommandContext, programIn } from '../kernel/iproute2-commands.js';
 import { execaRunner } from '../kernel/process-runner.js';
-import type { AddrInfo, LinkInfo, NetnsRef, RouteInfo } from '../spi/kernel.js';
+import type { AddrInfo, Kernel, KernelFeature, LinkInfo, NetnsRef, RouteInfo } from '../spi/kernel.js';
 import { HOST_NS } from '../spi/kernel.js';
 
 /**
@@ -42,10 +42,31 @@ export async function execIn(ns: NetnsRef, argv: readonly string[], options: { i
   return result;
 }
 
-/** True when `address` answers a ping from inside `ns` (one second per try). */
-export async function ping(ns: NetnsRef, address: string, options: { count?: number } = {}): Promise<boolean> {
-  const r = await execIn(ns, ['ping', '-n', '-q', '-c', String(options.count ?? 1), '-W', '1', address], { allowFailure: true });
-  return r.exitCode === 0;
+/**
+ * True when `address` answers a ping from inside `ns`. A reply ends the wait; otherwise up to `tries`
+ * pings of one second each (a fresh neighbour entry can cost the first one).
+ */
+export async function ping(ns: NetnsRef, address: string, options: { tries?: number } = {}): Promise<boolean> {
+  for (let i = 0; i < (options.tries ?? 3); i++) {
+    const r = await execIn(ns, ['ping', '-n', '-q', '-c', '1', '-W', '1', address], { allowFailure: true });
+    if (r.exitCode === 0) return true;
+  }
+  return false;
+}
+
+/**
+ * True when `address` stays silent from inside `ns` (three pings, none answered) while a control
+ * answers: an address pinged from the same namespace, or `{ ns, address }` pinged from another.
+ * Silence alone proves nothing (a broken network is silent too), so this throws when the control
+ * does not answer.
+ */
+export async function isolatedFrom(ns: NetnsRef, address: string, options: { control: string | { ns: NetnsRef; address: string } }): Promise<boolean> {
+  const control = typeof options.control === 'string' ? { ns, address: options.control } : options.control;
+  if (!(await ping(control.ns, control.address))) {
+    throw new Error(`isolatedFrom: the control ${control.address} does not answer from ${JSON.stringify(control.ns)}, so silence from ${address} would prove nothing`);
+  }
+  const r = await execIn(ns, ['ping', '-n', '-q', '-c', '3', '-i', '0.3', '-W', '1', address], { allowFailure: true });
+  return r.exitCode !== 0 && /\b0 received\b/.test(r.stdout);
 }
 
 export interface NamespaceListing {
@@ -61,7 +82,7 @@ export interface KernelSnapshot {
   readonly namespaces: Record<string, NamespaceListing>;
 }
 
-async function listing(kernel: IproutesExecutor, ns: NetnsRef): Promise<NamespaceListing> {
+async function listing(kernel: Kernel, ns: NetnsRef): Promise<NamespaceListing> {
   const [links, addrs, routes] = await Promise.all([kernel.listLinks(ns), kernel.listAddrs(ns), kernel.listRoutes(ns)]);
   const sortBy = <T>(items: T[], key: (t: T) => string): T[] => items.sort((a, b) => key(a).localeCompare(key(b)));
   return {
@@ -74,16 +95,45 @@ async function listing(kernel: IproutesExecutor, ns: NetnsRef): Promise<Namespac
   };
 }
 
-/** Links, addresses and routes of the lab namespace and of the given named namespaces, plus the list of namespaces: compare before/after for leak checks. */
-export async function kernelSnapshot(nsNames: readonly string[] = []): Promise<KernelSnapshot> {
+// Snapshots read through netlink, not by spawning `ip` (three processes per namespace cost ~0.3 s under
+// user-mode Linux); the oracle tests hold the netlink listings equal to iproute2's.
+let snapshotKernel: NetlinkExecutor | undefined;
+
+/**
+ * Links, addresses and routes of the lab namespace and of the given named namespaces (or of every one,
+ * with `'all'`), plus the list of namespaces: compare before/after for leak checks.
+ */
+export async function kernelSnapshot(nsNames: readonly string[] | 'all' = []): Promise<KernelSnapshot> {
   requireLab();
-  const kernel = new IproutesExecutor();
+  const kernel = (snapshotKernel ??= new NetlinkExecutor());
   const netns = (await readdir(defaultCommandContext().netnsDir).catch(() => [] as string[])).sort();
   const namespaces: Record<string, NamespaceListing> = { host: await listing(kernel, HOST_NS) };
-  for (const name of nsNames) {
+  for (const name of nsNames === 'all' ? netns : nsNames) {
     if (netns.includes(name)) namespaces[name] = await listing(kernel, { kind: 'named', name });
   }
   return { netns, namespaces };
+}
+
+/** What an operation came to, as a value a test can compare with the outcome it expects: ok, or the error's code and message. */
+export async function outcomeOf(operation: Promise<unknown>): Promise<{ ok: true } | { code: string; message: string }> {
+  try {
+    await operation;
+    return { ok: true };
+  } catch (e) {
+    return { code: (e as { code?: string }).code ?? 'not a SwitchyardError', message: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const FEATURES: readonly KernelFeature[] = ['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'nftables'];
+
+/**
+ * What this kernel can do, as its probe answers: give it to `new FakeKernel({ features })` to model
+ * the kernel under test, and branch a test on it so both answers are asserted (the lab on this
+ * machine has no ipvlan, 802.1Q or dummy; user-mode Linux has them).
+ */
+export async function probeFeatures(kernel: Kernel): Promise<Record<KernelFeature, boolean>> {
+  const answers = await Promise.all(FEATURES.map(async (f) => [f, await kernel.probe(f)] as const));
+  return Object.fromEntries(answers) as Record<KernelFeature, boolean>;
 }
 
 let uniqueCounter = 0;

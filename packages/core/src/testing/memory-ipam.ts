@@ -32,7 +32,7 @@ export class MemoryIpam implements IpamDriver {
     const a = req.family === 4 ? new Address4(subnet) : new Address6(subnet);
     const base = a.startAddress().bigInt();
     const size = a.endAddress().bigInt() - base + 1n;
-    const overlapping = req.exclude.find((c) => cidrsOverlap(c, subnet as string));
+    const overlapping = req.exclude.find((c) => cidrsOverlap(c, subnet));
     if (overlapping) throw new SwitchyardError('SWY_ERR_POOL_OVERLAP', `${subnet} overlaps ${overlapping}`, { hint: 'Pick another subnet.' });
     const gateway = req.ranges[0]?.gateway ?? this.toText(req.family, base + 1n);
     const poolId = `mem:${req.networkName}:${req.family}`;

@@ -64,4 +64,8 @@ export class StepFailingKernel implements Kernel {
   probe(feature: KernelFeature) {
     return this.inner.probe(feature);
   }
+  /** Closes the wrapped executor's sockets (Switchyard's close calls this). */
+  close(): void {
+    (this.inner as Kernel & { close?: () => void }).close?.();
+  }
 }

@@ -3,9 +3,7 @@ import type { Json, JsonObject } from '../model/types.js';
 
 /** How one driver option is read: its type and an optional extra check. */
 export type OptionSpec =
-  | { type: 'boolean'; default?: boolean }
-  | { type: 'integer'; min: number; max: number; default?: number }
-  | { type: 'string'; pattern?: RegExp; oneOf?: readonly string[]; default?: string; describe?: string };
+  { type: 'boolean'; default?: boolean } | { type: 'integer'; min: number; max: number; default?: number } | { type: 'string'; pattern?: RegExp; oneOf?: readonly string[]; default?: string; describe?: string };
 
 /**
  * Reads driver options against a table: unknown keys, wrong types and out-of-range values are refused

@@ -260,10 +260,18 @@ describe('macvlan driver: host shim', () => {
       ipam: { ipv4: [{ subnet: '10.43.0.0/24' }], ipv6: [{ subnet: 'fd00:43::/64' }] },
     });
     const shim = shimName(net.id);
-    expect((await sy.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === shim).map((a) => a.cidr).sort()).toEqual(['10.43.0.200/32', 'fd00:43::c8/128']);
+    expect(
+      (await sy.kernel.listAddrs(HOST_NS))
+        .filter((a) => a.dev === shim)
+        .map((a) => a.cidr)
+        .sort(),
+    ).toEqual(['10.43.0.200/32', 'fd00:43::c8/128']);
     await sy.controller.createSandbox({ name: 's1' });
     const ep = await sy.controller.connect('lan', 's1');
-    const hostRoutes = (await sy.kernel.listRoutes(HOST_NS)).filter((r) => r.dev === shim).map((r) => r.dst).sort();
+    const hostRoutes = (await sy.kernel.listRoutes(HOST_NS))
+      .filter((r) => r.dev === shim)
+      .map((r) => r.dst)
+      .sort();
     expect(hostRoutes).toEqual([`${ep.ipv4!.split('/')[0]}/32`, `${ep.ipv6!.split('/')[0]}/128`]);
   });
 

@@ -41,7 +41,11 @@ describe('veth (point-to-point) driver on the real kernel', () => {
     const sb = await sy.controller.createSandbox({ name: 'vt-two' });
     await sy.controller.connect('front', 'vt-two');
     await sy.controller.connect('p2p', 'vt-two', { gatewayPriority: 10 });
-    const links = (await execIn(sb.netns, ['ip', '-br', 'link'])).stdout.split('\n').map((l) => l.split(/[\s@]+/)[0]).filter(Boolean).sort();
+    const links = (await execIn(sb.netns, ['ip', '-br', 'link'])).stdout
+      .split('\n')
+      .map((l) => l.split(/[\s@]+/)[0])
+      .filter(Boolean)
+      .sort();
     expect(links).toEqual(['eth0', 'eth1', 'lo']);
     const defaults = (await execIn(sb.netns, ['ip', '-4', 'route', 'show', 'default'])).stdout.trim().split('\n');
     expect(defaults).toEqual([expect.stringMatching(/^default via 10\.61\.0\.1 dev eth1/)]);
@@ -52,7 +56,10 @@ describe('veth (point-to-point) driver on the real kernel', () => {
 
   it('a none sandbox has only lo', async () => {
     const sb = await sy.controller.createSandbox({ name: 'vt-none', mode: 'none' });
-    const links = (await execIn(sb.netns, ['ip', '-br', 'link'])).stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+    const links = (await execIn(sb.netns, ['ip', '-br', 'link'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0]);
     expect(links).toEqual(['lo']);
   });
 

@@ -120,7 +120,12 @@ describe('interop with the CNI host-local binary on one dataDir', () => {
       await cniAdd(id, networkConfig('same', binaryDir, ranges));
       await ours.allocate(owner(id));
     }
-    const read = (root: string) => Object.fromEntries(readdirSync(join(root, 'same')).sort().map((n) => [n, readFileSync(join(root, 'same', n)).toString('hex')]));
+    const read = (root: string) =>
+      Object.fromEntries(
+        readdirSync(join(root, 'same'))
+          .sort()
+          .map((n) => [n, readFileSync(join(root, 'same', n)).toString('hex')]),
+      );
     const theirs = read(binaryDir);
     expect(Object.keys(theirs)).toEqual(['10.63.0.2', '10.63.0.3', '10.63.0.4', 'fd00::1:0:1:0:1', 'fd00::1:0:1:0:2', 'fd00::1:0:1:0:3', 'last_reserved_ip.0', 'last_reserved_ip.1', 'lock']);
     expect(read(oursDir)).toEqual(theirs);

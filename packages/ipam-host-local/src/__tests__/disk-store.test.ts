@@ -23,7 +23,7 @@ function setup(ranges: IpamRangeConfig[] = [{ subnet: '10.1.0.0/24' }], setIndex
 
 /** A pid that no process has (a child that already exited). */
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '0']).pid!;
+  return spawnSync(process.execPath, ['-e', '0']).pid;
 }
 
 describe('DiskAllocationStore (CNI host-local layout)', () => {

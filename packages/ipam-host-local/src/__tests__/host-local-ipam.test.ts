@@ -165,7 +165,11 @@ describe('HostLocalIpam', () => {
     expect((await restarted.requestAddress({ poolId: pool.poolId, owner: owner('a') })).address).toBe('10.1.0.2/24');
     expect((await restarted.requestAddress({ poolId: pool.poolId, owner: owner('c') })).address).toBe('10.1.0.4/24');
     await restarted.releaseOwner(pool.poolId, owner('b'));
-    expect(readdirSync(join(dir.path, 'ipam', 'net1')).filter((n) => n.startsWith('10.')).sort()).toEqual(['10.1.0.2', '10.1.0.4']);
+    expect(
+      readdirSync(join(dir.path, 'ipam', 'net1'))
+        .filter((n) => n.startsWith('10.'))
+        .sort(),
+    ).toEqual(['10.1.0.2', '10.1.0.4']);
   });
 
   it('after a crash, a leftover temp file and a stale index entry neither block nor leak addresses', async () => {

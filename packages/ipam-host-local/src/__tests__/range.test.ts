@@ -66,11 +66,7 @@ describe('range parsing', () => {
   });
 
   it('accepts disjoint ranges of one subnet in one set', () => {
-    const set = parseRangeSet([
-      { subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.20' },
-      { subnet: '10.1.0.0/24', rangeStart: '10.1.0.30', rangeEnd: '10.1.0.40' },
-      { subnet: '10.2.0.0/16' },
-    ]);
+    const set = parseRangeSet([{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.20' }, { subnet: '10.1.0.0/24', rangeStart: '10.1.0.30', rangeEnd: '10.1.0.40' }, { subnet: '10.2.0.0/16' }]);
     expect(set.ranges).toHaveLength(3);
     expect(set.family).toBe(4);
   });

@@ -1,7 +1,7 @@
 import { defineDriver, type DriverManifest } from '../../registry/plugin.js';
 import { SwitchyardError } from '../../errors/switchyard-error.js';
 import type { JsonObject } from '../../model/types.js';
-import type { NetworkDriver } from '../../spi/network-driver.js';
+import type { DriverNetwork, NetworkDriver } from '../../spi/network-driver.js';
 
 export interface FixtureControls {
   /** Make this driver method throw once. */
@@ -19,6 +19,7 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
     }
   };
   const bridge = (id: string) => `fb${id.slice(0, 8)}`;
+  const bridgeOf = (n: DriverNetwork) => (typeof n.state.bridge === 'string' ? n.state.bridge : bridge(n.id));
   const driver: NetworkDriver = {
     type,
     capability: { dataScope: 'local', connectivityScope: 'local' },
@@ -30,10 +31,16 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
     },
     async createNetwork(n) {
       fail('createNetwork');
-      return { steps: [{ op: 'link.add', kind: 'bridge', name: bridge(n.id) }, { op: 'link.set', name: bridge(n.id), up: true }], state: { bridge: bridge(n.id) } };
+      return {
+        steps: [
+          { op: 'link.add', kind: 'bridge', name: bridge(n.id) },
+          { op: 'link.set', name: bridge(n.id), up: true },
+        ],
+        state: { bridge: bridge(n.id) },
+      };
     },
     async deleteNetwork(n) {
-      return { steps: [{ op: 'link.del', name: String(n.state.bridge), ifExists: true }] };
+      return { steps: [{ op: 'link.del', name: bridgeOf(n), ifExists: true }] };
     },
     async createEndpoint() {
       fail('createEndpoint');
@@ -49,7 +56,7 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
       return {
         hostSteps: [
           { op: 'link.add', kind: 'veth', name: host, peer: { name: peer } },
-          { op: 'link.set', name: host, master: String(n.state.bridge), up: true },
+          { op: 'link.set', name: host, master: bridgeOf(n), up: true },
         ],
         srcName: peer,
         srcInSandbox: false,

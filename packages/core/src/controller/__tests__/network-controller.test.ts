@@ -160,7 +160,12 @@ describe('NetworkController', () => {
       const sb = await sy.controller.createSandbox({ name: 's' });
       const ep = await sy.controller.connect('n', 's');
       expect([ep.ipv4, ep.ipv6]).toEqual(['10.6.0.2/24', 'fd00:6::2/64']);
-      expect((await sy.kernel.listAddrs(sb.netns)).filter((a) => a.dev === 'eth0').map((a) => a.cidr).sort()).toEqual(['10.6.0.2/24', 'fd00:6::2/64']);
+      expect(
+        (await sy.kernel.listAddrs(sb.netns))
+          .filter((a) => a.dev === 'eth0')
+          .map((a) => a.cidr)
+          .sort(),
+      ).toEqual(['10.6.0.2/24', 'fd00:6::2/64']);
     });
 
     it('moves the default route to a higher-priority endpoint and back when it leaves', async () => {
@@ -278,7 +283,7 @@ describe('NetworkController', () => {
   describe('events', () => {
     it('emits each event after the change is stored', async () => {
       const seen: string[] = [];
-      sy.events.on('network.created', async (n) => seen.push(`network.created ${(await sy.store.get('networks', n.name)) ? 'stored' : 'missing'}`));
+      sy.events.on('network.created', (n) => void sy.store.get('networks', n.name).then((stored) => seen.push(`network.created ${stored ? 'stored' : 'missing'}`)));
       sy.events.on('endpoint.joined', (e, s, n) => seen.push(`endpoint.joined ${s.name} ${n.name} ${s.endpoints.some((x) => x.id === e.id)}`));
       sy.events.on('endpoint.left', (_e, s, n) => seen.push(`endpoint.left ${s.name} ${n.name}`));
       sy.events.on('sandbox.deleted', (s) => seen.push(`sandbox.deleted ${s.name}`));

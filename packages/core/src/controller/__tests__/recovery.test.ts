@@ -2,7 +2,7 @@ import { createTestSwitchyard, type TestSwitchyard } from '../../testing/test-sw
 import { FakeKernel } from '../../testing/fake-kernel.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import type { AppliedPlan, NetnsRef } from '../../spi/kernel.js';
-import type { StateStore, StoreTx } from '../../spi/state-store.js';
+import type { StateStore } from '../../spi/state-store.js';
 import { fixtureDriver, type FixtureControls } from './fixture-driver.js';
 
 /** A kernel whose next revert fails, as when a process dies before it can undo. */
@@ -132,7 +132,7 @@ describe('recovery and repeated teardowns', () => {
               }
               return tx.put(c, id, doc);
             },
-          } as StoreTx),
+          }),
         ),
     };
     const other = await createTestSwitchyard([fixtureDriver()], { kernel, store });

@@ -13,9 +13,17 @@ describe('SwitchyardError', () => {
   it('runs every cleanup step even when earlier ones fail, then reports all failures', async () => {
     const ran: number[] = [];
     const err = await runAllCleanups('teardown', [
-      async () => { ran.push(1); throw new Error('a'); },
-      async () => { ran.push(2); },
-      async () => { ran.push(3); throw new Error('b'); },
+      async () => {
+        ran.push(1);
+        throw new Error('a');
+      },
+      async () => {
+        ran.push(2);
+      },
+      async () => {
+        ran.push(3);
+        throw new Error('b');
+      },
     ]).catch((e: unknown) => e);
     expect(ran).toEqual([1, 2, 3]);
     expect(isSwitchyardError(err, 'SWY_ERR_TEARDOWN_FAILED')).toBe(true);
@@ -25,7 +33,9 @@ describe('SwitchyardError', () => {
   it('works with tsyringe decorator metadata under the test transform', () => {
     const T = Symbol('t');
     @injectable()
-    class Needs { constructor(@inject(T) readonly v: string) {} }
+    class Needs {
+      constructor(@inject(T) readonly v: string) {}
+    }
     const c = container.createChildContainer();
     c.register(T, { useValue: 'x' });
     expect(c.resolve(Needs).v).toBe('x');

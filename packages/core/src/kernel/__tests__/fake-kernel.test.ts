@@ -108,26 +108,24 @@ describe('FakeKernel state', () => {
   });
 
   it('drops IPv6 addresses and every route of a link that goes down, and everything of a link moved away', async () => {
-    await kernel.apply([
-      ...attach(),
-      { ns: sb, op: { op: 'addr.add', dev: 'eth0', cidr: 'fd00::2/64', nodad: true } },
-      { ns: sb, op: { op: 'link.set', name: 'eth0', up: false } },
-    ]);
+    await kernel.apply([...attach(), { ns: sb, op: { op: 'addr.add', dev: 'eth0', cidr: 'fd00::2/64', nodad: true } }, { ns: sb, op: { op: 'link.set', name: 'eth0', up: false } }]);
     expect((await kernel.listAddrs(sb)).filter((a) => a.dev === 'eth0').map((a) => a.cidr)).toEqual(['10.1.0.2/24']);
     expect(await kernel.listRoutes(sb)).toEqual([]);
     await kernel.apply([{ ns: sb, op: { op: 'link.set', name: 'eth0', netns: HOST_NS, newName: 'back0' } }]);
     expect((await kernel.listAddrs(HOST_NS)).filter((a) => a.dev === 'back0')).toEqual([]);
   });
 
-  it('cannot create link kinds this machine lacks unless told they exist', async () => {
+  it('has every link kind of a stock kernel by default, and refuses the ones it is told are missing with SWY_ERR_KERNEL_FEATURE_MISSING', async () => {
     const ipvlan: KernelStep = { ns: sb, op: { op: 'link.add', kind: 'ipvlan', name: 'ip0', parent: 'lo', mode: 'l2', flag: 'bridge' } };
-    expect(await codeOf(kernel.apply([ipvlan]))).toBe('SWY_ERR_KERNEL_FEATURE_MISSING');
-    expect(await kernel.probe('ipvlan')).toBe(false);
-    expect(await kernel.probe('macvlan')).toBe(true);
-    const withIpvlan = new FakeKernel({ features: { ipvlan: true } });
-    await withIpvlan.createNetns('sb1');
-    await withIpvlan.apply([ipvlan]);
-    expect(withIpvlan.linkNames(sb)).toEqual(['ip0', 'lo']);
+    expect(await Promise.all((['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'nftables'] as const).map((f) => kernel.probe(f)))).toEqual([true, true, true, true, true, true, true]);
+    const withoutIpvlan = new FakeKernel({ features: { ipvlan: false } });
+    await withoutIpvlan.createNetns('sb1');
+    expect(await withoutIpvlan.probe('ipvlan')).toBe(false);
+    expect(await withoutIpvlan.probe('macvlan')).toBe(true);
+    expect(await codeOf(withoutIpvlan.apply([ipvlan]))).toBe('SWY_ERR_KERNEL_FEATURE_MISSING');
+    expect(withoutIpvlan.linkNames(sb)).toEqual(['lo']);
+    await kernel.apply([ipvlan]);
+    expect(kernel.linkNames(sb)).toEqual(['ip0', 'lo']);
   });
 
   it('refuses a second namespace of the same name with SWY_ERR_SANDBOX_EXISTS', async () => {

@@ -12,16 +12,12 @@ const line = (op: KernelOp): string => toBatchLine(normalizeOp(op) as Exclude<Ke
 
 describe('translating operations into ip batch lines', () => {
   it('creates a veth pair whose peer goes straight into a named namespace, by its path', () => {
-    expect(line({ op: 'link.add', kind: 'veth', name: 'vh0', mtu: 1450, peer: { name: 'eth0', netns: sb, mtu: 1450 } })).toBe(
-      'link add name vh0 mtu 1450 type veth peer name eth0 mtu 1450 netns /run/netns/sb1',
-    );
+    expect(line({ op: 'link.add', kind: 'veth', name: 'vh0', mtu: 1450, peer: { name: 'eth0', netns: sb, mtu: 1450 } })).toBe('link add name vh0 mtu 1450 type veth peer name eth0 mtu 1450 netns /run/netns/sb1');
   });
 
   it('refers to the host namespace by /proc/<pid>/ns/net and to path namespaces by their path', () => {
     expect(line({ op: 'link.set', name: 'eth0', netns: HOST_NS, newName: 'vh0' })).toBe('link set dev eth0 netns /proc/4242/ns/net name vh0');
-    expect(line({ op: 'link.add', kind: 'bridge', name: 'br0', netns: byPath, group: 7, mac: '02:00:00:00:00:01' })).toBe(
-      'link add name br0 address 02:00:00:00:00:01 group 7 netns /proc/99/ns/net type bridge',
-    );
+    expect(line({ op: 'link.add', kind: 'bridge', name: 'br0', netns: byPath, group: 7, mac: '02:00:00:00:00:01' })).toBe('link add name br0 address 02:00:00:00:00:01 group 7 netns /proc/99/ns/net type bridge');
   });
 
   it('puts the parent of macvlan, ipvlan and vlan links before the type', () => {
@@ -36,9 +32,7 @@ describe('translating operations into ip batch lines', () => {
   });
 
   it('translates every link attribute, bridge release and port flags', () => {
-    expect(line({ op: 'link.set', name: 'v0', mtu: 9000, mac: '02:00:00:00:00:02', master: 'br0', promisc: true, up: true })).toBe(
-      'link set dev v0 mtu 9000 address 02:00:00:00:00:02 master br0 promisc on up',
-    );
+    expect(line({ op: 'link.set', name: 'v0', mtu: 9000, mac: '02:00:00:00:00:02', master: 'br0', promisc: true, up: true })).toBe('link set dev v0 mtu 9000 address 02:00:00:00:00:02 master br0 promisc on up');
     expect(line({ op: 'link.set', name: 'v0', master: null, up: false })).toBe('link set dev v0 nomaster down');
     expect(line({ op: 'bridge.port', name: 'v0', hairpin: true, isolated: false, learning: false })).toBe('link set dev v0 type bridge_slave hairpin on isolated off learning off');
   });
@@ -50,9 +44,7 @@ describe('translating operations into ip batch lines', () => {
   });
 
   it('translates routes, spelling an IPv6 default route without gateway as ::/0', () => {
-    expect(line({ op: 'route.add', dst: 'default', via: '10.1.0.1', dev: 'eth0', metric: 100, src: '10.1.0.2', mtu: 1400 })).toBe(
-      'route add default via 10.1.0.1 dev eth0 src 10.1.0.2 metric 100 mtu 1400',
-    );
+    expect(line({ op: 'route.add', dst: 'default', via: '10.1.0.1', dev: 'eth0', metric: 100, src: '10.1.0.2', mtu: 1400 })).toBe('route add default via 10.1.0.1 dev eth0 src 10.1.0.2 metric 100 mtu 1400');
     expect(line({ op: 'route.add', dst: 'default', dev: 'eth0', family: 6 })).toBe('route add ::/0 dev eth0');
     expect(line({ op: 'route.add', dst: '10.9.0.0/16', via: '10.1.0.1', dev: 'eth0', onlink: true, scope: 'global' })).toBe('route add 10.9.0.0/16 via 10.1.0.1 dev eth0 scope global onlink');
     expect(line({ op: 'route.del', dst: 'default', via: 'fd00::1' })).toBe('route del default via fd00::1');
@@ -123,12 +115,16 @@ describe('the undo of each operation', () => {
 
   it('undoes a plan last step first', () => {
     const plan = [step(HOST_NS, { op: 'link.add', kind: 'veth', name: 'vh0', peer: { name: 'eth0', netns: sb } }), step(sb, { op: 'link.set', name: 'eth0', up: true })];
-    expect(undoPlan({ steps: plan }).map((s) => s.op.op === 'link.set' || s.op.op === 'link.del' ? `${s.op.op} ${s.op.name}` : s.op.op)).toEqual(['link.set eth0', 'link.del vh0']);
+    expect(undoPlan({ steps: plan }).map((s) => (s.op.op === 'link.set' || s.op.op === 'link.del' ? `${s.op.op} ${s.op.name}` : s.op.op))).toEqual(['link.set eth0', 'link.del vh0']);
   });
 });
 
 describe('reading what a batch did from ip', () => {
-  const lines = [['link', 'add', 'name', 'a'], ['link', 'set', 'dev', 'a', 'master', 'nobr'], ['link', 'set', 'dev', 'a', 'up']];
+  const lines = [
+    ['link', 'add', 'name', 'a'],
+    ['link', 'set', 'dev', 'a', 'master', 'nobr'],
+    ['link', 'set', 'dev', 'a', 'up'],
+  ];
 
   it('finds the failing line from "Command failed -:N" and keeps its message', () => {
     expect(readBatchOutcome(lines, { exitCode: 1, stdout: '', stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' })).toEqual({
@@ -148,7 +144,11 @@ describe('reading what a batch did from ip', () => {
   });
 
   it('prefers the line that uses the rejected value as a master or namespace over one that merely names it', () => {
-    const withEarlierName = [['link', 'add', 'name', 'br0', 'type', 'bridge'], ['link', 'del', 'dev', 'br0'], ['link', 'set', 'dev', 'v0', 'master', 'br0']];
+    const withEarlierName = [
+      ['link', 'add', 'name', 'br0', 'type', 'bridge'],
+      ['link', 'del', 'dev', 'br0'],
+      ['link', 'set', 'dev', 'v0', 'master', 'br0'],
+    ];
     const outcome = readBatchOutcome(withEarlierName, { exitCode: 255, stdout: '', stderr: 'Error: argument "br0" is wrong: Device does not exist\n' });
     expect(outcome.failures[0]?.index).toBe(2);
   });

@@ -76,9 +76,7 @@ function shown(name: string, flags: string[], extra: Record<string, unknown> = {
 
 describe('IproutesExecutor rollback', () => {
   it('puts back exactly what a link had, so rolling back "lo up" on an up lo leaves it up', async () => {
-    const { run, calls } = scripted([
-      { stdout: `${shown('lo', ['LOOPBACK', 'UP'])}\n${shown('eth0', ['BROADCAST'], { master: 'br1' })}\n`, exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:5\n' },
-    ]);
+    const { run, calls } = scripted([{ stdout: `${shown('lo', ['LOOPBACK', 'UP'])}\n${shown('eth0', ['BROADCAST'], { master: 'br1' })}\n`, exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:5\n' }]);
     const kernel = new IproutesExecutor({ run, ...ctx });
     const err = await kernel
       .apply([
@@ -94,9 +92,7 @@ describe('IproutesExecutor rollback', () => {
   it('undoes exactly the lines that ran before "Command failed -:3", in reverse, and names the failed step', async () => {
     const { run, calls } = scripted([{ exitCode: 1, stdout: `${shown('vh0', [])}\n`, stderr: 'RTNETLINK answers: File exists\nCommand failed -:4\n' }]);
     const kernel = new IproutesExecutor({ run, ...ctx });
-    const err = await kernel
-      .apply([veth, hostUp, { ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'br0' } }, { ns: HOST_NS, op: { op: 'link.set', name: 'br0', up: true } }])
-      .catch((e: unknown) => e);
+    const err = await kernel.apply([veth, hostUp, { ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'br0' } }, { ns: HOST_NS, op: { op: 'link.set', name: 'br0', up: true } }]).catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'SWY_ERR_LINK_EXISTS')).toBe(true);
     expect((err as Error).message).toBe('Could not create bridge link "br0" in the host namespace: RTNETLINK answers: File exists');
     expect(calls[1]).toEqual({ file: 'ip', args: ['-force', '-batch', '-'], input: 'link set dev vh0 down\nlink del dev vh0\n' });
@@ -124,7 +120,10 @@ describe('IproutesExecutor rollback', () => {
   });
 
   it('says in the error when the rollback itself could not finish', async () => {
-    const { run } = scripted([{ exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' }, { exitCode: 1, stderr: 'RTNETLINK answers: Device or resource busy\nCommand failed -:1\n' }]);
+    const { run } = scripted([
+      { exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' },
+      { exitCode: 1, stderr: 'RTNETLINK answers: Device or resource busy\nCommand failed -:1\n' },
+    ]);
     const kernel = new IproutesExecutor({ run, ...ctx });
     const err = await kernel.apply([veth, { ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'vh0' } }]).catch((e: unknown) => e);
     expect(isSwitchyardError(err, 'SWY_ERR_LINK_EXISTS')).toBe(true);
@@ -150,9 +149,12 @@ describe('IproutesExecutor revert', () => {
   });
 
   it('counts undo steps whose effect is already gone as done', async () => {
-    const { run } = scripted([{ exitCode: 1, stderr: 'Error: ipv4: Address not found.\nCommand failed -:1\n' }, { exitCode: 1, stderr: 'Cannot find device "vh0"\nCommand failed -:1\n' }]);
+    const { run } = scripted([
+      { exitCode: 1, stderr: 'Error: ipv4: Address not found.\nCommand failed -:1\n' },
+      { exitCode: 1, stderr: 'Cannot find device "vh0"\nCommand failed -:1\n' },
+    ]);
     const kernel = new IproutesExecutor({ run, ...ctx });
-    await kernel.revert({ steps: [veth, { ns: self, op: { op: 'addr.add', dev: 'eth0', cidr: '10.1.0.2/24' } }] });
+    await expect(kernel.revert({ steps: [veth, { ns: self, op: { op: 'addr.add', dev: 'eth0', cidr: '10.1.0.2/24' } }] })).resolves.toBeUndefined();
   });
 });
 
@@ -187,7 +189,15 @@ describe('IproutesExecutor host sysctls', () => {
 describe('IproutesExecutor reads and wiring', () => {
   it('maps ip -json output to links, addresses (without IPv6 link-local) and main-table routes of both families', async () => {
     const links = JSON.stringify([{ ifindex: 2, ifname: 'eth0', flags: ['BROADCAST', 'UP'], mtu: 1500, address: '02:00:00:00:00:01', master: 'br0', group: 'default', linkinfo: { info_kind: 'veth' } }]);
-    const addrs = JSON.stringify([{ ifname: 'eth0', addr_info: [{ family: 'inet', local: '10.1.0.2', prefixlen: 24, scope: 'global' }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] }]);
+    const addrs = JSON.stringify([
+      {
+        ifname: 'eth0',
+        addr_info: [
+          { family: 'inet', local: '10.1.0.2', prefixlen: 24, scope: 'global' },
+          { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' },
+        ],
+      },
+    ]);
     const routes = JSON.stringify([
       { dst: 'default', gateway: '10.1.0.1', dev: 'eth0', flags: [] },
       { type: 'local', dst: '10.1.0.2', dev: 'eth0', table: 'local', protocol: 'kernel', scope: 'host' },

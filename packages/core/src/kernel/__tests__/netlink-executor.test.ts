@@ -112,14 +112,7 @@ describe('NetlinkExecutor over a scripted kernel', () => {
     const k = new ScriptedKernel(LINKS, (change) => (change === 'newroute' ? C.Errno.EEXIST : undefined));
     const error = await new NetlinkExecutor({ libc: k }).apply(plan).catch((e: unknown) => e);
     expect(isSwitchyardError(error) && [error.code, error.message]).toEqual(['SWY_ERR_KERNEL_OP_FAILED', 'Could not add route default via 10.1.0.1 in the host namespace: File exists']);
-    expect(k.changes).toEqual([
-      'newlink create v0',
-      `setlink #5 flags=${C.IFF_UP}/${C.IFF_UP} master=2`,
-      'newaddr #3 /24',
-      'deladdr #3 /24',
-      `setlink #5 flags=0/${C.IFF_UP} master=0`,
-      'dellink v0',
-    ]);
+    expect(k.changes).toEqual(['newlink create v0', `setlink #5 flags=${C.IFF_UP}/${C.IFF_UP} master=2`, 'newaddr #3 /24', 'deladdr #3 /24', `setlink #5 flags=0/${C.IFF_UP} master=0`, 'dellink v0']);
   });
 
   it('treats deleting a missing link with ifExists as done and goes on with the next step', async () => {

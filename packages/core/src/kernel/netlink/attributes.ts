@@ -60,7 +60,7 @@ function sizeOf(attr: Attr): number {
 }
 
 function payloadSize(attr: Attr): number {
-  return Buffer.isBuffer(attr.payload) ? attr.payload.length : (attr.payload as readonly Attr[]).reduce((n, a) => n + sizeOf(a), 0);
+  return Buffer.isBuffer(attr.payload) ? attr.payload.length : attr.payload.reduce((n, a) => n + sizeOf(a), 0);
 }
 
 function write(attr: Attr, out: Buffer, offset: number): number {
@@ -71,7 +71,7 @@ function write(attr: Attr, out: Buffer, offset: number): number {
   if (Buffer.isBuffer(attr.payload)) {
     attr.payload.copy(out, at);
   } else {
-    for (const child of attr.payload as readonly Attr[]) at = write(child, out, at);
+    for (const child of attr.payload) at = write(child, out, at);
   }
   return offset + align(length);
 }

@@ -102,9 +102,7 @@ export function linkStateOf(link: LinkMessage, masterName: string | undefined): 
     mtu: readU32(link.attrs, C.IFLA_MTU) ?? 0,
     ...(address && address.length > 0 ? { mac: linkAddressText(link.header.type, address) } : {}),
     master: masterName ?? null,
-    ...(slave
-      ? { port: { hairpin: readU8(slave, C.IFLA_BRPORT_MODE) === 1, isolated: readU8(slave, C.IFLA_BRPORT_ISOLATED) === 1, learning: readU8(slave, C.IFLA_BRPORT_LEARNING) !== 0 } }
-      : {}),
+    ...(slave ? { port: { hairpin: readU8(slave, C.IFLA_BRPORT_MODE) === 1, isolated: readU8(slave, C.IFLA_BRPORT_ISOLATED) === 1, learning: readU8(slave, C.IFLA_BRPORT_LEARNING) !== 0 } } : {}),
   };
 }
 
@@ -135,8 +133,28 @@ export function addrInfos(messages: readonly Message[], links: readonly LinkMess
 // RTN_LOCAL, BROADCAST, ANYCAST, MULTICAST, NAT: not unicast routes, left out as parseRoutes does.
 const NON_UNICAST_TYPES = new Set([2, 3, 4, 5, 10]);
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
-  0: 'unspec', 1: 'redirect', 2: 'kernel', 3: 'boot', 4: 'static', 8: 'gated', 9: 'ra', 10: 'mrt', 11: 'zebra', 12: 'bird', 13: 'dnrouted',
-  14: 'xorp', 15: 'ntk', 16: 'dhcp', 18: 'keepalived', 42: 'babel', 99: 'openr', 186: 'bgp', 187: 'isis', 188: 'ospf', 189: 'rip', 192: 'eigrp',
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  18: 'keepalived',
+  42: 'babel',
+  99: 'openr',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
 };
 
 /** Main-table unicast routes of both families from an RTM_GETROUTE dump, without IPv6 link-local and multicast routes. */

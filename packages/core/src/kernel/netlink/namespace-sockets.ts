@@ -117,6 +117,7 @@ export class NamespaceSockets {
     } finally {
       if (this.c.setns(own, CLONE_NEWNET) < 0) {
         // Nothing sensible can run in the wrong namespace: stop here rather than touch it.
+        // eslint-disable-next-line no-unsafe-finally -- this error must replace fn's outcome, whatever it was
         throw new Error(`Switchyard could not return to its own network namespace (${this.c.strerror(this.c.errno())}); the process must exit`);
       }
     }

@@ -146,7 +146,11 @@ export class NetlinkExecutor implements Kernel {
           const { reason, message } = this.failureOf(e);
           if (!meansAlreadyUndone(reason)) failures.push(kernelStepError(step, reason, message, { cause: e }));
         } catch (unexpected) {
-          failures.push(isSwitchyardError(unexpected) ? unexpected : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(unexpected), { cause: unexpected, hint: 'An undo step failed unexpectedly; check the objects named in the plan and remove what is left by name.' }));
+          failures.push(
+            isSwitchyardError(unexpected)
+              ? unexpected
+              : new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', String(unexpected), { cause: unexpected, hint: 'An undo step failed unexpectedly; check the objects named in the plan and remove what is left by name.' }),
+          );
         }
       }
     }

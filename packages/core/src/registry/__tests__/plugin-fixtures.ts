@@ -31,9 +31,7 @@ export interface FakePluginSpec {
 
 /** A valid ptp-style manifest as plain JS, the way a package without build tooling would write it. */
 export function manifestSource(type: string, overrides = ''): string {
-  const methods = ['validateNetworkOptions', 'createNetwork', 'deleteNetwork', 'createEndpoint', 'deleteEndpoint', 'join', 'leave']
-    .map((m) => `${m}: async () => ({ steps: [], hostSteps: [] })`)
-    .join(', ');
+  const methods = ['validateNetworkOptions', 'createNetwork', 'deleteNetwork', 'createEndpoint', 'deleteEndpoint', 'join', 'leave'].map((m) => `${m}: async () => ({ steps: [], hostSteps: [] })`).join(', ');
   return `export default {
   kind: 'driver', apiVersion: 1, type: ${JSON.stringify(type)}, version: '1.2.3',
   capability: { dataScope: 'local', connectivityScope: 'local' },

@@ -41,7 +41,7 @@ describe('PluginLoader', () => {
   });
   afterEach(() => app.cleanup());
 
-  it('names its checks in the order they run, each with its own code, the registry\'s collision check before any import', () => {
+  it("names its checks in the order they run, each with its own code, the registry's collision check before any import", () => {
     expect(PLUGIN_CHECKS.map((c) => [c.name, c.code])).toEqual([
       ['package-resolves', 'SWY_ERR_PLUGIN_NOT_FOUND'],
       ['switchyard-field', 'SWY_ERR_PLUGIN_NOT_SWITCHYARD'],
@@ -131,7 +131,7 @@ describe('PluginLoader', () => {
     expect({ code: err.code, check: err.details?.check }).toEqual({ code: PLUGIN_CHECKS.find((c) => c.name === check)?.code, check });
   }
 
-  describe('refuses, before running any of the plugin\'s code,', () => {
+  describe("refuses, before running any of the plugin's code,", () => {
     it('a package that is not installed: SWY_ERR_PLUGIN_NOT_FOUND, saying where it looked and what to install', async () => {
       const err = await rejection(() => loaderFor(app.dir, '/nonexistent/plugins').inspect('switchyard-driver-absent'));
 
@@ -238,7 +238,10 @@ describe('PluginLoader', () => {
 
     mkdirSync(join(dir, 'v2'));
     writeFileSync(join(dir, 'v2', 'index.js'), manifestSource('fixed'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'switchyard-driver-fixed', version: '1.0.1', type: 'module', main: './v2/index.js', switchyard: { kind: 'driver', type: 'fixed', apiVersion: 1 }, peerDependencies: { '@switchyard/core': '^0.1.0' } }));
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'switchyard-driver-fixed', version: '1.0.1', type: 'module', main: './v2/index.js', switchyard: { kind: 'driver', type: 'fixed', apiVersion: 1 }, peerDependencies: { '@switchyard/core': '^0.1.0' } }),
+    );
     await registry.loadPackage('switchyard-driver-fixed');
 
     expect(registry.list()).toEqual([{ kind: 'driver', type: 'fixed', version: '1.2.3', origin: 'package', packageName: 'switchyard-driver-fixed' }]);
@@ -259,7 +262,7 @@ describe('a third-party driver package, packed and installed with npm', () => {
       return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (e) {
       const { stdout, stderr } = e as { stdout?: string; stderr?: string };
-      throw new Error(`\`${cmd} ${args.join(' ')}\` failed in ${cwd}:\n${stdout ?? ''}${stderr ?? ''}`);
+      throw new Error(`\`${cmd} ${args.join(' ')}\` failed in ${cwd}:\n${stdout ?? ''}${stderr ?? ''}`, { cause: e });
     }
   };
 
@@ -293,9 +296,7 @@ describe('a third-party driver package, packed and installed with npm', () => {
     expect(plan.hostSteps).toContainEqual({ op: 'addr.add', dev: 'ptlc0ffee12', cidr: '10.77.0.1/32' });
     expect(plan).toMatchObject({ srcInSandbox: true, gateway4: '10.77.0.1', staticRoutes: [{ dst: '10.77.0.1/32' }], noPrefixRoute: true });
     expect((await driver.leave(network, endpoint, sandbox)).hostSteps).toEqual([{ op: 'link.del', name: 'ptlc0ffee12', ifExists: true }]);
-    expect(registry.list()).toEqual([
-      { kind: 'driver', type: 'ptp-lite', version: '0.1.0', origin: 'package', packageName: 'switchyard-driver-ptp-lite', description: expect.stringContaining('Point-to-point') },
-    ]);
+    expect(registry.list()).toEqual([{ kind: 'driver', type: 'ptp-lite', version: '0.1.0', origin: 'package', packageName: 'switchyard-driver-ptp-lite', description: expect.stringContaining('Point-to-point') }]);
   });
 
   it('loads the same way in a plain node process, through the installed core and a real import()', () => {

@@ -67,7 +67,10 @@ describe('FileStore shared by several processes', () => {
       const endpoints = await store.list<{ worker: string; i: number }>('endpoints');
       expect(endpoints).toHaveLength(200);
       for (const name of workers) {
-        const mine = endpoints.filter((e) => e.worker === name).map((e) => e.i).sort((a, b) => a - b);
+        const mine = endpoints
+          .filter((e) => e.worker === name)
+          .map((e) => e.i)
+          .sort((a, b) => a - b);
         expect(mine).toEqual(Array.from({ length: 50 }, (_, i) => i));
       }
       await store.close();

@@ -70,7 +70,7 @@ describe('FileStore on disk', () => {
     const store = new FileStore({ stateDir });
     await store.transaction(async (tx) => {
       await tx.put('networks', '../../outside', {}).catch(() => undefined);
-      await tx.put('plugin:../x' as 'plugin:x', 'id', {}).catch(() => undefined);
+      await tx.put('plugin:../x', 'id', {}).catch(() => undefined);
       await tx.put('networks', 'a/b', {}).catch(() => undefined);
     });
     expect(await filesUnder(join(stateDir, '..'))).toEqual(['nested/lock']);

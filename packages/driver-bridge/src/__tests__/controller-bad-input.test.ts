@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSwitchyard, MemoryStore, type Switchyard } from '@switchyard/core';
 import { FakeKernel } from '@switchyard/core/testing';
-import bridge from '@switchyard/driver-bridge';
-import hostLocal from '../index.js';
+import bridge from '../index.js';
+import hostLocal from '@switchyard/ipam-host-local';
 
 /** Bad input through the whole stack (controller + real host-local on disk): a coded error, nothing changed. */
 describe('bad input through the controller with host-local IPAM', () => {
