@@ -27,7 +27,7 @@ const packages = ['core', 'ipam-host-local', 'driver-bridge', 'driver-veth', 'dr
 const onBothKernels = [
   'core/src/kernel/__tests__/iproute2-executor.itest.ts',
   'core/src/kernel/__tests__/netlink-executor.itest.ts',
-  'core/src/kernel/__tests__/netlink-oracle.itest.ts',
+  'core/src/kernel/__tests__/netlink-oracle-kinds.itest.ts',
   'driver-ipvlan/src/__tests__/ipvlan-host-kernel.itest.ts',
   'driver-macvlan/src/__tests__/macvlan-lab.itest.ts',
 ];

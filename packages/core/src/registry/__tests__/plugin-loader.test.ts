@@ -282,7 +282,7 @@ describe('a third-party driver package, packed and installed with npm', () => {
     // The application's own copy of core: this workspace's, so the plugin and the registry share one.
     mkdirSync(join(appDir, 'node_modules', '@switchyard'), { recursive: true });
     symlinkSync(join(repoRoot, 'packages', 'core'), join(appDir, 'node_modules', '@switchyard', 'core'));
-  }, 300_000);
+  });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   it('is loaded by type from the application directory and plans a veth pair whose peer is born in the sandbox', async () => {
