@@ -117,4 +117,22 @@ describe('switchyard network', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('code: SWY_ERR_USAGE');
   });
+
+  test('rm removes every network it can, even past one that does not exist, and exits with the failure', async () => {
+    for (const n of ['a', 'b']) expect((await h.run('network', 'create', n)).code).toBe(0);
+    const r = await h.run('network', 'rm', 'a', 'nosuch', 'b');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('removed network a');
+    expect(r.stdout).toContain('removed network b');
+    expect(r.stderr).toContain('code: SWY_ERR_NETWORK_NOT_FOUND');
+    expect((await h.run('network', 'ls', '--json')).json().networks).toEqual([]);
+  });
+
+  test('create refuses a subnet with host bits set (exit 2), naming the network address to write', async () => {
+    const r = await h.run('network', 'create', 'x', '--subnet', '10.61.0.5/24');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: Subnet 10.61.0.5/24 has host bits set: it should be 10.61.0.0/24');
+    expect(r.stderr).toContain('code: SWY_ERR_INVALID_CIDR');
+    expect((await h.run('network', 'ls', '--json')).json().networks).toEqual([]);
+  });
 });

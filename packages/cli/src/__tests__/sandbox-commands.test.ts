@@ -19,6 +19,21 @@ describe('switchyard sandbox', () => {
     expect(r.json().sandbox).toMatchObject({ name: 'web1', mode: 'isolated', hostname: 'web1.local', dns: { nameservers: ['10.88.0.1'] }, netns: { kind: 'named', name: 'web1' } });
   });
 
+  test('create --hostname and connect --alias refuse names that would write lines of their own into the hosts file (exit 2, nothing made)', async () => {
+    const evil = 'evil\n6.6.6.6 example.com';
+    const r = await h.run('sandbox', 'create', 's', '--hostname', evil);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('code: SWY_ERR_INVALID_NAME');
+    expect((await h.run('sandbox', 'create', 's2', '--hostname', 'bad host!')).code).toBe(2);
+    expect(await h.fake.netnsExists({ kind: 'named', name: 's' })).toBe(false);
+    expect((await h.run('network', 'create', 'web', '--subnet', '10.88.0.0/24')).code).toBe(0);
+    expect((await h.run('sandbox', 'create', 'ok')).code).toBe(0);
+    const alias = await h.run('connect', 'web', 'ok', '--alias', evil);
+    expect(alias.code).toBe(2);
+    expect(alias.stderr).toContain('code: SWY_ERR_INVALID_NAME');
+    expect(h.ipam.allocated()).toEqual([]);
+  });
+
   test('create --none and --host pick those modes; both at once is a usage error', async () => {
     expect((await h.run('sandbox', 'create', 'lo-only', '--none', '--json')).json().sandbox.mode).toBe('none');
     expect((await h.run('sandbox', 'create', 'hosty', '--host', '--json')).json().sandbox).toMatchObject({ mode: 'host', netns: { kind: 'host' } });

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { IpamRangeConfig, NetworkRecord, NetworkSpec } from '@switchyard/core';
+import type { IpamRangeConfig, NetworkSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseCidrFlag, parseKeyValues, usageError } from '../flags.js';
 import { configError, parseNetConf } from '../netd/cni-conf.js';
 import { loadNetDir } from '../netd/net-dir.js';
 import { networkDetails, networksTable, shortId } from '../output/views.js';
+import { removeEach } from './remove-each.js';
 
 export interface NetworkCreateFlags {
   driver?: string;
@@ -90,14 +91,14 @@ export async function networkInspect(ctx: CliContext, name: string): Promise<voi
   ctx.result(networkDetails(n, sandboxes), { network: n, endpoints });
 }
 
-/** `network rm NAME…`: removes each in turn; stops at the first that cannot go. */
+/** `network rm NAME…`: removes each in turn; one that cannot go does not stop the others (its error is the exit status). */
 export async function networkRemove(ctx: CliContext, names: string[]): Promise<void> {
   await ctx.requirePrivileges('Removing a network');
   const sy = await ctx.open('change');
-  const removed: NetworkRecord[] = [];
-  for (const name of names) {
-    removed.push(await sy.controller.deleteNetwork(name));
-    ctx.say(`removed network ${removed.at(-1)?.name} (${shortId(removed.at(-1)?.id ?? '')})`);
-  }
+  const removed = await removeEach(ctx, names, async (name) => {
+    const n = await sy.controller.deleteNetwork(name);
+    ctx.say(`removed network ${n.name} (${shortId(n.id)})`);
+    return n;
+  });
   ctx.emitJson({ removed: removed.map((n) => ({ kind: 'network', name: n.name, id: n.id })) });
 }

@@ -1,7 +1,8 @@
-import { familyOf, type SandboxRecord, type SandboxSpec } from '@switchyard/core';
+import { familyOf, type SandboxSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
 import { netnsText, sandboxDetails, sandboxesTable, shortId } from '../output/views.js';
+import { removeEach } from './remove-each.js';
 
 export interface SandboxCreateFlags {
   none?: boolean;
@@ -51,11 +52,10 @@ export async function sandboxInspect(ctx: CliContext, name: string): Promise<voi
 export async function sandboxRemove(ctx: CliContext, names: string[]): Promise<void> {
   await ctx.requirePrivileges('Removing a sandbox');
   const sy = await ctx.open('change');
-  const removed: SandboxRecord[] = [];
-  for (const name of names) {
+  const removed = await removeEach(ctx, names, async (name) => {
     const s = await sy.controller.deleteSandbox(name);
-    removed.push(s);
     ctx.say(`removed sandbox ${s.name} (${shortId(s.id)})${s.endpoints.length > 0 ? `, with its ${s.endpoints.length} interface(s)` : ''}`);
-  }
+    return s;
+  });
   ctx.emitJson({ removed: removed.map((s) => ({ kind: 'sandbox', name: s.name, id: s.id })) });
 }

@@ -10,6 +10,8 @@ import { HOST_NS, type Kernel } from '../spi/kernel.js';
 import type { StateStore, StoreTx } from '../spi/state-store.js';
 import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
+import { assertNetworkSpec } from './network-spec-checks.js';
+import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../sandbox/sandbox-names.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
@@ -44,6 +46,7 @@ export class NetworkController {
   /** Creates a network: IPAM pools first, then the driver's kernel objects; nothing is left if any step fails. */
   async createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
     assertObjectName('Network', spec.name);
+    assertNetworkSpec(spec);
     const wantV4 = spec.ipv4 !== false;
     const wantV6 = spec.ipv6 === true;
     if (!wantV4 && !wantV6) {
@@ -189,6 +192,7 @@ export class NetworkController {
   /** Creates a sandbox: a new named namespace (lo up), an existing one by path or PID, `none` or `host`. */
   async createSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
     assertObjectName('Sandbox', spec.name);
+    assertSandboxFileInputs(spec);
     const mode = spec.mode ?? 'isolated';
     if (mode !== 'isolated' && (spec.netnsPath || spec.pid)) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox mode "${mode}" cannot take an existing namespace`, {
@@ -201,13 +205,14 @@ export class NetworkController {
           hint: 'Pick another name, or remove it with `switchyard sandbox rm ' + spec.name + '`.',
         });
       }
+      const id = newId();
       const sandbox: SandboxRecord = {
-        id: newId(),
+        id,
         name: spec.name,
         mode,
         netns: HOST_NS,
         ownsNetns: false,
-        hostname: spec.hostname ?? spec.name,
+        hostname: spec.hostname ?? defaultHostName(spec.name, id),
         dns: { nameservers: spec.dns?.nameservers ?? [], search: spec.dns?.search ?? [], options: spec.dns?.options ?? [] },
         extraHosts: spec.extraHosts ?? [],
         labels: { ...(spec.labels ?? {}) },
@@ -285,6 +290,8 @@ export class NetworkController {
 
   /** Connects a sandbox to a network (create endpoint + join); undoes every done step if one fails. */
   async connect(networkNameOrId: string, sandboxNameOrId: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
+    // Aliases go into the sandbox's hosts file, a line per entry.
+    for (const alias of opts.aliases ?? []) assertHostName('Alias', alias);
     const result = await this.store.transaction(async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);

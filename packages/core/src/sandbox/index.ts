@@ -1,2 +1,3 @@
 export * from './plumbing.js';
 export * from './sandbox-files.js';
+export * from './sandbox-names.js';
