@@ -3,6 +3,7 @@ import type { ConnectOptions, EndpointRecord, EndpointRouting, NetworkRecord, Sa
 import type { Logger } from '../registry/logger.js';
 import { defaultRouteSteps, gatewayFamilies, planJoinSteps } from '../sandbox/plumbing.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
+import { stillSameNamespace } from '../sandbox/netns-identity.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel, type KernelOp, type KernelStep } from '../spi/kernel.js';
 import type { DriverEndpoint, DriverSandbox } from '../spi/network-driver.js';
@@ -32,6 +33,11 @@ export class EndpointLifecycle {
   ) {}
 
   async connect(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions, hooks: ConnectHooks): Promise<EndpointRecord> {
+    if (!stillSameNamespace(sandbox)) {
+      throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `The namespace sandbox ${sandbox.name} adopted is gone: ${sandbox.netns.kind === 'path' ? sandbox.netns.path : 'its path'} now leads to another namespace`, {
+        hint: `Its process has exited and the PID was reused. Remove the sandbox (switchyard sandbox rm ${sandbox.name}) and adopt the new process's namespace.`,
+      });
+    }
     const endpoint = this.draftEndpoint(network, sandbox, opts);
     const driver = await this.drivers.driver(network.driver);
     const ipam = await this.drivers.ipam(network.ipamDriver);
@@ -122,7 +128,7 @@ export class EndpointLifecycle {
     const next = endpoint.providesDefaultRoute ? bestGatewayEndpoint(remaining) : undefined;
     const steps: KernelStep[] = [];
     // A namespace that vanished (its container exited) took its links and routes along.
-    if (await this.kernel.netnsExists(sandbox.netns)) {
+    if (await this.namespacePresent(sandbox)) {
       steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
       if (next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
     }
@@ -153,7 +159,7 @@ export class EndpointLifecycle {
     if (sandbox.ownsNetns) steps.push(() => this.kernel.deleteNetns(sandbox.name));
     else if (sandbox.mode === 'isolated' && sandbox.endpoints.length > 0) {
       steps.push(async () => {
-        if (!(await this.kernel.netnsExists(sandbox.netns))) return;
+        if (!(await this.namespacePresent(sandbox))) return;
         await this.kernel.apply(sandbox.endpoints.map((e) => ({ ns: sandbox.netns, op: { op: 'link.del', name: e.ifname, ifExists: true } })));
       });
     }
@@ -181,7 +187,7 @@ export class EndpointLifecycle {
     const draft: DriverEndpoint = { id: endpointId, ifname, state: {} };
     const { driver, dn, leave } = await this.leavePlan(network, sandbox, draft);
     const ifnameReused = sandbox.endpoints.some((e) => e.ifname === ifname);
-    const inSandbox = (await this.kernel.netnsExists(sandbox.netns)) ? [...(ifnameReused ? [] : [ifname]), ...(leave.sandboxLinkNames ?? [])] : [];
+    const inSandbox = (await this.namespacePresent(sandbox)) ? [...(ifnameReused ? [] : [ifname]), ...(leave.sandboxLinkNames ?? [])] : [];
     const provider = sandbox.endpoints.find((e) => e.providesDefaultRoute);
     await runAllCleanups(`roll back connect of ${sandbox.name} to ${network.name}`, [
       () => driver.revokeExternalConnectivity?.(dn, draft) ?? Promise.resolve(),
@@ -191,6 +197,11 @@ export class EndpointLifecycle {
       () => this.files.writeHosts(sandbox),
       ...(await this.endpointCleanups(network, endpointId, ifname, draft)),
     ]);
+  }
+
+  /** The sandbox's namespace still exists and is still the one it adopted (never a stranger's that took over its path). */
+  private async namespacePresent(sandbox: SandboxRecord): Promise<boolean> {
+    return stillSameNamespace(sandbox) && (await this.kernel.netnsExists(sandbox.netns));
   }
 
   private async leavePlan(network: NetworkRecord, sandbox: SandboxRecord, endpoint: EndpointRecord | DriverEndpoint) {

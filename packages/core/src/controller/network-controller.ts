@@ -11,6 +11,7 @@ import type { StateStore, StoreTx } from '../spi/state-store.js';
 import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
 import { assertNetworkSpec } from './network-spec-checks.js';
+import { assertAdoptableNamespace, netnsIdentity } from '../sandbox/netns-identity.js';
 import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../sandbox/sandbox-names.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle } from './endpoint-lifecycle.js';
@@ -228,6 +229,8 @@ export class NetworkController {
             const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
             if (path !== undefined) {
               const ns = { kind: 'path' as const, path };
+              const identity = netnsIdentity(path);
+              assertAdoptableNamespace(path, identity);
               if (!(await this.kernel.netnsExists(ns))) {
                 throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {
                   hint: 'Give the path of a namespace file (e.g. /proc/<pid>/ns/net or a bind mount under /run/netns).',
@@ -235,6 +238,7 @@ export class NetworkController {
               }
               await this.kernel.apply([{ ns, op: { op: 'link.set', name: 'lo', up: true } }]);
               sandbox.netns = ns;
+              if (identity) sandbox.netnsIdentity = identity;
             } else {
               await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
               sandbox.netns = await this.kernel.createNetns(sandbox.name);

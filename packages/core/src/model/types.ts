@@ -88,6 +88,12 @@ export interface SandboxSpec {
   labels?: Record<string, string>;
 }
 
+/** Device and inode of a namespace file: what identifies a network namespace. */
+export interface NetnsIdentity {
+  dev: number;
+  ino: number;
+}
+
 export interface SandboxRecord {
   id: string;
   name: string;
@@ -95,6 +101,8 @@ export interface SandboxRecord {
   netns: NetnsRef;
   /** True when Switchyard created the namespace (and so deletes it). */
   ownsNetns: boolean;
+  /** For a namespace adopted by path: the device and inode it had then (a reused PID's path leads elsewhere). */
+  netnsIdentity?: NetnsIdentity;
   hostname: string;
   dns: { nameservers: string[]; search: string[]; options: string[] };
   extraHosts: Array<{ name: string; address: string }>;
