@@ -20,7 +20,7 @@ export type Intent =
       planned?: NetworkRecord;
     }
   | { kind: 'network.delete'; id: string; networkName: string; networkId: string; at: string }
-  | { kind: 'sandbox.create'; id: string; sandboxName: string; netnsName?: string; at: string }
+  | { kind: 'sandbox.create'; id: string; sandboxName: string; sandboxId?: string; netnsName?: string; at: string }
   | { kind: 'sandbox.delete'; id: string; sandboxName: string; sandboxId: string; at: string }
   | { kind: 'connect'; id: string; sandboxName: string; networkName: string; endpointId: string; ifname: string; at: string }
   | { kind: 'disconnect'; id: string; sandboxName: string; networkName: string; endpointId: string; at: string };

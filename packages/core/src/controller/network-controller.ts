@@ -220,7 +220,7 @@ export class NetworkController {
         endpoints: [],
         createdAt: new Date().toISOString(),
       };
-      const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, at: sandbox.createdAt };
+      const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, sandboxId: sandbox.id, at: sandbox.createdAt };
       return runUndoable(
         this.logger,
         () => tx.delete('intents', intent.id),
@@ -389,6 +389,8 @@ export class NetworkController {
       case 'sandbox.create': {
         if (await tx.get('sandboxes', intent.sandboxName)) return;
         if (intent.netnsName) await this.kernel.deleteNetns(intent.netnsName);
+        // Its hosts and resolv.conf may have been written before the process died.
+        if (intent.sandboxId) await this.files.remove({ id: intent.sandboxId });
         return;
       }
       case 'sandbox.delete': {

@@ -4,6 +4,11 @@ import { MemoryStore } from '../../store/memory-store.js';
 import type { AppliedPlan, NetnsRef } from '../../spi/kernel.js';
 import type { StateStore } from '../../spi/state-store.js';
 import { fixtureDriver, type FixtureControls } from './fixture-driver.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TOKENS } from '../../di/tokens.js';
+import type { SandboxFiles } from '../../sandbox/sandbox-files.js';
+import type { SandboxRecord } from '../../model/types.js';
 
 /** A kernel whose next revert fails, as when a process dies before it can undo. */
 class DyingKernel extends FakeKernel {
@@ -146,6 +151,32 @@ describe('recovery and repeated teardowns', () => {
     } finally {
       await other.dispose();
     }
+  });
+
+  it('rolling back a dead sandbox create removes its namespace and the hosts and resolv.conf it had written', async () => {
+    // What a process killed between writing the sandbox's files and committing it leaves behind.
+    const files = sy.container.resolve<SandboxFiles>(TOKENS.SandboxFiles);
+    const ghost = {
+      id: 'f'.repeat(64),
+      name: 'ghost',
+      mode: 'isolated',
+      netns: { kind: 'named', name: 'ghost' },
+      ownsNetns: true,
+      hostname: 'ghost',
+      dns: { nameservers: [], search: [], options: [] },
+      extraHosts: [],
+      labels: {},
+      endpoints: [],
+      createdAt: '',
+    } satisfies SandboxRecord;
+    const dir = await files.write(ghost);
+    await kernel.createNetns('ghost');
+    await sy.store.transaction((tx) => tx.put('intents', 'dead', { kind: 'sandbox.create', id: 'dead', sandboxName: 'ghost', sandboxId: ghost.id, netnsName: 'ghost', at: '' }));
+    expect(existsSync(join(dir, 'hosts'))).toBe(true);
+    expect(await sy.controller.recover()).toBe(1);
+    expect(existsSync(dir)).toBe(false);
+    expect(await kernel.netnsExists({ kind: 'named', name: 'ghost' })).toBe(false);
+    expect(await sy.store.list('intents')).toEqual([]);
   });
 
   it('counts only the intents it could resolve, and keeps the others for the next start', async () => {
