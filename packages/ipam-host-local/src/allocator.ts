@@ -161,11 +161,14 @@ export class RangeSetAllocator {
   }
 
   /** Releases every address of this set and forgets where round-robin stood. */
-  async releaseAll(): Promise<string[]> {
+  /** Releases the addresses in this set's ranges (only those whose owner id is `ownerId`, when given) and forgets last_reserved. */
+  async releaseAll(ownerId?: string): Promise<string[]> {
     const released = [];
     for (const address of await this.store.addresses()) {
       const a = tryParseAddress(address);
-      if (a && rangeHolding(this.set, a.family, a.value) && (await this.store.release(address))) released.push(address);
+      if (!a || !rangeHolding(this.set, a.family, a.value)) continue;
+      if (ownerId !== undefined && (await this.store.ownerOf(address))?.id !== ownerId) continue;
+      if (await this.store.release(address)) released.push(address);
     }
     await this.store.forgetLastReserved(this.setIndex);
     return released;

@@ -17,7 +17,7 @@ import { RangeSetAllocator } from './allocator.js';
 import { parseExcludes, pickDefaultPool } from './default-pools.js';
 import { DiskAllocationStore, assertNetworkName } from './disk-store.js';
 import { assertOwner } from './owner.js';
-import { decodePoolId, encodePoolId } from './pool-id.js';
+import { decodePoolId, encodePoolId, type PoolDefinition } from './pool-id.js';
 import { parseRangeSet, type RangeSet } from './range.js';
 
 export interface HostLocalIpamOptions {
@@ -74,10 +74,10 @@ export class HostLocalIpam implements IpamDriver {
     return store;
   }
 
-  private open(poolId: string): { allocator: RangeSetAllocator; store: DiskAllocationStore } {
+  private open(poolId: string): { allocator: RangeSetAllocator; store: DiskAllocationStore; definition: PoolDefinition } {
     const { definition, set } = decodePoolId(poolId);
     const store = this.storeFor(definition.dataDir, definition.network);
-    return { store, allocator: new RangeSetAllocator(set, definition.setIndex, store, `pool ${formatCidr(set.ranges[0]!.subnet)} of network ${definition.network}`) };
+    return { store, definition, allocator: new RangeSetAllocator(set, definition.setIndex, store, `pool ${formatCidr(set.ranges[0]!.subnet)} of network ${definition.network}`) };
   }
 
   private rangeSetFor(request: PoolRequest): RangeSet {
@@ -116,7 +116,7 @@ export class HostLocalIpam implements IpamDriver {
     const set = this.rangeSetFor(request);
     const hasV4 = [...this.live.values()].some((p) => p.networkId === request.networkId && p.family === 4);
     const setIndex = request.family === 6 && hasV4 ? 1 : 0;
-    const poolId = encodePoolId(request.networkName, dataDir, setIndex, set);
+    const poolId = encodePoolId(request.networkName, dataDir, setIndex, set, request.networkId);
     // Creates the directories now, so an unusable data directory fails the network create, not its first endpoint.
     await this.storeFor(dataDir, request.networkName).locked(async () => undefined);
     this.live.set(poolId, { networkId: request.networkId, family: request.family, subnets: set.ranges.map((r) => r.subnet) });
@@ -126,9 +126,11 @@ export class HostLocalIpam implements IpamDriver {
 
   /** Removes the pool's address files (only those in its ranges) and its last_reserved file; idempotent. */
   async releasePool(poolId: string): Promise<void> {
-    const { allocator, store } = this.open(poolId);
+    const { allocator, store, definition } = this.open(poolId);
     await store.locked(async () => {
-      await allocator.releaseAll();
+      // Only what the network reserved for itself: in a dataDir shared with CNI's host-local, the other
+      // files are other owners' allocations. (Pool ids from before networkId was recorded release the range.)
+      await allocator.releaseAll(definition.networkId);
       await store.tidyIndex();
     });
     this.live.delete(poolId);

@@ -13,12 +13,14 @@ export interface PoolDefinition {
   setIndex: number;
   /** Ranges in explicit form (start, end and gateway spelled out), so the meaning never depends on defaults. */
   ranges: IpamRangeConfig[];
+  /** The id of the Switchyard network the pool belongs to: the owner of the addresses the network reserved for itself. */
+  networkId?: string;
 }
 
 const PREFIX = 'host-local/';
 
-export function encodePoolId(network: string, dataDir: string, setIndex: number, set: RangeSet): string {
-  const body = { v: 1, n: network, d: dataDir, s: setIndex, r: set.ranges.map(rangeToConfig) };
+export function encodePoolId(network: string, dataDir: string, setIndex: number, set: RangeSet, networkId?: string): string {
+  const body = { v: 1, n: network, d: dataDir, s: setIndex, r: set.ranges.map(rangeToConfig), ...(networkId ? { o: networkId } : {}) };
   // Network and set index up front so ids read well in `inspect`; the base64url part is authoritative.
   return `${PREFIX}${network}/${setIndex}/${Buffer.from(JSON.stringify(body)).toString('base64url')}`;
 }
@@ -34,7 +36,7 @@ function notFound(poolId: string): SwitchyardError {
 export function decodePoolId(poolId: string): { definition: PoolDefinition; set: RangeSet } {
   if (typeof poolId !== 'string' || !poolId.startsWith(PREFIX)) throw notFound(poolId);
   const encoded = poolId.slice(poolId.lastIndexOf('/') + 1);
-  let body: { v?: unknown; n?: unknown; d?: unknown; s?: unknown; r?: unknown };
+  let body: { v?: unknown; n?: unknown; d?: unknown; s?: unknown; r?: unknown; o?: unknown };
   try {
     body = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as typeof body;
   } catch {
@@ -46,7 +48,8 @@ export function decodePoolId(poolId: string): { definition: PoolDefinition; set:
   try {
     assertNetworkName(body.n);
     const ranges = body.r as IpamRangeConfig[];
-    return { definition: { network: body.n, dataDir: body.d, setIndex: body.s, ranges }, set: parseRangeSet(ranges) };
+    const networkId = typeof body.o === 'string' ? { networkId: body.o } : {};
+    return { definition: { network: body.n, dataDir: body.d, setIndex: body.s, ranges, ...networkId }, set: parseRangeSet(ranges) };
   } catch (e) {
     throw new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `Pool id ${JSON.stringify(poolId)} holds an invalid definition.`, {
       hint: 'Pass the poolId that host-local requestPool returned, unmodified.',

@@ -45,7 +45,7 @@ export interface IpamDriver {
   readonly name: string;
   /** Reserves a pool; throws SWY_ERR_POOL_OVERLAP / SWY_ERR_NO_FREE_POOL / SWY_ERR_INVALID_CIDR / SWY_ERR_RANGE_INVALID. */
   requestPool(request: PoolRequest): Promise<PoolResponse>;
-  /** Releases a pool and every address in it; succeeds when it is already gone. */
+  /** Releases a pool and the addresses its network reserved in it (never another owner's, e.g. CNI's in a shared directory); succeeds when it is already gone. */
   releasePool(poolId: string): Promise<void>;
   /** Reserves an address for an owner; the same owner asking again gets the same address. Throws SWY_ERR_POOL_EXHAUSTED or SWY_ERR_ADDRESS_IN_USE. */
   requestAddress(request: AddressRequest): Promise<AddressResponse>;

@@ -111,6 +111,21 @@ describe('interop with the CNI host-local binary on one dataDir', () => {
     expect(readdirSync(netDir).filter((n) => n.startsWith('10.'))).toEqual([]);
   });
 
+  it("leaves the binary's allocations alone when Switchyard releases its pool (network rm on a shared dataDir), and the binary's DEL still works", async () => {
+    const config = networkConfig('shared', dir.path, [[{ subnet: '10.63.0.0/24' }]]);
+    const ipam = new HostLocalIpam({ dataDir: join(dir.path, 'unused') });
+    const pool = await ipam.requestPool({ networkId: 'swy-net', networkName: 'shared', family: 4, ranges: [{ subnet: '10.63.0.0/24' }], exclude: [], options: { dataDir: dir.path } });
+    const netDir = join(dir.path, 'shared');
+    const [theirs] = await cniAdd('cni-container', config);
+    const reserved = await ipam.requestAddress({ poolId: pool.poolId, owner: { id: 'swy-net', ifname: 'reserved0' } });
+    await ipam.releasePool(pool.poolId);
+    const left = readdirSync(netDir).filter((n) => n.startsWith('10.'));
+    expect(left).toEqual([theirs!.split('/')[0]]);
+    expect(left).not.toContain(reserved.address.split('/')[0]);
+    expect((await runCni('DEL', 'cni-container', config)).code).toBe(0);
+    expect(readdirSync(netDir).filter((n) => n.startsWith('10.'))).toEqual([]);
+  });
+
   it("writes files byte-identical to the binary's (names, contents, last_reserved_ip)", async () => {
     const ranges = [[{ subnet: '10.63.0.0/24' }], [{ subnet: 'fd00:0:0:1::/64', rangeStart: 'fd00:0:0:1:0:1:0:1' }]];
     const binaryDir = join(dir.path, 'binary');

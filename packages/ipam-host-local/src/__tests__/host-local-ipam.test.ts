@@ -147,14 +147,23 @@ describe('HostLocalIpam', () => {
     expect(readdirSync(join(dir.path, 'ipam', 'net1')).sort()).toEqual(['fd00:1::2', 'last_reserved_ip.1', 'lock']);
   });
 
-  it('releasePool removes the pool addresses and last_reserved file but not foreign files, and can run twice', async () => {
+  it('releasePool removes the addresses the network reserved and last_reserved, never another owner’s (CNI’s in a shared dataDir), and can run twice', async () => {
     const pool = await ipam.requestPool(request({ ranges: [{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.20' }] }));
-    for (const id of ['a', 'b', 'c']) await ipam.requestAddress({ poolId: pool.poolId, owner: owner(id) });
-    writeFileSync(join(dir.path, 'ipam', 'net1', '10.1.0.200'), 'cni-ctr\r\neth0');
+    await ipam.requestAddress({ poolId: pool.poolId, owner: owner('id-net1', 'reserved0') });
+    // CNI's own host-local allocated for its containers in the same directory: inside the range and outside it.
+    writeFileSync(join(dir.path, 'ipam', 'net1', '10.1.0.15'), 'cni-ctr\r\neth0');
+    writeFileSync(join(dir.path, 'ipam', 'net1', '10.1.0.200'), 'cni-ctr2\r\neth0');
     await ipam.releasePool(pool.poolId);
     await ipam.releasePool(pool.poolId);
-    expect(readdirSync(join(dir.path, 'ipam', 'net1')).sort()).toEqual(['10.1.0.200', 'lock']);
+    expect(readdirSync(join(dir.path, 'ipam', 'net1')).sort()).toEqual(['10.1.0.15', '10.1.0.200', 'lock']);
     expect(existsSync(join(dir.path, 'ipam', '.switchyard-index', 'net1'))).toBe(false);
+  });
+
+  it('releasePool of a pool id made before network ids were recorded still releases its whole range (old networks keep working)', async () => {
+    const pool = await ipam.requestPool(request({ networkId: '', ranges: [{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.20' }] }));
+    for (const id of ['a', 'b']) await ipam.requestAddress({ poolId: pool.poolId, owner: owner(id) });
+    await ipam.releasePool(pool.poolId);
+    expect(readdirSync(join(dir.path, 'ipam', 'net1')).sort()).toEqual(['lock']);
   });
 
   it('keeps allocating from a pool after a restart (a new instance on the same dataDir)', async () => {
