@@ -7,6 +7,8 @@ import type { CliContext } from './context.js';
 export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change', stateDir = ctx.stateDir): Promise<Switchyard> {
   const options: SwitchyardOptions = {
     stateDir,
+    // Plugins come only from the state dir's plugin directory, never from wherever the command runs.
+    appDir: false,
     pluginDir: join(stateDir, 'plugins'),
     builtins: { drivers: [...BUILTIN_DRIVERS], ipams: [...BUILTIN_IPAMS] },
     // Recovery may touch the kernel; reads must work without privileges.

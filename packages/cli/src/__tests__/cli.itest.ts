@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -203,6 +203,37 @@ describe('switchyard demo on the real kernel', () => {
     expect(r.stdout).toMatch(/✓ all 13 checks passed \(connect took \d+\.\d ms median\)/);
     // The demo ran in its own namespace: the lab namespace it was started from is unchanged.
     expect(await kernelSnapshot()).toEqual(initial);
+  });
+});
+
+describe('plugins and the working directory', () => {
+  test('a driver package in the directory the command runs from (or its parent) is never loaded; one in <stateDir>/plugins is', () => {
+    // What someone could plant in a world-writable place a root shell happens to be in.
+    const plant = (root: string, type: string) => {
+      const dir = join(root, 'node_modules', `switchyard-driver-${type}`);
+      mkdirSync(dir, { recursive: true });
+      const marker = join(root, `${type}-ran`);
+      writeFileSync(
+        join(dir, 'package.json'),
+        JSON.stringify({ name: `switchyard-driver-${type}`, version: '1.0.0', type: 'module', main: './index.js', switchyard: { kind: 'driver', type, apiVersion: 1 }, peerDependencies: { '@switchyard/core': '^0.1.0' } }),
+      );
+      writeFileSync(join(dir, 'index.js'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default {};\n`);
+      return marker;
+    };
+    const cwd = join(root, 'work', 'here');
+    mkdirSync(cwd, { recursive: true });
+    const inCwd = plant(cwd, 'evil');
+    const inParent = plant(join(root, 'work'), 'evilp');
+    for (const type of ['evil', 'evilp']) {
+      const r = spawnSync(process.execPath, [BIN, 'network', 'create', `n-${type}`, '--driver', type], { env, cwd, encoding: 'utf8' });
+      expect({ type, code: r.status, notFound: r.stderr.includes('code: SWY_ERR_DRIVER_NOT_FOUND') }).toEqual({ type, code: 3, notFound: true });
+    }
+    expect([existsSync(inCwd), existsSync(inParent)]).toEqual([false, false]);
+    // The plugin directory is where the CLI looks: the same package there is loaded (and, being no driver, refused for its shape).
+    const inPlugins = plant(join(root, 'state', 'plugins'), 'evil');
+    const r = spawnSync(process.execPath, [BIN, 'network', 'create', 'n-evil', '--driver', 'evil'], { env, cwd, encoding: 'utf8' });
+    expect(r.stderr).toContain('code: SWY_ERR_PLUGIN_BAD_SHAPE');
+    expect(existsSync(inPlugins)).toBe(true);
   });
 });
 

@@ -21,8 +21,11 @@ export interface SwitchyardOptions {
   stateDir?: string;
   /** Where per-sandbox hosts/resolv.conf go; default `<stateDir>/run`. */
   runDir?: string;
-  /** Directory third-party plugins are resolved from; default the current working directory. */
-  appDir?: string;
+  /**
+   * Directory third-party plugins are resolved from (the embedding application's); default the current
+   * working directory. `false`: none, only `pluginDir` (the CLI, which must never load code from wherever it runs).
+   */
+  appDir?: string | false;
   /** A second directory to resolve plugins from (the CLI uses `<stateDir>/plugins`). */
   pluginDir?: string;
   /** Load `switchyard-driver-<type>` on first use of an unknown type; default true. */
@@ -70,7 +73,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const resolved: ResolvedOptions = {
     stateDir,
     runDir: options.runDir ?? join(stateDir, 'run'),
-    appDir: options.appDir ?? process.cwd(),
+    ...(options.appDir === false ? {} : { appDir: options.appDir ?? process.cwd() }),
     ...(options.pluginDir ? { pluginDir: options.pluginDir } : {}),
     autoloadPlugins: options.autoloadPlugins ?? true,
   };

@@ -2,8 +2,8 @@
 export interface ResolvedOptions {
   /** Root of Switchyard's own files (`/var/lib/switchyard` unless overridden). */
   stateDir: string;
-  /** Directory whose node_modules third-party plugins are resolved from (the embedding app). */
-  appDir: string;
+  /** Directory whose dependencies third-party plugins are resolved from (the embedding app); none for the CLI. */
+  appDir?: string;
   /** Extra directory plugins are resolved from (the CLI's `<stateDir>/plugins`), searched after appDir. */
   pluginDir?: string;
   /** Load `switchyard-driver-<type>` / `switchyard-ipam-<name>` on first use when a type is unknown. */

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   // registry / plugin loader (checked in this order)
   SWY_ERR_DRIVER_NOT_FOUND: 'NotFound',
   SWY_ERR_PLUGIN_NOT_FOUND: 'NotFound',
+  SWY_ERR_PLUGIN_UNTRUSTED: 'Unavailable',
   SWY_ERR_PLUGIN_NOT_SWITCHYARD: 'InvalidArgument',
   SWY_ERR_PLUGIN_KIND_MISMATCH: 'InvalidArgument',
   SWY_ERR_DRIVER_API_MISMATCH: 'InvalidArgument',

@@ -7,7 +7,8 @@ import { SwitchyardError } from '../errors/switchyard-error.js';
  * `type-free` is run by the registry (the loader alone does not know what is registered).
  */
 export const PLUGIN_CHECKS = Object.freeze([
-  { name: 'package-resolves', code: 'SWY_ERR_PLUGIN_NOT_FOUND', runBy: 'loader', summary: 'The package resolves from the application directory, then from the plugin directory.' },
+  { name: 'package-resolves', code: 'SWY_ERR_PLUGIN_NOT_FOUND', runBy: 'loader', summary: "The package resolves from the application directory, then from the plugin directory's own node_modules." },
+  { name: 'location-trusted', code: 'SWY_ERR_PLUGIN_UNTRUSTED', runBy: 'loader', summary: 'Its package.json and every directory up to / are owned by root or this user and not writable by everyone (sticky ones excepted).' },
   { name: 'switchyard-field', code: 'SWY_ERR_PLUGIN_NOT_SWITCHYARD', runBy: 'loader', summary: 'package.json has a `switchyard` object with `kind`, `type` and `apiVersion`.' },
   { name: 'kind-matches', code: 'SWY_ERR_PLUGIN_KIND_MISMATCH', runBy: 'loader', summary: '`switchyard.kind` is what was asked for (`driver` or `ipam`).' },
   { name: 'api-version', code: 'SWY_ERR_DRIVER_API_MISMATCH', runBy: 'loader', summary: '`switchyard.apiVersion` equals the plugin API version this core speaks.' },

@@ -9,12 +9,13 @@ import { SwitchyardError } from '../errors/switchyard-error.js';
 import { checkCapability, checkManifestShape } from './manifest-checks.js';
 import { PLUGIN_API_VERSION, type PluginManifest } from './plugin.js';
 import { pluginCheckError } from './plugin-checks.js';
+import { packageJsonIn, untrustedLocation } from './plugin-location.js';
 import { isPackageName, isPluginType, parsePluginPackageName, type PluginKind } from './plugin-names.js';
 
 export interface PluginLoaderOptions {
-  /** The embedding application's directory; plugins resolve from its node_modules first. */
-  appDir: string;
-  /** A second place to resolve from (the CLI's `<stateDir>/plugins`). */
+  /** The embedding application's directory; plugins resolve from its dependencies first. Omitted: none (the CLI). */
+  appDir?: string;
+  /** A second place to resolve from, in its own node_modules only (the CLI's `<stateDir>/plugins`). */
   pluginDir?: string;
   /** This core's version, checked against the plugin's peer range; defaults to @switchyard/core's package.json. */
   coreVersion?: string;
@@ -54,13 +55,13 @@ function coreVersionFromPackageJson(): string {
  * package.json runs before the plugin's code is imported.
  */
 export class PluginLoader {
-  readonly appDir: string;
+  readonly appDir: string | undefined;
   readonly pluginDir: string | undefined;
   readonly coreVersion: string;
   private readonly importer: (url: string) => Promise<unknown>;
 
   constructor(options: PluginLoaderOptions) {
-    this.appDir = resolve(options.appDir);
+    this.appDir = options.appDir === undefined ? undefined : resolve(options.appDir);
     this.pluginDir = options.pluginDir === undefined ? undefined : resolve(options.pluginDir);
     this.coreVersion = options.coreVersion ?? coreVersionFromPackageJson();
     this.importer = options.importer ?? ((url) => import(url));
@@ -128,7 +129,7 @@ export class PluginLoader {
     } catch (cause) {
       throw pluginCheckError('entry-imports', {
         message: `Package ${pkg.name} failed to load: ${cause instanceof Error ? cause.message : String(cause)}`,
-        hint: `Run \`node -e "import('${pkg.name}')"\` in ${this.appDir} to see the full error; reinstall the package if files are missing.`,
+        hint: `Run \`node -e "import('${pkg.name}')"\` in ${this.installDir} to see the full error; reinstall the package if files are missing.`,
         details: { package: pkg.name, entry },
         cause,
       });
@@ -148,19 +149,35 @@ export class PluginLoader {
     return manifest;
   }
 
-  /** Where the package's package.json is, searching the application first, then the plugin directory. */
+  /** Where `npm install` puts a plugin for this loader: the application, else the plugin directory. */
+  get installDir(): string {
+    return this.appDir ?? this.pluginDir ?? process.cwd();
+  }
+
+  /**
+   * Where the package's package.json is: the application's dependencies first (Node's resolution),
+   * then the plugin directory's own node_modules (never a parent's); then checks that nobody but root
+   * or this user could have written it (`location-trusted`), before anything of it is imported.
+   */
   private findPackageJson(name: string): string {
-    const roots = this.pluginDir === undefined ? [this.appDir] : [this.appDir, this.pluginDir];
-    for (const root of roots) {
-      const found = resolveFrom(root, name);
-      if (found !== undefined) return found;
+    const found = (this.appDir === undefined ? undefined : resolveFrom(this.appDir, name)) ?? (this.pluginDir === undefined ? undefined : packageJsonIn(this.pluginDir, name));
+    const roots = [this.appDir, this.pluginDir].filter((r): r is string => r !== undefined);
+    if (found === undefined) {
+      throw pluginCheckError('package-resolves', {
+        message: `Plugin package ${name} was not found from ${roots.join(' or ') || 'anywhere (no application or plugin directory is set)'}`,
+        hint: `Install it: \`npm install ${name}\` (run in ${this.installDir}).`,
+        details: { package: name, searchedFrom: roots },
+      });
     }
-    const where = roots.join(' or ');
-    throw pluginCheckError('package-resolves', {
-      message: `Plugin package ${name} was not found from ${where}`,
-      hint: `Install it: \`npm install ${name}\` (run in ${this.appDir}).`,
-      details: { package: name, searchedFrom: roots },
-    });
+    const untrusted = untrustedLocation(found);
+    if (untrusted !== undefined) {
+      throw pluginCheckError('location-trusted', {
+        message: `Plugin package ${name} at ${dirname(found)} is not loaded: ${untrusted}, so someone other than root or this user may have put code there`,
+        hint: 'Install plugins where only root (or this user) can write: fix the owner or mode (chmod o-w), or reinstall the package in such a directory.',
+        details: { package: name, path: found, reason: untrusted },
+      });
+    }
+    return found;
   }
 
   private checkCorePeer(name: string, packageJson: Record<string, unknown>): void {

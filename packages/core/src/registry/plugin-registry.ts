@@ -57,7 +57,7 @@ export class PluginRegistry {
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Options) private readonly options: ResolvedOptions,
   ) {
-    this.loader = new PluginLoader({ appDir: options.appDir, ...(options.pluginDir === undefined ? {} : { pluginDir: options.pluginDir }) });
+    this.loader = new PluginLoader({ ...(options.appDir === undefined ? {} : { appDir: options.appDir }), ...(options.pluginDir === undefined ? {} : { pluginDir: options.pluginDir }) });
   }
 
   /** Registers a network driver after the manifest checks; SWY_ERR_DRIVER_TYPE_COLLISION when its type is taken. */
@@ -229,7 +229,7 @@ export class PluginRegistry {
       hint:
         packageName === undefined
           ? `Use one of the registered ${kind === 'driver' ? 'types' : 'names'}: ${known}.`
-          : `Install it: \`npm install ${packageName}\` (run in ${this.options.appDir}${this.options.autoloadPlugins ? '' : ', then load it by name'}), or use a registered one: ${known}.`,
+          : `Install it: \`npm install ${packageName}\` (run in ${this.loader.installDir}${this.options.autoloadPlugins ? '' : ', then load it by name'}), or use a registered one: ${known}.`,
       cause,
       details: { kind, type: key, registered, ...(packageName === undefined ? {} : { package: packageName }) },
     });

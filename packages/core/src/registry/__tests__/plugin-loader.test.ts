@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,7 @@ describe('PluginLoader', () => {
   it("names its checks in the order they run, each with its own code, the registry's collision check before any import", () => {
     expect(PLUGIN_CHECKS.map((c) => [c.name, c.code])).toEqual([
       ['package-resolves', 'SWY_ERR_PLUGIN_NOT_FOUND'],
+      ['location-trusted', 'SWY_ERR_PLUGIN_UNTRUSTED'],
       ['switchyard-field', 'SWY_ERR_PLUGIN_NOT_SWITCHYARD'],
       ['kind-matches', 'SWY_ERR_PLUGIN_KIND_MISMATCH'],
       ['api-version', 'SWY_ERR_DRIVER_API_MISMATCH'],
@@ -54,6 +55,47 @@ describe('PluginLoader', () => {
       ['manifest-matches-package', 'SWY_ERR_PLUGIN_BAD_SHAPE'],
       ['capability', 'SWY_ERR_DRIVER_CAPABILITY'],
     ]);
+  });
+
+  describe('where plugin code may come from (it runs as root)', () => {
+    it('refuses a package in a directory everyone can write, before any of its code runs', async () => {
+      const { marker } = installFakePlugin(app.dir, { name: 'switchyard-driver-open', type: 'open' });
+      chmodSync(join(app.dir, 'node_modules'), 0o777);
+      const err = await rejection(loaderFor(app.dir).load('switchyard-driver-open'));
+      expect(err).toMatchObject({ code: 'SWY_ERR_PLUGIN_UNTRUSTED', details: { check: 'location-trusted', reason: `${join(app.dir, 'node_modules')} is writable by everyone` } });
+      expect(codeRan(marker)).toBe(false);
+    });
+
+    it('refuses a package owned by another user, before any of its code runs', async () => {
+      const { dir, marker } = installFakePlugin(app.dir, { name: 'switchyard-driver-theirs', type: 'theirs' });
+      chownSync(dir, 4242, 4242);
+      const err = await rejection(loaderFor(app.dir).load('switchyard-driver-theirs'));
+      expect(err).toMatchObject({ code: 'SWY_ERR_PLUGIN_UNTRUSTED', details: { reason: `${dir} is owned by uid 4242` } });
+      expect(codeRan(marker)).toBe(false);
+    });
+
+    it('accepts a package below a sticky world-writable directory such as /tmp', async () => {
+      installFakePlugin(app.dir, { name: 'switchyard-driver-tmp', type: 'tmp' });
+      expect(statSync(tmpdir()).mode & 0o1002).toBe(0o1002);
+      expect((await loaderFor(app.dir).load('switchyard-driver-tmp')).pkg.type).toBe('tmp');
+    });
+
+    it("looks in the plugin directory's own node_modules only, never a parent's (where anyone may have put one)", async () => {
+      const parent = makeTempApp('swy-parent-');
+      try {
+        const plugins = join(parent.dir, 'state', 'plugins');
+        mkdirSync(plugins, { recursive: true });
+        const { marker } = installFakePlugin(parent.dir, { name: 'switchyard-driver-planted', type: 'planted' });
+        const loader = new PluginLoader({ pluginDir: plugins });
+        const err = await rejection(loader.load('switchyard-driver-planted'));
+        expect(err).toMatchObject({ code: 'SWY_ERR_PLUGIN_NOT_FOUND' });
+        expect(codeRan(marker)).toBe(false);
+        installFakePlugin(plugins, { name: 'switchyard-driver-planted', type: 'planted' });
+        expect((await loader.load('switchyard-driver-planted')).pkg.type).toBe('planted');
+      } finally {
+        parent.cleanup();
+      }
+    });
   });
 
   it('loads a valid package by name from the application directory', async () => {
