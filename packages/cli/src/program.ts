@@ -156,6 +156,11 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .action(async (argv: string[], opts: RunFlags) => (await import('./commands/run.js')).run(ctx, argv, opts));
 
   program
+    .command('gc')
+    .description('remove what a crash, a reboot or a killed run left stale; restore vanished network objects')
+    .option('--dry-run', 'only print what would be done')
+    .action(async (opts: { dryRun?: boolean }) => (await import('./commands/gc.js')).gc(ctx, opts));
+  program
     .command('doctor')
     .description('check what this machine supports: kernel features, tools, privileges, state dir')
     .action(async () => (await import('./commands/doctor.js')).doctor(ctx));

@@ -89,6 +89,46 @@ export class BridgeDriver implements NetworkDriver {
     return { steps: addrs.map((cidr) => ({ op: 'addr.del', dev: name, cidr })) };
   }
 
+  async restoreNetwork(network: DriverNetwork, endpoints: DriverEndpoint[]): Promise<NetworkPlan> {
+    const o = options(network);
+    const name = bridgeOf(network);
+    const links = new Map((await this.kernel.listLinks(HOST_NS)).map((l) => [l.name, l]));
+    const bridge = links.get(name);
+    const steps: KernelOp[] = [];
+    const notes: string[] = [];
+    if (!bridge) {
+      notes.push(`bridge ${name} is missing`);
+      steps.push({ op: 'link.add', kind: 'bridge', name, ...(o.mtu ? { mtu: o.mtu } : {}) });
+    }
+    if (o.isGateway) {
+      const present = bridge ? new Set((await this.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === name).map((a) => a.cidr)) : new Set<string>();
+      for (const fam of [network.ipv4, network.ipv6]) {
+        if (!fam?.gateway) continue;
+        const cidr = `${fam.gateway}/${prefixLength(fam.subnet)}`;
+        if (present.has(cidr)) continue;
+        if (bridge) notes.push(`gateway address ${cidr} is missing from bridge ${name}`);
+        steps.push({ op: 'addr.add', dev: name, cidr, ...(cidr.includes(':') ? { nodad: true } : {}) });
+      }
+    }
+    if (!bridge || !bridge.up) {
+      if (bridge) notes.push(`bridge ${name} is down`);
+      steps.push({ op: 'link.set', name, up: true, ...(o.promiscMode ? { promisc: true } : {}) });
+    }
+    // Host ends that outlived their bridge (it was deleted under running sandboxes) go back on it.
+    for (const endpoint of endpoints) {
+      const host = links.get(hostVethName(endpoint.id));
+      if (!host || (bridge && host.master === name)) continue;
+      notes.push(`${host.name} is not attached to bridge ${name}`);
+      steps.push({ op: 'link.set', name: host.name, master: name, up: true });
+      if (o.hairpinMode || o.isolate) steps.push({ op: 'bridge.port', name: host.name, ...(o.hairpinMode ? { hairpin: true } : {}), ...(o.isolate ? { isolated: true } : {}) });
+    }
+    return { steps, notes };
+  }
+
+  endpointOfHostLink(linkName: string): string | undefined {
+    return /^syb[0-9a-f]{10}$/.test(linkName) ? linkName.slice(3) : undefined;
+  }
+
   async createEndpoint(): Promise<EndpointPlan> {
     return {};
   }

@@ -73,6 +73,10 @@ export class VethDriver implements NetworkDriver {
     return { steps: [] };
   }
 
+  endpointOfHostLink(linkName: string): string | undefined {
+    return /^syp[0-9a-f]{10}$/.test(linkName) ? linkName.slice(3) : undefined;
+  }
+
   async createEndpoint(): Promise<EndpointPlan> {
     return {};
   }

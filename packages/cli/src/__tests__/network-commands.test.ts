@@ -42,9 +42,9 @@ describe('switchyard network', () => {
     const r = await h.run('network', 'ls');
     expect(r.code).toBe(0);
     const rows = tableRows(r.stdout);
-    expect(rows[0]).toEqual(['NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'IPV6 SUBNET', 'SANDBOXES', 'ID']);
-    expect(rows[1]?.slice(0, 6)).toEqual(['backend', 'veth', '10.89.0.0/24', '10.89.0.1', '-', '0']);
-    expect(rows[2]?.slice(0, 6)).toEqual(['frontend', 'bridge', '10.88.0.0/24', '10.88.0.1', '-', '1']);
+    expect(rows[0]).toEqual(['NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'IPV6 SUBNET', 'SANDBOXES', 'STATUS', 'ID']);
+    expect(rows[1]?.slice(0, 7)).toEqual(['backend', 'veth', '10.89.0.0/24', '10.89.0.1', '-', '0', 'ok']);
+    expect(rows[2]?.slice(0, 7)).toEqual(['frontend', 'bridge', '10.88.0.0/24', '10.88.0.1', '-', '1', 'ok']);
     // Columns line up: every row's DRIVER column starts at the same offset.
     const lines = r.stdout.trim().split('\n');
     const at = lines.map((l) => l.search(/(DRIVER|veth|bridge)/));

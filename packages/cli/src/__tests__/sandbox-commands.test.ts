@@ -64,9 +64,9 @@ describe('switchyard sandbox', () => {
     await h.run('connect', 'frontend', 'web1');
     const r = await h.run('sandbox', 'ls');
     const rows = tableRows(r.stdout);
-    expect(rows[0]).toEqual(['NAME', 'MODE', 'NETNS', 'INTERFACES', 'ID']);
-    expect(rows[1]?.slice(0, 4)).toEqual(['web1', 'isolated', '/run/netns/web1', 'eth0 10.88.0.2/24 (frontend)']);
-    expect(rows[2]?.slice(0, 4)).toEqual(['web2', 'isolated', '/run/netns/web2', '-']);
+    expect(rows[0]).toEqual(['NAME', 'MODE', 'NETNS', 'INTERFACES', 'STATUS', 'ID']);
+    expect(rows[1]?.slice(0, 5)).toEqual(['web1', 'isolated', '/run/netns/web1', 'eth0 10.88.0.2/24 (frontend)', 'ok']);
+    expect(rows[2]?.slice(0, 5)).toEqual(['web2', 'isolated', '/run/netns/web2', '-', 'ok']);
     const j = (await h.run('sandbox', 'ls', '--json')).json();
     expect(j.sandboxes.map((s: { name: string }) => s.name)).toEqual(['web1', 'web2']);
   });

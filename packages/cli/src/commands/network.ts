@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseCidrFlag, parseKeyValues, usageError } from '../flags.js';
 import { configError, parseNetConf } from '../netd/cni-conf.js';
 import { loadNetDir } from '../netd/net-dir.js';
-import { networkDetails, networksTable, shortId } from '../output/views.js';
+import { networkDetails, networksTable, shortId, withStale } from '../output/views.js';
 import { removeEach } from './remove-each.js';
 
 export interface NetworkCreateFlags {
@@ -74,21 +74,20 @@ async function specFromFile(name: string | undefined, f: NetworkCreateFlags): Pr
 /** `network ls`: created networks, then what net.d declares but nobody has used yet. */
 export async function networkList(ctx: CliContext): Promise<void> {
   const sy = await ctx.open('read');
-  const [networks, sandboxes, netd] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes(), loadNetDir(ctx.netDir)]);
+  const [networks, sandboxes, netd, { networks: stale }] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes(), loadNetDir(ctx.netDir), sy.controller.staleness()]);
   const created = new Set(networks.map((n) => n.name));
   const declared = netd.declarations.filter((d) => !created.has(d.name)).map((d) => ({ name: d.name, driver: d.spec.driver, file: d.file }));
-  let human = networks.length > 0 ? networksTable(networks, sandboxes) : 'No networks yet. Create one with `switchyard network create NAME`.\n';
+  let human = networks.length > 0 ? networksTable(networks, sandboxes, stale) : 'No networks yet. Create one with `switchyard network create NAME`.\n';
   if (declared.length > 0) human += `\nDeclared in ${netd.dir}, created on first use:\n` + declared.map((d) => `  ${d.name} (${d.driver}, ${d.file})\n`).join('');
-  ctx.result(human, { networks, declared });
+  ctx.result(human, { networks: networks.map((n) => withStale(n, stale[n.name])), declared });
 }
 
 /** `network inspect NAME`: the record and who is connected. */
 export async function networkInspect(ctx: CliContext, name: string): Promise<void> {
   const sy = await ctx.open('read');
-  const n = await sy.controller.inspectNetwork(name);
-  const sandboxes = await sy.controller.listSandboxes();
+  const [n, sandboxes, { networks: stale }] = await Promise.all([sy.controller.inspectNetwork(name), sy.controller.listSandboxes(), sy.controller.staleness()]);
   const endpoints = sandboxes.flatMap((s) => s.endpoints.filter((e) => e.networkId === n.id).map((e) => ({ sandbox: s.name, ...e })));
-  ctx.result(networkDetails(n, sandboxes), { network: n, endpoints });
+  ctx.result(networkDetails(n, sandboxes, stale[n.name]), { network: withStale(n, stale[n.name]), endpoints });
 }
 
 /** `network rm NAME…`: removes each in turn; one that cannot go does not stop the others (its error is the exit status). */

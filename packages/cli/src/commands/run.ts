@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
-import { SwitchyardError, TOKENS, type EndpointRecord, type Firewall, type SandboxRecord, type Switchyard } from '@switchyard/core';
+import { RUN_OWNER_LABEL, runOwnerLabel, SwitchyardError, TOKENS, type EndpointRecord, type Firewall, type SandboxRecord, type Switchyard } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { usageError } from '../flags.js';
 import { NetworkCatalog } from '../netd/network-catalog.js';
@@ -60,7 +60,8 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   let failure: { error: unknown } | undefined;
   const endpoints: EndpointRecord[] = [];
   try {
-    sandbox = await sy.controller.createSandbox({ name, mode: plan.mode });
+    // Labelled with this process, so `switchyard gc` removes the sandbox if this process is killed.
+    sandbox = await sy.controller.createSandbox({ name, mode: plan.mode, labels: { [RUN_OWNER_LABEL]: runOwnerLabel() } });
     ctx.progress(`sandbox ${name} created (${plan.mode}, netns ${netnsText(sandbox.netns)})`);
     for (const [i, n] of plan.networks.entries()) {
       if (interrupted) break;

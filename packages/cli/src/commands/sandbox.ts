@@ -1,7 +1,7 @@
 import { familyOf, type SandboxSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
-import { netnsText, sandboxDetails, sandboxesTable, shortId } from '../output/views.js';
+import { netnsText, sandboxDetails, sandboxesTable, shortId, withStale } from '../output/views.js';
 import { removeEach } from './remove-each.js';
 
 export interface SandboxCreateFlags {
@@ -38,14 +38,14 @@ export function sandboxSpec(name: string, f: SandboxCreateFlags): SandboxSpec {
 
 export async function sandboxList(ctx: CliContext): Promise<void> {
   const sy = await ctx.open('read');
-  const sandboxes = await sy.controller.listSandboxes();
-  ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes) : 'No sandboxes yet. Create one with `switchyard sandbox create NAME`.\n', { sandboxes });
+  const [sandboxes, { sandboxes: stale }] = await Promise.all([sy.controller.listSandboxes(), sy.controller.staleness()]);
+  ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes, stale) : 'No sandboxes yet. Create one with `switchyard sandbox create NAME`.\n', { sandboxes: sandboxes.map((s) => withStale(s, stale[s.name])) });
 }
 
 export async function sandboxInspect(ctx: CliContext, name: string): Promise<void> {
   const sy = await ctx.open('read');
-  const s = await sy.controller.inspectSandbox(name);
-  ctx.result(sandboxDetails(s), { sandbox: s });
+  const [s, { sandboxes: stale }] = await Promise.all([sy.controller.inspectSandbox(name), sy.controller.staleness()]);
+  ctx.result(sandboxDetails(s, stale[s.name]), { sandbox: withStale(s, stale[s.name]) });
 }
 
 /** `sandbox rm NAME…`: each sandbox leaves its networks and its namespace goes. */

@@ -27,18 +27,41 @@ function labelsText(l: Record<string, string>): string {
 }
 
 /** `network ls`: one row per network, with how many sandboxes use it. */
-export function networksTable(networks: readonly NetworkRecord[], sandboxes: readonly SandboxRecord[]): string {
+export function networksTable(networks: readonly NetworkRecord[], sandboxes: readonly SandboxRecord[], stale: Readonly<Record<string, string>> = {}): string {
   const users = (n: NetworkRecord) => sandboxes.filter((s) => s.endpoints.some((e) => e.networkId === n.id)).length;
-  return formatTable(
-    ['NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'IPV6 SUBNET', 'SANDBOXES', 'ID'],
-    networks.map((n) => [n.name, n.driver, poolText(n.ipv4), n.ipv4?.gateway ?? '-', poolText(n.ipv6), String(users(n)), shortId(n.id)]),
+  return (
+    formatTable(
+      ['NAME', 'DRIVER', 'SUBNET', 'GATEWAY', 'IPV6 SUBNET', 'SANDBOXES', 'STATUS', 'ID'],
+      networks.map((n) => [n.name, n.driver, poolText(n.ipv4), n.ipv4?.gateway ?? '-', poolText(n.ipv6), String(users(n)), statusText(stale[n.name]), shortId(n.id)]),
+    ) + staleFootnote(stale)
   );
 }
 
+function statusText(reason: string | undefined): string {
+  return reason === undefined ? 'ok' : 'stale';
+}
+
+function staleFootnote(stale: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(stale);
+  if (entries.length === 0) return '';
+  return entries.map(([name, reason]) => `stale: ${name}: ${reason}\n`).join('') + 'Run `switchyard gc` to repair or remove what is stale.\n';
+}
+
+/** A record for --json output, with `stale: <reason>` when it is stale. */
+export function withStale<T extends object>(record: T, reason: string | undefined): T & { stale?: string } {
+  return reason === undefined ? record : { ...record, stale: reason };
+}
+
+/** The `status` line of `inspect`. */
+function statusPair(reason: string | undefined): [string, string] {
+  return ['status', reason === undefined ? 'ok' : `stale: ${reason} (\`switchyard gc\` repairs it)`];
+}
+
 /** `network inspect`: the record, then the sandboxes connected to it. */
-export function networkDetails(n: NetworkRecord, sandboxes: readonly SandboxRecord[]): string {
+export function networkDetails(n: NetworkRecord, sandboxes: readonly SandboxRecord[], stale?: string): string {
   const pairs: Array<[string, string]> = [
     ['id', n.id],
+    statusPair(stale),
     ['driver', n.driver],
     ['ipam', n.ipamDriver],
     ['ipv4', n.ipv4 ? `${n.ipv4.subnet}${n.ipv4.gateway ? ` (gateway ${n.ipv4.gateway})` : ''}` : '-'],
@@ -60,10 +83,12 @@ function endpointText(e: EndpointRecord): string {
 }
 
 /** `sandbox ls`: one row per sandbox, its interfaces and addresses in one column. */
-export function sandboxesTable(sandboxes: readonly SandboxRecord[]): string {
-  return formatTable(
-    ['NAME', 'MODE', 'NETNS', 'INTERFACES', 'ID'],
-    sandboxes.map((s) => [s.name, s.mode, netnsText(s.netns), s.endpoints.map(endpointText).join(', ') || '-', shortId(s.id)]),
+export function sandboxesTable(sandboxes: readonly SandboxRecord[], stale: Readonly<Record<string, string>> = {}): string {
+  return (
+    formatTable(
+      ['NAME', 'MODE', 'NETNS', 'INTERFACES', 'STATUS', 'ID'],
+      sandboxes.map((s) => [s.name, s.mode, netnsText(s.netns), s.endpoints.map(endpointText).join(', ') || '-', statusText(stale[s.name]), shortId(s.id)]),
+    ) + staleFootnote(stale)
   );
 }
 
@@ -75,10 +100,11 @@ export function endpointRows(s: SandboxRecord): string[][] {
 export const ENDPOINT_HEADERS = ['NETWORK', 'IFACE', 'IPV4', 'IPV6', 'GATEWAY', 'DEFAULT ROUTE'] as const;
 
 /** `sandbox inspect`: the record, then its interfaces. */
-export function sandboxDetails(s: SandboxRecord): string {
+export function sandboxDetails(s: SandboxRecord, stale?: string): string {
   const dns = [...s.dns.nameservers.map((n) => `nameserver ${n}`), ...s.dns.search.map((d) => `search ${d}`)];
   const pairs: Array<[string, string]> = [
     ['id', s.id],
+    statusPair(stale),
     ['mode', s.mode],
     ['netns', netnsText(s.netns)],
     ['owns netns', s.ownsNetns ? 'yes (removed with the sandbox)' : 'no'],

@@ -36,17 +36,23 @@ export function commandLine(argv: readonly string[], sandbox: SandboxRecord): st
   return ['nsenter', `--net=${netnsText(sandbox.netns)}`, '--', ...argv];
 }
 
+/** `run`'s command line: as commandLine, with the command killed when Switchyard dies (setpriv --pdeathsig), so a killed `run` leaves no process behind. */
+export function runCommandLine(argv: readonly string[], sandbox: SandboxRecord): string[] {
+  const guarded = ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
+  return sandbox.netns.kind === 'host' ? guarded : ['nsenter', `--net=${netnsText(sandbox.netns)}`, '--', ...guarded];
+}
+
 /** The real starter: spawns with inherited stdio, so the command talks to the user's terminal directly. */
 export const startInSandbox: CommandStarter = (argv, sandbox) => {
-  const [program, ...args] = commandLine(argv, sandbox);
+  const [program, ...args] = runCommandLine(argv, sandbox);
   const child = spawn(program as string, args, { stdio: 'inherit' });
   const done = new Promise<CommandOutcome>((resolve, reject) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
       // As shells do: found but not executable is 126.
       if (e.code === 'EACCES' || e.code === 'ENOEXEC') return resolve({ code: 126, signal: null });
       if (e.code !== 'ENOENT') return reject(e);
-      if (program === 'nsenter') {
-        return reject(new SwitchyardError('SWY_ERR_TOOL_MISSING', 'nsenter is not installed, so the command cannot enter the sandbox', { hint: 'Install it: apt-get install util-linux.' }));
+      if (program === 'nsenter' || program === 'setpriv') {
+        return reject(new SwitchyardError('SWY_ERR_TOOL_MISSING', `${program} is not installed, so the command cannot be started in the sandbox`, { hint: 'Install it: apt-get install util-linux.' }));
       }
       resolve({ code: 127, signal: null, notFound: program as string });
     });

@@ -12,6 +12,7 @@ import { newId } from '../util/ids.js';
 import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
+import { faultPoint } from '../util/fault-points.js';
 
 export interface ConnectHooks {
   /** Called once the endpoint is planned and before any IPAM or kernel change (writes the intent). */
@@ -44,6 +45,7 @@ export class EndpointLifecycle {
     const dn = driverNetwork(network);
     const ds: DriverSandbox = { id: sandbox.id, netns: sandbox.netns };
     await hooks.beforeChanges(endpoint);
+    faultPoint('connect:intent-written');
     return runUndoable(
       this.logger,
       () => hooks.clearIntent(),
@@ -56,12 +58,14 @@ export class EndpointLifecycle {
           const wanted = family === 4 ? opts.ipv4 : opts.ipv6;
           const got = await ipam.requestAddress({ poolId: pool.poolId, owner, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
           undo.push(`release ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
+          faultPoint('connect:address-allocated');
           if (family === 4) endpoint.ipv4 = got.address;
           else endpoint.ipv6 = got.address;
         }
         const de: DriverEndpoint = driverEndpoint(endpoint);
         const created = await driver.createEndpoint(dn, de);
         undo.push('driver deleteEndpoint', () => driver.deleteEndpoint(dn, de));
+        faultPoint('connect:endpoint-created');
         if (!endpoint.mac && created.mac) endpoint.mac = created.mac;
         endpoint.driverState = created.state ?? {};
 
@@ -104,6 +108,7 @@ export class EndpointLifecycle {
         if (hostsDone.status === 'fulfilled') undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
         if (kernelDone.status === 'rejected') throw kernelDone.reason;
         undo.push('revert kernel changes', () => this.kernel.revert(kernelDone.value));
+        faultPoint('connect:kernel-applied');
         if (hostsDone.status === 'rejected') throw hostsDone.reason;
 
         if (endpoint.portBindings.length > 0) {
@@ -140,7 +145,9 @@ export class EndpointLifecycle {
       if (!opts.tolerateMissing) throw error;
       this.logger.warn('disconnect: kernel cleanup failed, continuing', { error: String(error) });
     }
+    faultPoint('disconnect:kernel-removed');
     await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de));
+    faultPoint('disconnect:released');
     const updated: SandboxRecord = {
       ...sandbox,
       endpoints: remaining.map((e) => (next && e.id === next.id ? { ...e, providesDefaultRoute: true } : e)),
@@ -156,7 +163,8 @@ export class EndpointLifecycle {
    */
   async teardownSandbox(sandbox: SandboxRecord, networks: Map<string, NetworkRecord>): Promise<void> {
     const steps: Array<() => Promise<unknown>> = [];
-    if (sandbox.ownsNetns) steps.push(() => this.kernel.deleteNetns(sandbox.name));
+    // A namespace a reboot took along needs no removing.
+    if (sandbox.ownsNetns) steps.push(async () => (await this.kernel.netnsExists(sandbox.netns)) && this.kernel.deleteNetns(sandbox.name));
     else if (sandbox.mode === 'isolated' && sandbox.endpoints.length > 0) {
       steps.push(async () => {
         if (!(await this.namespacePresent(sandbox))) return;

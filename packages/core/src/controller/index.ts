@@ -2,3 +2,4 @@ export * from './network-controller.js';
 export * from './driver-views.js';
 export * from './endpoint-lifecycle.js';
 export * from './intents.js';
+export * from './reconciler.js';

@@ -18,6 +18,8 @@ import { EndpointLifecycle } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
+import { faultPoint } from '../util/fault-points.js';
+import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
 
 export const DEFAULT_IPAM = 'host-local';
 
@@ -28,6 +30,7 @@ export const DEFAULT_IPAM = 'host-local';
 @injectable()
 export class NetworkController {
   private readonly endpoints: EndpointLifecycle;
+  private readonly reconciler: Reconciler;
 
   constructor(
     @inject(TOKENS.Kernel) private readonly kernel: Kernel,
@@ -40,6 +43,7 @@ export class NetworkController {
     @inject(TOKENS.Options) private readonly options: ResolvedOptions,
   ) {
     this.endpoints = new EndpointLifecycle(kernel, drivers, firewall, files, logger);
+    this.reconciler = new Reconciler(kernel, drivers, this.endpoints, logger);
   }
 
   // ---------------------------------------------------------------- networks
@@ -80,6 +84,7 @@ export class NetworkController {
       };
       const intent: Intent = { kind: 'network.create', id: newId(), networkId: network.id, networkName: network.name, driver: driver.type, ipamDriver: ipamName, at: network.createdAt };
       await tx.put('intents', intent.id, intent);
+      faultPoint('network.create:intent-written');
       return runUndoable(
         this.logger,
         () => tx.delete('intents', intent.id),
@@ -101,6 +106,7 @@ export class NetworkController {
               options: spec.ipam?.options ?? {},
             });
             undo.push(`release pool ${pool.poolId}`, () => ipam.releasePool(pool.poolId));
+            faultPoint('network.create:pool-requested');
             const assignment: PoolAssignment = { poolId: pool.poolId, subnet: pool.subnet, ...(pool.gateway ? { gateway: pool.gateway } : {}) };
             if (family === 4) network.ipv4 = assignment;
             else network.ipv6 = assignment;
@@ -124,9 +130,12 @@ export class NetworkController {
           network.notes = plan.notes ?? [];
           // The plan is named too, so recovery can remove what it made if this process dies now.
           if (plan.steps.length > 0) await tx.put('intents', intent.id, { ...intent, pools, planned: network } satisfies Intent);
+          faultPoint('network.create:plan-recorded');
           const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
           undo.push('remove network kernel objects', () => this.kernel.revert(applied));
+          faultPoint('network.create:kernel-applied');
           await tx.put('networks', network.name, network);
+          faultPoint('network.create:committed');
           return network;
         },
       );
@@ -156,8 +165,10 @@ export class NetworkController {
       // One intent id per object: a retry after a failed delete replaces it instead of adding another.
       const intent: Intent = { kind: 'network.delete', id: `delete-${network.id}`, networkName: network.name, networkId: network.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
+      faultPoint('network.delete:intent-written');
       await this.teardownNetwork(network);
       await tx.delete('networks', network.name);
+      faultPoint('network.delete:record-deleted');
       await tx.delete('intents', intent.id);
       return network;
     });
@@ -170,7 +181,9 @@ export class NetworkController {
     const ipam = await this.drivers.ipam(network.ipamDriver);
     const plan = await driver.deleteNetwork(driverNetwork(network));
     await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+    faultPoint('network.delete:kernel-removed');
     for (const pool of [network.ipv6, network.ipv4]) if (pool) await ipam.releasePool(pool.poolId);
+    faultPoint('network.delete:pools-released');
   }
 
   /** Subnets of every other network: no new network may overlap them. */
@@ -221,6 +234,9 @@ export class NetworkController {
         createdAt: new Date().toISOString(),
       };
       const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, sandboxId: sandbox.id, at: sandbox.createdAt };
+      // Written first in every mode: the sandbox's files need removing too if this process dies.
+      await tx.put('intents', intent.id, intent);
+      faultPoint('sandbox.create:intent-written');
       return runUndoable(
         this.logger,
         () => tx.delete('intents', intent.id),
@@ -244,11 +260,14 @@ export class NetworkController {
               sandbox.netns = await this.kernel.createNetns(sandbox.name);
               sandbox.ownsNetns = true;
               undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
+              faultPoint('sandbox.create:netns-created');
             }
           }
           sandbox.filesDir = await this.files.write(sandbox);
           undo.push('remove sandbox files', () => this.files.remove(sandbox));
+          faultPoint('sandbox.create:files-written');
           await tx.put('sandboxes', sandbox.name, sandbox);
+          faultPoint('sandbox.create:committed');
           return sandbox;
         },
       );
@@ -275,13 +294,16 @@ export class NetworkController {
       const sandbox = await this.findSandbox(tx, nameOrId);
       const intent: Intent = { kind: 'sandbox.delete', id: `delete-${sandbox.id}`, sandboxName: sandbox.name, sandboxId: sandbox.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
+      faultPoint('sandbox.delete:intent-written');
       const networks = new Map<string, NetworkRecord>();
       for (const ep of sandbox.endpoints) {
         const n = await tx.get<NetworkRecord>('networks', ep.networkName);
         if (n) networks.set(ep.networkName, n);
       }
       await this.endpoints.teardownSandbox(sandbox, networks);
+      faultPoint('sandbox.delete:torn-down');
       await tx.delete('sandboxes', sandbox.name);
+      faultPoint('sandbox.delete:record-deleted');
       await tx.delete('intents', intent.id);
       return { sandbox, left: sandbox.endpoints.map((e) => ({ e, n: networks.get(e.networkName) })) };
     });
@@ -299,17 +321,27 @@ export class NetworkController {
     const result = await this.store.transaction(async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);
-      const intentId = newId();
-      let committed: SandboxRecord | undefined;
-      const endpoint = await this.endpoints.connect(network, sandbox, opts, {
-        beforeChanges: (ep) => tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
-        commit: (updated) => {
-          committed = updated;
-          return tx.put('sandboxes', updated.name, updated);
-        },
-        clearIntent: () => tx.delete('intents', intentId),
-      });
-      return { endpoint, network, sandbox: committed as SandboxRecord };
+      const attempt = async () => {
+        const intentId = newId();
+        let committed: SandboxRecord | undefined;
+        const endpoint = await this.endpoints.connect(network, sandbox, opts, {
+          beforeChanges: (ep) => tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
+          commit: async (updated) => {
+            committed = updated;
+            await tx.put('sandboxes', updated.name, updated);
+            faultPoint('connect:committed');
+          },
+          clearIntent: () => tx.delete('intents', intentId),
+        });
+        return { endpoint, network, sandbox: committed as SandboxRecord };
+      };
+      try {
+        return await attempt();
+      } catch (error) {
+        // The network's bridge (or other objects) vanished under it (a reboot, `ip link del`): bring them back once and retry.
+        if (!isSwitchyardError(error) || (await this.restoreNetworkObjects(tx, network)).length === 0) throw error;
+        return attempt();
+      }
     });
     this.emit('endpoint.joined', result.endpoint, result.sandbox, result.network);
     return result.endpoint;
@@ -328,13 +360,64 @@ export class NetworkController {
       }
       const intent: Intent = { kind: 'disconnect', id: newId(), sandboxName: sandbox.name, networkName: network.name, endpointId: endpoint.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
+      faultPoint('disconnect:intent-written');
       const updated = await this.endpoints.disconnect(network, sandbox, endpoint);
       await tx.put('sandboxes', updated.name, updated);
+      faultPoint('disconnect:committed');
       await tx.delete('intents', intent.id);
       return { endpoint, network, sandbox: updated };
     });
     this.emit('endpoint.left', result.endpoint, result.sandbox, result.network);
     return result.endpoint;
+  }
+
+  // ---------------------------------------------------------------- reconciliation
+
+  private async restoreNetworkObjects(tx: StoreTx, network: NetworkRecord): Promise<string[]> {
+    const restored = await this.reconciler.restoreNetwork(network, await tx.list<SandboxRecord>('sandboxes'));
+    if (restored.length > 0) this.logger.warn(`network ${network.name}: restored its kernel objects (${restored.join('; ')})`);
+    return restored;
+  }
+
+  /** Why each stale sandbox and network is stale (`ls` and `inspect` show it); healthy ones are absent. Reads only. */
+  async staleness(): Promise<{ sandboxes: Record<string, string>; networks: Record<string, string> }> {
+    const [sandboxes, networks] = await Promise.all([this.store.list<SandboxRecord>('sandboxes'), this.store.list<NetworkRecord>('networks')]);
+    const out = { sandboxes: {} as Record<string, string>, networks: {} as Record<string, string> };
+    for (const s of sandboxes) {
+      const reason = await this.reconciler.sandboxStaleness(s);
+      if (reason !== undefined) out.sandboxes[s.name] = reason;
+    }
+    for (const n of networks) {
+      const plan = await this.reconciler.networkRepair(n, sandboxes).catch(() => ({ steps: [], notes: [] }));
+      if (plan.steps.length > 0) out.networks[n.name] = (plan.notes ?? ['kernel objects are missing']).join('; ');
+    }
+    return out;
+  }
+
+  /**
+   * Reconciles the store with the kernel: finishes or rolls back interrupted operations, removes sandboxes
+   * whose namespace or owning process is gone (with their addresses), restores networks' vanished kernel
+   * objects and removes orphaned endpoint links. `dryRun` reports the same actions without taking them.
+   */
+  async gc(options: { dryRun?: boolean } = {}): Promise<GcReport> {
+    const dryRun = options.dryRun === true;
+    const actions = await this.store.transaction(async (tx) => {
+      const recovered: GcAction[] = [];
+      for (const intent of await tx.list<Intent>('intents')) {
+        const action = {
+          kind: 'recover-intent' as const,
+          target: intent.kind === 'network.create' || intent.kind === 'network.delete' ? intent.networkName : intent.sandboxName,
+          reason: `an interrupted ${intent.kind} (${intent.at})`,
+        };
+        if (dryRun) recovered.push({ ...action, done: false });
+        else {
+          const error = await this.recoverIntent(tx, intent);
+          recovered.push({ ...action, done: error === undefined, ...(error === undefined ? {} : { error }) });
+        }
+      }
+      return [...recovered, ...(await this.reconciler.collect(tx, dryRun))];
+    });
+    return { dryRun, actions };
   }
 
   // ---------------------------------------------------------------- recovery
@@ -346,19 +429,23 @@ export class NetworkController {
   async recover(): Promise<number> {
     const handled = await this.store.transaction(async (tx) => {
       let done = 0;
-      for (const intent of await tx.list<Intent>('intents')) {
-        try {
-          await this.recoverOne(tx, intent);
-          await tx.delete('intents', intent.id);
-          done++;
-        } catch (error) {
-          this.logger.warn(`could not recover ${intent.kind} (${intent.id}); will retry on next start`, { error: String(error) });
-        }
-      }
+      for (const intent of await tx.list<Intent>('intents')) if ((await this.recoverIntent(tx, intent)) === undefined) done++;
       return done;
     });
     if (handled > 0) this.emit('recovery.completed', { rolledBack: handled });
     return handled;
+  }
+
+  /** Recovers one intent and removes it; returns the error message when that failed (the intent stays for the next try). */
+  private async recoverIntent(tx: StoreTx, intent: Intent): Promise<string | undefined> {
+    try {
+      await this.recoverOne(tx, intent);
+      await tx.delete('intents', intent.id);
+      return undefined;
+    } catch (error) {
+      this.logger.warn(`could not recover ${intent.kind} (${intent.id}); will retry on next start`, { error: String(error) });
+      return error instanceof Error ? error.message : String(error);
+    }
   }
 
   private async recoverOne(tx: StoreTx, intent: Intent): Promise<void> {
@@ -387,8 +474,10 @@ export class NetworkController {
         return;
       }
       case 'sandbox.create': {
-        if (await tx.get('sandboxes', intent.sandboxName)) return;
-        if (intent.netnsName) await this.kernel.deleteNetns(intent.netnsName);
+        const existing = await tx.get<SandboxRecord>('sandboxes', intent.sandboxName);
+        if (existing !== undefined && existing.id === intent.sandboxId) return;
+        // A sandbox created later under the same name owns that namespace now.
+        if (intent.netnsName && existing === undefined) await this.kernel.deleteNetns(intent.netnsName);
         // Its hosts and resolv.conf may have been written before the process died.
         if (intent.sandboxId) await this.files.remove({ id: intent.sandboxId });
         return;

@@ -130,4 +130,16 @@ export interface NetworkDriver {
   programExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint & { portBindings: PortBinding[] }): Promise<void>;
   /** Optional. Undoes programExternalConnectivity; succeeds when there is nothing to undo. */
   revokeExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint): Promise<void>;
+  /**
+   * Optional, for reconciliation (`gc`, and a connect that finds the network's objects gone). Plans what
+   * brings back the network's host kernel objects that are missing now (a reboot, `ip link del`), and
+   * re-attaches the given endpoints' host links that survived; no steps when nothing is missing. The
+   * notes say what is missing, in words.
+   */
+  restoreNetwork?(network: DriverNetwork, endpoints: DriverEndpoint[]): Promise<NetworkPlan>;
+  /**
+   * Optional, for reconciliation. When a host-namespace link name is one this driver gives its endpoints'
+   * host links, the endpoint id prefix it encodes (gc removes such links whose endpoint no longer exists).
+   */
+  endpointOfHostLink?(linkName: string): string | undefined;
 }
