@@ -7,7 +7,7 @@ import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAs
 import type { Logger } from '../registry/logger.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel } from '../spi/kernel.js';
-import type { StateStore, StoreTx } from '../spi/state-store.js';
+import type { LockScope, StateStore, StoreTx } from '../spi/state-store.js';
 import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
 import { assertNetworkSpec } from './network-spec-checks.js';
@@ -154,24 +154,28 @@ export class NetworkController {
 
   /** Deletes a network with no endpoints: driver objects first, then its pools. */
   async deleteNetwork(nameOrId: string): Promise<NetworkRecord> {
-    const network = await this.store.transaction(async (tx) => {
-      const network = await this.findNetwork(tx, nameOrId);
-      const users = (await tx.list<SandboxRecord>('sandboxes')).filter((s) => s.endpoints.some((e) => e.networkId === network.id));
-      if (users.length > 0) {
-        throw new SwitchyardError('SWY_ERR_NETWORK_IN_USE', `Network "${network.name}" still has ${users.length} connected sandbox(es): ${users.map((s) => s.name).join(', ')}`, {
-          hint: 'Disconnect them first (`switchyard disconnect <network> <sandbox>`) or remove the sandboxes.',
-        });
-      }
-      // One intent id per object: a retry after a failed delete replaces it instead of adding another.
-      const intent: Intent = { kind: 'network.delete', id: `delete-${network.id}`, networkName: network.name, networkId: network.id, at: new Date().toISOString() };
-      await tx.put('intents', intent.id, intent);
-      faultPoint('network.delete:intent-written');
-      await this.teardownNetwork(network);
-      await tx.delete('networks', network.name);
-      faultPoint('network.delete:record-deleted');
-      await tx.delete('intents', intent.id);
-      return network;
-    });
+    // Its own lock, exclusively: connects to it hold it shared, so none is in flight.
+    const network = await this.lockedOn(
+      async (r) => ({ exclusive: [`network:${(await this.findNetwork(r, nameOrId)).name}`] }),
+      async (tx) => {
+        const network = await this.findNetwork(tx, nameOrId);
+        const users = (await tx.list<SandboxRecord>('sandboxes')).filter((s) => s.endpoints.some((e) => e.networkId === network.id));
+        if (users.length > 0) {
+          throw new SwitchyardError('SWY_ERR_NETWORK_IN_USE', `Network "${network.name}" still has ${users.length} connected sandbox(es): ${users.map((s) => s.name).join(', ')}`, {
+            hint: 'Disconnect them first (`switchyard disconnect <network> <sandbox>`) or remove the sandboxes.',
+          });
+        }
+        // One intent id per object: a retry after a failed delete replaces it instead of adding another.
+        const intent: Intent = { kind: 'network.delete', id: `delete-${network.id}`, networkName: network.name, networkId: network.id, at: new Date().toISOString() };
+        await tx.put('intents', intent.id, intent);
+        faultPoint('network.delete:intent-written');
+        await this.teardownNetwork(network);
+        await tx.delete('networks', network.name);
+        faultPoint('network.delete:record-deleted');
+        await tx.delete('intents', intent.id);
+        return network;
+      },
+    );
     this.emit('network.deleted', network);
     return network;
   }
@@ -213,65 +217,68 @@ export class NetworkController {
         hint: 'Give --netns/--pid only for isolated sandboxes.',
       });
     }
-    const record = await this.store.transaction(async (tx) => {
-      if (await tx.get<SandboxRecord>('sandboxes', spec.name)) {
-        throw new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `A sandbox named "${spec.name}" already exists`, {
-          hint: 'Pick another name, or remove it with `switchyard sandbox rm ' + spec.name + '`.',
-        });
-      }
-      const id = newId();
-      const sandbox: SandboxRecord = {
-        id,
-        name: spec.name,
-        mode,
-        netns: HOST_NS,
-        ownsNetns: false,
-        hostname: spec.hostname ?? defaultHostName(spec.name, id),
-        dns: { nameservers: spec.dns?.nameservers ?? [], search: spec.dns?.search ?? [], options: spec.dns?.options ?? [] },
-        extraHosts: spec.extraHosts ?? [],
-        labels: { ...(spec.labels ?? {}) },
-        endpoints: [],
-        createdAt: new Date().toISOString(),
-      };
-      const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, sandboxId: sandbox.id, at: sandbox.createdAt };
-      // Written first in every mode: the sandbox's files need removing too if this process dies.
-      await tx.put('intents', intent.id, intent);
-      faultPoint('sandbox.create:intent-written');
-      return runUndoable(
-        this.logger,
-        () => tx.delete('intents', intent.id),
-        async (undo) => {
-          if (mode !== 'host') {
-            const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
-            if (path !== undefined) {
-              const ns = { kind: 'path' as const, path };
-              const identity = netnsIdentity(path);
-              assertAdoptableNamespace(path, identity);
-              if (!(await this.kernel.netnsExists(ns))) {
-                throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {
-                  hint: 'Give the path of a namespace file (e.g. /proc/<pid>/ns/net or a bind mount under /run/netns).',
-                });
+    const record = await this.store.transaction(
+      async (tx) => {
+        if (await tx.get<SandboxRecord>('sandboxes', spec.name)) {
+          throw new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `A sandbox named "${spec.name}" already exists`, {
+            hint: 'Pick another name, or remove it with `switchyard sandbox rm ' + spec.name + '`.',
+          });
+        }
+        const id = newId();
+        const sandbox: SandboxRecord = {
+          id,
+          name: spec.name,
+          mode,
+          netns: HOST_NS,
+          ownsNetns: false,
+          hostname: spec.hostname ?? defaultHostName(spec.name, id),
+          dns: { nameservers: spec.dns?.nameservers ?? [], search: spec.dns?.search ?? [], options: spec.dns?.options ?? [] },
+          extraHosts: spec.extraHosts ?? [],
+          labels: { ...(spec.labels ?? {}) },
+          endpoints: [],
+          createdAt: new Date().toISOString(),
+        };
+        const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, sandboxId: sandbox.id, at: sandbox.createdAt };
+        // Written first in every mode: the sandbox's files need removing too if this process dies.
+        await tx.put('intents', intent.id, intent);
+        faultPoint('sandbox.create:intent-written');
+        return runUndoable(
+          this.logger,
+          () => tx.delete('intents', intent.id),
+          async (undo) => {
+            if (mode !== 'host') {
+              const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
+              if (path !== undefined) {
+                const ns = { kind: 'path' as const, path };
+                const identity = netnsIdentity(path);
+                assertAdoptableNamespace(path, identity);
+                if (!(await this.kernel.netnsExists(ns))) {
+                  throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {
+                    hint: 'Give the path of a namespace file (e.g. /proc/<pid>/ns/net or a bind mount under /run/netns).',
+                  });
+                }
+                await this.kernel.apply([{ ns, op: { op: 'link.set', name: 'lo', up: true } }]);
+                sandbox.netns = ns;
+                if (identity) sandbox.netnsIdentity = identity;
+              } else {
+                await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
+                sandbox.netns = await this.kernel.createNetns(sandbox.name);
+                sandbox.ownsNetns = true;
+                undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
+                faultPoint('sandbox.create:netns-created');
               }
-              await this.kernel.apply([{ ns, op: { op: 'link.set', name: 'lo', up: true } }]);
-              sandbox.netns = ns;
-              if (identity) sandbox.netnsIdentity = identity;
-            } else {
-              await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
-              sandbox.netns = await this.kernel.createNetns(sandbox.name);
-              sandbox.ownsNetns = true;
-              undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
-              faultPoint('sandbox.create:netns-created');
             }
-          }
-          sandbox.filesDir = await this.files.write(sandbox);
-          undo.push('remove sandbox files', () => this.files.remove(sandbox));
-          faultPoint('sandbox.create:files-written');
-          await tx.put('sandboxes', sandbox.name, sandbox);
-          faultPoint('sandbox.create:committed');
-          return sandbox;
-        },
-      );
-    });
+            sandbox.filesDir = await this.files.write(sandbox);
+            undo.push('remove sandbox files', () => this.files.remove(sandbox));
+            faultPoint('sandbox.create:files-written');
+            await tx.put('sandboxes', sandbox.name, sandbox);
+            faultPoint('sandbox.create:committed');
+            return sandbox;
+          },
+        );
+      },
+      { exclusive: [`sandbox:${spec.name}`] },
+    );
     this.emit('sandbox.created', record);
     return record;
   }
@@ -290,7 +297,7 @@ export class NetworkController {
 
   /** Removes a sandbox: every endpoint leaves (collecting failures, continuing), then its namespace goes. */
   async deleteSandbox(nameOrId: string): Promise<SandboxRecord> {
-    const { sandbox, left } = await this.store.transaction(async (tx) => {
+    const { sandbox, left } = await this.lockedOn(sandboxScope(this.findSandbox.bind(this), nameOrId), async (tx) => {
       const sandbox = await this.findSandbox(tx, nameOrId);
       const intent: Intent = { kind: 'sandbox.delete', id: `delete-${sandbox.id}`, sandboxName: sandbox.name, sandboxId: sandbox.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
@@ -318,7 +325,7 @@ export class NetworkController {
   async connect(networkNameOrId: string, sandboxNameOrId: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
     // Aliases go into the sandbox's hosts file, a line per entry.
     for (const alias of opts.aliases ?? []) assertHostName('Alias', alias);
-    const result = await this.store.transaction(async (tx) => {
+    const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId), async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);
       const attempt = async () => {
@@ -349,7 +356,7 @@ export class NetworkController {
 
   /** Disconnects a sandbox from a network; the next-best endpoint takes over the default route. */
   async disconnect(networkNameOrId: string, sandboxNameOrId: string): Promise<EndpointRecord> {
-    const result = await this.store.transaction(async (tx) => {
+    const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId), async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);
       const endpoint = sandbox.endpoints.find((e) => e.networkId === network.id);
@@ -427,11 +434,16 @@ export class NetworkController {
    * creates are rolled back unless their record was committed; teardowns are finished.
    */
   async recover(): Promise<number> {
-    const handled = await this.store.transaction(async (tx) => {
-      let done = 0;
-      for (const intent of await tx.list<Intent>('intents')) if ((await this.recoverIntent(tx, intent)) === undefined) done++;
-      return done;
-    });
+    let handled = 0;
+    // Each intent under the locks its operation held: a live process still holds them, so by the
+    // time they are ours its intent is either gone (it finished) or left by a dead process.
+    for (const seen of await this.store.list<Intent>('intents')) {
+      const done = await this.store.transaction(async (tx) => {
+        const intent = await tx.get<Intent>('intents', seen.id);
+        return intent !== undefined && (await this.recoverIntent(tx, intent)) === undefined;
+      }, intentScope(seen));
+      if (done) handled++;
+    }
     if (handled > 0) this.emit('recovery.completed', { rolledBack: handled });
     return handled;
   }
@@ -522,6 +534,33 @@ export class NetworkController {
     }
   }
 
+  // ---------------------------------------------------------------- locks
+
+  /**
+   * Runs `body` in a transaction holding the locks `scopeOf` names, computed from a lock-free read and
+   * computed again inside: if they changed meanwhile (a sandbox joined another network, a name now
+   * means another object), the transaction is given up and tried again with the new locks.
+   */
+  private async lockedOn<T>(scopeOf: (reader: Pick<StoreTx, 'get' | 'list'>) => Promise<LockScope>, body: (tx: StoreTx) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      // After a few changes under our feet, take the store-wide lock: nothing can move then.
+      const scope = attempt < 5 ? await scopeOf(this.store) : undefined;
+      const out = await this.store.transaction(async (tx) => {
+        if (scope !== undefined && !sameScope(await scopeOf(tx), scope)) return { retry: true as const };
+        return { retry: false as const, value: await body(tx) };
+      }, scope);
+      if (!out.retry) return out.value;
+    }
+  }
+
+  /** Connect and disconnect: the network shared (it must not go away), the sandbox exclusively. */
+  private endpointScope(networkNameOrId: string, sandboxNameOrId: string) {
+    return async (r: Pick<StoreTx, 'get' | 'list'>): Promise<LockScope> => {
+      const [network, sandbox] = await Promise.all([this.findNetwork(r, networkNameOrId), this.findSandbox(r, sandboxNameOrId)]);
+      return { shared: [`network:${network.name}`], exclusive: [`sandbox:${sandbox.name}`] };
+    };
+  }
+
   // ---------------------------------------------------------------- lookups
 
   private async findNetwork(reader: Pick<StoreTx, 'get' | 'list'>, nameOrId: string): Promise<NetworkRecord> {
@@ -548,6 +587,35 @@ export class NetworkController {
   get settings(): ResolvedOptions {
     return this.options;
   }
+}
+
+/** A sandbox exclusively, and every network it is on shared (its endpoints leave them). */
+function sandboxScope(find: (r: Pick<StoreTx, 'get' | 'list'>, key: string) => Promise<SandboxRecord>, nameOrId: string) {
+  return async (r: Pick<StoreTx, 'get' | 'list'>): Promise<LockScope> => {
+    const sandbox = await find(r, nameOrId);
+    return { exclusive: [`sandbox:${sandbox.name}`], shared: [...new Set(sandbox.endpoints.map((e) => `network:${e.networkName}`))] };
+  };
+}
+
+/** The locks the operation that wrote an intent held (network create: the store-wide lock). */
+function intentScope(intent: Intent): LockScope | undefined {
+  switch (intent.kind) {
+    case 'network.create':
+      return undefined;
+    case 'network.delete':
+      return { exclusive: [`network:${intent.networkName}`] };
+    case 'sandbox.create':
+    case 'sandbox.delete':
+      return { exclusive: [`sandbox:${intent.sandboxName}`] };
+    case 'connect':
+    case 'disconnect':
+      return { shared: [`network:${intent.networkName}`], exclusive: [`sandbox:${intent.sandboxName}`] };
+  }
+}
+
+function sameScope(a: LockScope, b: LockScope): boolean {
+  const key = (s: LockScope) => JSON.stringify([[...(s.exclusive ?? [])].sort(), [...(s.shared ?? [])].sort()]);
+  return key(a) === key(b);
 }
 
 /** Documents are keyed by name (one read per lookup); ids and unique id prefixes (≥ 4 chars) work too. */

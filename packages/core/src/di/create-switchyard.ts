@@ -80,10 +80,11 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   const c = rootContainer.createChildContainer();
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   c.register(TOKENS.Options, { useValue: resolved });
-  c.register(TOKENS.Logger, { useValue: options.logger ?? silentLogger });
+  const logger = options.logger ?? silentLogger;
+  c.register(TOKENS.Logger, { useValue: logger });
   c.register(TOKENS.Events, { useValue: new SwitchyardEventBus() });
   c.register(TOKENS.SandboxFiles, { useValue: new SandboxFiles(resolved.runDir) });
-  c.register(TOKENS.StateStore, { useValue: options.store ?? new FileStore({ stateDir, durable: options.durable ?? true }) });
+  c.register(TOKENS.StateStore, { useValue: options.store ?? new FileStore({ stateDir, durable: options.durable ?? true, onLockWait: (message) => logger.warn(message) }) });
   if (options.kernel) c.register(TOKENS.Kernel, { useValue: options.kernel });
   else if (options.executor === 'iproute2') c.register(TOKENS.Kernel, { useClass: IproutesExecutor }, scoped);
   else c.register(TOKENS.Kernel, { useClass: NetlinkExecutor }, scoped);

@@ -12,14 +12,29 @@ export interface StoreTx {
 }
 
 /**
- * Where Switchyard keeps its objects. `transaction` holds an inter-process lock, so two processes
+ * What a transaction locks, by object key (`network:<name>`, `sandbox:<name>`, a plugin's own
+ * `<word>:<name>`): `exclusive` for objects it changes, `shared` for objects it relies on staying.
+ * A scoped transaction also holds the store-wide lock shared, so it runs alongside other scoped ones
+ * on other objects; a transaction without a scope holds the store-wide lock exclusively (nothing else
+ * runs), as network create (names and pools are global) and gc need.
+ */
+export interface LockScope {
+  exclusive?: readonly string[];
+  shared?: readonly string[];
+}
+
+/**
+ * Where Switchyard keeps its objects. `transaction` holds inter-process locks, so two processes
  * that change state at the same time never lose an update; reads outside it see committed documents.
  */
 export interface StateStore {
   get<T>(collection: Collection, id: string): Promise<T | undefined>;
   list<T>(collection: Collection): Promise<T[]>;
-  /** Runs `fn` under the store's exclusive lock; the lock is released however fn ends. */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` holding the locks `scope` names (without one: the store-wide lock, exclusively); they are
+   * released however fn ends. A transaction started inside another one's call chain joins it.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, scope?: LockScope): Promise<T>;
   /** Releases resources (file descriptors); the store is unusable after. */
   close(): Promise<void>;
 }

@@ -164,8 +164,8 @@ export async function ensureStateDir(stateDir: string, durable: boolean): Promis
 }
 
 /**
- * Deletes temp files left by writers that died mid-write. Call it holding the store lock: every
- * writer holds that lock, so no temp file seen then belongs to a live write.
+ * Deletes temp files left by writers that died mid-write: those whose writer's pid (in the name) is
+ * not a running process, other than this one. Writers on other objects may be mid-write meanwhile.
  */
 export async function removeStaleTempFiles(stateDir: string): Promise<string[]> {
   const removed: string[] = [];
@@ -180,7 +180,7 @@ export async function removeStaleTempFiles(stateDir: string): Promise<string[]> 
     const names = await readdir(dir).catch((e: unknown) => {
       throw storeIoError('list', dir, e);
     });
-    for (const name of names.filter((n) => TEMP_FILE.test(n))) {
+    for (const name of names.filter((n) => TEMP_FILE.test(n) && !writerAlive(n))) {
       await unlink(join(dir, name)).catch((e: unknown) => {
         if (errnoOf(e) !== 'ENOENT') throw storeIoError('remove the stale temp file', join(dir, name), e);
       });
@@ -188,4 +188,16 @@ export async function removeStaleTempFiles(stateDir: string): Promise<string[]> 
     }
   }
   return removed;
+}
+
+/** Whether the process that wrote a temp file still runs (its pid is in the name; this process's own temp files are never in flight here). */
+function writerAlive(tempName: string): boolean {
+  const pid = Number(/\.json\.(\d+)\.[0-9a-f]+\.tmp$/.exec(tempName)?.[1]);
+  if (!Number.isInteger(pid) || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoOf(e) === 'EPERM';
+  }
 }

@@ -1,8 +1,9 @@
-import { closeSync, openSync, constants as fsc } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, constants as fsc } from 'node:fs';
 import { createRequire } from 'node:module';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 
 // flock(2) through koffi: interlocks with CNI host-local (which uses flock too) and costs microseconds.
+const LOCK_SH = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
@@ -30,6 +31,56 @@ export interface FileLockOptions {
   timeoutMs?: number;
   /** Error code to raise on timeout. */
   timeoutCode?: 'SWY_ERR_STORE_LOCK_TIMEOUT' | 'SWY_ERR_IPAM_LOCK_TIMEOUT';
+  /** `shared`: any number of shared holders, no exclusive one (flock LOCK_SH). Default exclusive. */
+  mode?: 'shared' | 'exclusive';
+  /** Called once when the lock is still busy after `slowMs` (default 1 s), naming who holds it. */
+  onWait?: (holders: string) => void;
+  slowMs?: number;
+}
+
+/**
+ * Who holds a flock on the file open as `fd`: "pid N (command line)" for each, from /proc/locks
+ * (flock records the opener's pid). Empty when /proc/locks cannot tell.
+ */
+export function lockHolders(fd: number): string {
+  let table: string;
+  try {
+    table = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return '';
+  }
+  const st = fstatSync(fd, { bigint: true });
+  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
+  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
+  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  const pids = new Set<string>();
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // "1: FLOCK  ADVISORY  WRITE 1234 00:2d:5678 0 EOF"; waiters carry "->" and are not holders.
+    if (f[1] === 'FLOCK' && f[2] !== '->' && f[5] === id && f[4] !== undefined) pids.add(f[4]);
+  }
+  return [...pids].map((pid) => `pid ${pid} (${commandOf(pid)})`).join(', ');
+}
+
+function commandOf(pid: string): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // node /…/bin/switchyard.js connect a b → switchyard connect a b
+    const script = argv.findIndex((a) => /switchyard(\.js)?$/.test(a));
+    const shown = script >= 0 ? ['switchyard', ...argv.slice(script + 1)] : argv;
+    const text = shown.join(' ');
+    return text.length > 120 ? text.slice(0, 117) + '...' : text;
+  } catch {
+    return 'exited';
+  }
+}
+
+function samePath(fd: number, path: string): boolean {
+  try {
+    return statSync(path).ino === fstatSync(fd).ino;
+  } catch {
+    return false;
+  }
 }
 
 function openLockFile(path: string): number {
@@ -54,11 +105,21 @@ export class FileLock {
 
   static async acquire(path: string, options: FileLockOptions = {}): Promise<FileLock> {
     const { flock, errno } = libc();
-    const fd = openLockFile(path);
-    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    const started = Date.now();
+    const deadline = started + (options.timeoutMs ?? 60_000);
+    const op = (options.mode === 'shared' ? LOCK_SH : LOCK_EX) | LOCK_NB;
+    let told = options.onWait === undefined;
     let wait = 0.2;
+    let fd = openLockFile(path);
     for (;;) {
-      if (flock(fd, LOCK_EX | LOCK_NB) === 0) return new FileLock(path, fd);
+      if (flock(fd, op) === 0) {
+        // The holder before us may have removed the file (its object was deleted): a lock on the old
+        // inode excludes no one, so start over on the file the path names now.
+        if (samePath(fd, path)) return new FileLock(path, fd);
+        closeSync(fd);
+        fd = openLockFile(path);
+        continue;
+      }
       const err = errno();
       if (err !== EWOULDBLOCK) {
         closeSync(fd);
@@ -67,14 +128,32 @@ export class FileLock {
         });
       }
       if (Date.now() > deadline) {
+        const holders = lockHolders(fd);
         closeSync(fd);
-        throw new SwitchyardError(options.timeoutCode ?? 'SWY_ERR_STORE_LOCK_TIMEOUT', `Timed out waiting for the lock on ${path}`, {
-          hint: 'Another Switchyard (or CNI) process holds it; find it with `fuser ' + path + '` and let it finish.',
+        throw new SwitchyardError(options.timeoutCode ?? 'SWY_ERR_STORE_LOCK_TIMEOUT', `Timed out waiting for the lock on ${path}${holders ? `, held by ${holders}` : ''}`, {
+          hint: 'Another Switchyard (or CNI) process holds it; let it finish, or stop it if it hangs.',
+          details: { path, holders },
         });
+      }
+      if (!told && Date.now() - started >= (options.slowMs ?? 1000)) {
+        told = true;
+        const holders = lockHolders(fd);
+        options.onWait?.(holders || 'another process');
       }
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 10);
     }
+  }
+
+  /** Removes the lock file, then releases the lock (for a deleted object; waiters notice and retry). */
+  releaseAndRemove(): void {
+    if (this.fd === undefined) return;
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // Already gone.
+    }
+    this.release();
   }
 
   /** Releases the lock; safe to call twice. */

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
-import type { Collection, StateStore, StoreTx } from '../spi/state-store.js';
+import type { Collection, LockScope, StateStore, StoreTx } from '../spi/state-store.js';
+import { SwitchyardError } from '../errors/switchyard-error.js';
 import { ensureStateDir, readDocument, readDocumentsIn, removeDocument, removeStaleTempFiles, writeDocumentAtomically, documentPath } from './document-files.js';
 import { encodeDocument } from './store-document.js';
 import { FileLock } from './file-lock.js';
@@ -20,7 +21,12 @@ export interface FileStoreOptions {
   volatileCollections?: readonly Collection[];
   /** How long a transaction waits for another process's lock; default 60 s. */
   lockTimeoutMs?: number;
+  /** Told, once per wait, when a lock is still busy after a second: which lock and who holds it. */
+  onLockWait?: (message: string) => void;
 }
+
+/** Object keys of lock scopes: a lower-case word, a colon, an object name (they become file names). */
+const LOCK_KEY = /^[a-z][a-z0-9-]{0,30}:[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
 const DEFAULT_STATE_DIR = '/var/lib/switchyard';
 
@@ -34,6 +40,7 @@ export class FileStore implements StateStore {
   private readonly volatile: ReadonlySet<Collection>;
   private readonly lockPath: string;
   private readonly lockTimeoutMs: number | undefined;
+  private readonly onLockWait: ((message: string) => void) | undefined;
   private readonly transactions = new SerialTransactions<StoreTx>((scope) => this.txFor(scope));
   private swept = false;
   private closed = false;
@@ -44,6 +51,7 @@ export class FileStore implements StateStore {
     this.volatile = new Set(options.volatileCollections ?? ['sandboxes', 'endpoints', 'intents']);
     this.lockPath = join(this.stateDir, 'lock');
     this.lockTimeoutMs = options.lockTimeoutMs;
+    this.onLockWait = options.onLockWait;
   }
 
   /** Whether writes to this collection are fsynced. */
@@ -67,28 +75,67 @@ export class FileStore implements StateStore {
     return (await readDocumentsIn(this.dirOf(collection))) as T[];
   }
 
-  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>, scope?: LockScope): Promise<T> {
     // A transaction nested in one that close() is waiting for may still join it.
     if (!this.transactions.insideTransaction()) assertNotClosed(this.closed, `The file store at ${this.stateDir}`);
-    let lock: FileLock | undefined;
+    const plan = scope === undefined ? undefined : lockPlan(scope);
+    let locks: FileLock[] = [];
+    const deleted = new Set<string>();
     return this.transactions.run(
       {
         enter: async () => {
           if (!this.swept) await ensureStateDir(this.stateDir, this.durable);
-          lock = await FileLock.acquire(this.lockPath, this.lockTimeoutMs === undefined ? {} : { timeoutMs: this.lockTimeoutMs });
+          locks = await this.acquire(plan);
           if (this.swept) return;
           try {
             await removeStaleTempFiles(this.stateDir);
             this.swept = true;
           } catch (e) {
-            lock.release();
+            for (const l of locks.reverse()) l.release();
             throw e;
           }
         },
-        leave: () => lock?.release(),
+        leave: () => {
+          // An object deleted under its exclusive lock takes its lock file along (no lock files pile up).
+          const gone = new Set(plan?.filter((p) => p.mode === 'exclusive' && deleted.has(p.key)).map((p) => this.lockFileOf(p.key)));
+          for (const l of locks.reverse()) {
+            if (gone.has(l.path)) l.releaseAndRemove();
+            else l.release();
+          }
+        },
       },
-      fn,
+      (tx) => fn(this.noticingDeletes(tx, deleted)),
     );
+  }
+
+  /**
+   * The store-wide lock (shared for a scoped transaction, else exclusive), then each object's lock in
+   * key order: every process takes locks in the same order, so no two can wait for each other.
+   */
+  private async acquire(plan: Array<{ key: string; mode: 'shared' | 'exclusive' }> | undefined): Promise<FileLock[]> {
+    const held: FileLock[] = [];
+    const take = async (path: string, what: string, mode: 'shared' | 'exclusive') => {
+      const onLockWait = this.onLockWait;
+      held.push(
+        await FileLock.acquire(path, {
+          mode,
+          ...(this.lockTimeoutMs === undefined ? {} : { timeoutMs: this.lockTimeoutMs }),
+          ...(onLockWait ? { onWait: (holders: string) => onLockWait(`waiting for the lock on ${what}, held by ${holders}`) } : {}),
+        }),
+      );
+    };
+    try {
+      await take(this.lockPath, 'the state dir', plan === undefined ? 'exclusive' : 'shared');
+      if (plan !== undefined && plan.length > 0) {
+        const dir = join(this.stateDir, 'locks');
+        await ensureStateDir(dir, false);
+        for (const { key, mode } of plan) await take(this.lockFileOf(key), key.replace(':', ' '), mode);
+      }
+      return held;
+    } catch (e) {
+      for (const l of held.reverse()) l.release();
+      throw e;
+    }
   }
 
   /** Waits for running transactions, then refuses further use (no descriptor stays open between transactions). */
@@ -122,6 +169,21 @@ export class FileStore implements StateStore {
     };
   }
 
+  private lockFileOf(key: string): string {
+    return join(this.stateDir, 'locks', key.replace(':', '-'));
+  }
+
+  /** The tx, recording which networks and sandboxes it deletes (as lock keys). */
+  private noticingDeletes(tx: StoreTx, deleted: Set<string>): StoreTx {
+    return {
+      ...tx,
+      delete: async (collection, id) => {
+        await tx.delete(collection, id);
+        if (collection === 'networks' || collection === 'sandboxes') deleted.add(`${collection === 'networks' ? 'network' : 'sandbox'}:${id}`);
+      },
+    };
+  }
+
   private dirOf(collection: Collection): string {
     return join(this.stateDir, collectionDirName(collection));
   }
@@ -131,4 +193,19 @@ export class FileStore implements StateStore {
     assertValidId(collection, id);
     return documentPath(dir, id);
   }
+}
+
+/** Sorted, deduplicated keys; a key asked for both ways is taken exclusively. */
+function lockPlan(scope: LockScope): Array<{ key: string; mode: 'shared' | 'exclusive' }> {
+  const modes = new Map<string, 'shared' | 'exclusive'>();
+  for (const key of scope.shared ?? []) modes.set(key, 'shared');
+  for (const key of scope.exclusive ?? []) modes.set(key, 'exclusive');
+  for (const key of modes.keys()) {
+    if (!LOCK_KEY.test(key)) {
+      throw new SwitchyardError('SWY_ERR_STORE_IO', `Lock key ${JSON.stringify(key)} is not <word>:<object name>`, {
+        hint: 'Lock objects by key, e.g. network:<name> or sandbox:<name>.',
+      });
+    }
+  }
+  return [...modes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, mode]) => ({ key, mode }));
 }

@@ -1,4 +1,4 @@
-import type { Collection, StateStore, StoreTx } from '../spi/state-store.js';
+import type { Collection, LockScope, StateStore, StoreTx } from '../spi/state-store.js';
 import { encodeDocument } from './store-document.js';
 import { assertNotClosed, assertTxOpen, SerialTransactions, type TxScope } from './serial-transactions.js';
 import { assertValidId, collectionDirName } from './store-names.js';
@@ -25,7 +25,8 @@ export class MemoryStore implements StateStore {
     return this.readAll<T>(collection);
   }
 
-  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /** One process only: every transaction runs alone, whatever its scope. */
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>, _scope?: LockScope): Promise<T> {
     if (!this.transactions.insideTransaction()) assertNotClosed(this.closed, 'The memory store');
     return this.transactions.run(NO_LOCK, fn);
   }
