@@ -91,7 +91,7 @@ export class DiskAllocationStore implements AllocationStore {
 
   locked<T>(fn: () => Promise<T>): Promise<T> {
     return runExclusive(this.lockPath, async () => {
-      mkdirSync(this.networkDir, { recursive: true, mode: 0o755 });
+      mkdirSync(this.networkDir, { recursive: true, mode: 0o700 });
       const lock = await FileLock.acquire(this.lockPath, { timeoutCode: 'SWY_ERR_IPAM_LOCK_TIMEOUT', ...(this.lockTimeoutMs === undefined ? {} : { timeoutMs: this.lockTimeoutMs }) });
       this.holding = true;
       try {

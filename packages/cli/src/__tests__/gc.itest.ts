@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,4 +126,25 @@ test('gc removes an endpoint link left on the host with no endpoint, and nothing
   expect(report.actions.map((a) => `${a.kind} ${a.target}`)).toEqual(['remove-link syb0123456789']);
   expect(spawnSync('ip', ['link', 'show', 'orphanpeer']).status).not.toBe(0);
   expect(staleSandboxes()).toEqual({ i: undefined });
+});
+
+test('state and IPAM files are 0600 in 0700 directories (the sandbox hosts and resolv.conf, read inside containers, excepted)', () => {
+  ok('network', 'create', 'modes', '--subnet', '10.78.4.0/24');
+  ok('sandbox', 'create', 'm');
+  ok('connect', 'modes', 'm');
+  const wrong: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = statSync(path);
+      const mode = st.mode & 0o777;
+      const sandboxFile = path.startsWith(join(root, 'state', 'run', 'sandboxes') + '/');
+      if (st.isDirectory()) {
+        if (mode !== (sandboxFile ? 0o755 : 0o700)) wrong.push(`${path} ${mode.toString(8)}`);
+        walk(path);
+      } else if (mode !== (sandboxFile ? 0o644 : 0o600)) wrong.push(`${path} ${mode.toString(8)}`);
+    }
+  };
+  walk(join(root, 'state'));
+  expect(wrong).toEqual([]);
 });

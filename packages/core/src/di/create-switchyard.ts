@@ -15,6 +15,8 @@ import { FileStore } from '../store/file-store.js';
 import type { Firewall } from '../spi/firewall.js';
 import type { Kernel } from '../spi/kernel.js';
 import type { StateStore } from '../spi/state-store.js';
+import { SwitchyardError } from '../errors/switchyard-error.js';
+import { untrustedDirectory } from '../registry/plugin-location.js';
 
 export interface SwitchyardOptions {
   /** Root of Switchyard's state; default `$SWITCHYARD_STATE_DIR` or `/var/lib/switchyard`. */
@@ -77,6 +79,9 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     ...(options.pluginDir ? { pluginDir: options.pluginDir } : {}),
     autoloadPlugins: options.autoloadPlugins ?? true,
   };
+  // Whoever can write where state or plugins live can make a root process do their bidding: refuse such places before anything is read.
+  if (!options.store) assertSafeDirectory(stateDir, 'SWY_ERR_STATE_DIR_UNSAFE', 'state directory');
+  if (resolved.pluginDir) assertSafeDirectory(resolved.pluginDir, 'SWY_ERR_PLUGIN_UNTRUSTED', 'plugin directory');
   const c = rootContainer.createChildContainer();
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   c.register(TOKENS.Options, { useValue: resolved });
@@ -124,4 +129,13 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
       await c.dispose();
     },
   };
+}
+
+function assertSafeDirectory(dir: string, code: 'SWY_ERR_STATE_DIR_UNSAFE' | 'SWY_ERR_PLUGIN_UNTRUSTED', what: string): void {
+  const why = untrustedDirectory(dir);
+  if (why === undefined) return;
+  throw new SwitchyardError(code, `The ${what} ${dir} is not safe to use: ${why}`, {
+    hint: `Make it and every directory above it owned by root (or this user) and writable by no one else, e.g. chown root: ${dir} && chmod 0700 ${dir}.`,
+    details: { path: dir, reason: why },
+  });
 }

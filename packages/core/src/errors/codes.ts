@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   SWY_ERR_STORE_LOCK_TIMEOUT: 'Unavailable',
   SWY_ERR_STORE_CORRUPT: 'Internal',
   SWY_ERR_STORE_IO: 'Internal',
+  SWY_ERR_STATE_DIR_UNSAFE: 'Unavailable',
   // kernel
   SWY_ERR_KERNEL_OP_FAILED: 'Internal',
   SWY_ERR_KERNEL_FEATURE_MISSING: 'Unavailable',

@@ -21,6 +21,8 @@ export class SandboxFiles {
   async write(sandbox: SandboxRecord): Promise<string> {
     const dir = this.dirFor(sandbox);
     await coded('write', dir, async () => {
+      // Private up to the sandbox's own directory; its files are bind-mounted into containers (no path walk), readable there.
+      await mkdir(join(this.runDir, 'sandboxes'), { recursive: true, mode: 0o700 });
       await mkdir(dir, { recursive: true, mode: 0o755 });
       await this.replace(join(dir, 'hosts'), this.hosts(sandbox));
       await this.replace(join(dir, 'resolv.conf'), await this.resolvConf(sandbox));
