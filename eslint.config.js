@@ -35,8 +35,8 @@ export default defineConfig(
     files: [...tests, 'packages/core/src/testing/**/*.ts'],
     extends: [jest.configs['flat/recommended']],
     rules: {
-      // Helpers named expect… (expectCoded, expectSameOutcomes) hold the assertions.
-      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*'] }],
+      // Helpers named expect… (expectCoded, expectSameOutcomes) hold the assertions, and so does fast-check's fc.assert.
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*', 'fc.assert'] }],
     },
   },
   {

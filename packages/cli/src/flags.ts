@@ -1,4 +1,4 @@
-import { familyOf, SwitchyardError, type IpFamily } from '@switchyard/core';
+import { addressFamily, familyOf, SwitchyardError, type IpFamily } from '@switchyard/core';
 
 /** `k=v` pairs of a repeatable flag (`--label`, `-o`) as an object; a later key wins. */
 export function parseKeyValues(flag: string, values: readonly string[] = []): Record<string, string> {
@@ -29,7 +29,7 @@ export function parseCidrFlag(flag: string, value: string, family: IpFamily): st
 
 /** An address without prefix of the given family, for --ip / --ip6 / --gateway. */
 export function parseAddressFlag(flag: string, value: string, family: IpFamily): string {
-  if (value.includes('/') || familyOf(value) !== family) {
+  if (addressFamily(value) !== family) {
     throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${flag} ${JSON.stringify(value)} is not an IPv${family} address`, {
       hint: family === 4 ? `Write it like ${flag} 10.88.0.5 (no prefix length).` : `Write it like ${flag} fd00:88::5 (no prefix length).`,
       details: { flag, value },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { CliContext, type CliDeps, type CliIo } from './context.js';
-import { exitCodeOf, failureJson, formatFailure, toFailure, usageFailure, type Failure } from './output/failure.js';
+import { exitCodeOf, failureJson, formatFailure, oneLine, toFailure, usageFailure, type Failure } from './output/failure.js';
 import { buildProgram } from './program.js';
 
 export type { CliDeps, CliIo, TextSink } from './context.js';
@@ -24,13 +24,13 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDeps =
   } catch (e) {
     if (e instanceof CommanderError) {
       if (CLEAN_EXITS.has(e.code)) return 0;
-      // Help shown because a command group was given no subcommand: a usage error, already explained.
-      if (e.code === 'commander.help') return 2;
+      // Help shown because a command group was given no subcommand: a usage error, already explained (under --json, as JSON too).
+      if (e.code === 'commander.help') return ctx.json ? report(ctx, usageFailure('a subcommand is missing', usageHint(program, argv, e.code)), undefined) : 2;
       return report(ctx, usageFailure(e.message.replace(/^error: /, ''), usageHint(program, argv, e.code)), undefined);
     }
     return report(ctx, toFailure(e), e);
   } finally {
-    await ctx.close().catch((e: unknown) => ctx.warn(`closing the state store failed: ${e instanceof Error ? e.message : String(e)}`));
+    await ctx.close().catch((e: unknown) => ctx.warn(oneLine(`closing the state store failed: ${e instanceof Error ? e.message : String(e)}`)));
   }
 }
 

@@ -50,6 +50,13 @@ export async function resolveMaster(kernel: Kernel, driver: string, requested: s
   }
   const links = await kernel.listLinks(HOST_NS);
   const existing = links.find((l) => l.name === name);
+  if (existing?.flags.includes('LOOPBACK')) {
+    // The kernel takes only Ethernet links as parents; it would answer a bare "Invalid argument".
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `The loopback interface ${name} cannot be the master of a ${driver} network`, {
+      hint: 'Name an Ethernet interface of the host as "master", e.g. master=eth0.',
+      details: { master: name },
+    });
+  }
   if (existing) return { name, mtu: existing.mtu, defaulted };
   const vlan = parseVlanName(name);
   const parent: LinkInfo | undefined = vlan ? links.find((l) => l.name === vlan.parent) : undefined;

@@ -1,5 +1,5 @@
 import { Address4, Address6 } from 'ip-address';
-import { SwitchyardError, type IpFamily } from '@switchyard/core';
+import { SwitchyardError, detailValue, quoteValue, type IpFamily } from '@switchyard/core';
 
 /** One IP address as a number, so ranges can be walked with BigInt arithmetic. */
 export interface IpAddress {
@@ -53,9 +53,9 @@ export function tryParseAddress(text: string): IpAddress | undefined {
 export function parseAddress(text: string, what: string): IpAddress {
   const parsed = tryParseAddress(text);
   if (!parsed) {
-    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${what} ${JSON.stringify(text)} is not an IP address.`, {
+    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${what} ${quoteValue(text)} is not an IP address.`, {
       hint: ADDRESS_HINT,
-      details: { field: what, value: text },
+      details: { field: what, value: detailValue(text) },
     });
   }
   return parsed;
@@ -84,9 +84,9 @@ export function tryParseCidr(text: string): Cidr | undefined {
 export function parseCidr(text: string, what: string): Cidr {
   const parsed = tryParseCidr(text);
   if (!parsed) {
-    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${what} ${JSON.stringify(text)} is not a valid CIDR.`, {
+    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${what} ${quoteValue(text)} is not a valid CIDR.`, {
       hint: CIDR_HINT,
-      details: { field: what, value: text },
+      details: { field: what, value: detailValue(text) },
     });
   }
   return parsed;

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FileLock, SwitchyardError, silentLogger, type AddressOwner, type Logger } from '@switchyard/core';
+import { FileLock, SwitchyardError, detailValue, quoteValue, silentLogger, type AddressOwner, type Logger } from '@switchyard/core';
 import { formatAddress, tryParseAddress } from './address.js';
 import { ownerMatches, type AllocationStore, type StoredOwner } from './allocator.js';
 import { DirectoryView } from './directory-view.js';
@@ -39,11 +39,14 @@ export function parseRecord(content: string): StoredOwner {
   return at < 0 ? { id: content } : { id: content.slice(0, at), ifname: content.slice(at + LINE_BREAK.length) };
 }
 
+/** Bytes: the name is a directory name (255 at most) and, with a suffix, the owner index's. */
+const MAX_NETWORK_NAME_BYTES = 200;
+
 export function assertNetworkName(network: string): void {
-  if (typeof network !== 'string' || !NETWORK_NAME.test(network)) {
-    throw new SwitchyardError('SWY_ERR_INVALID_NAME', `Network name ${JSON.stringify(network)} cannot name a host-local data directory.`, {
-      hint: "Use letters, digits, '_', '.' and '-', starting with a letter or digit (CNI's rule for network names).",
-      details: { network },
+  if (typeof network !== 'string' || !NETWORK_NAME.test(network) || Buffer.byteLength(network) > MAX_NETWORK_NAME_BYTES) {
+    throw new SwitchyardError('SWY_ERR_INVALID_NAME', `Network name ${quoteValue(network)} cannot name a host-local data directory.`, {
+      hint: `Use up to ${MAX_NETWORK_NAME_BYTES} letters, digits, '_', '.' and '-', starting with a letter or digit (CNI's rule for network names).`,
+      details: { network: detailValue(network) },
     });
   }
 }
@@ -91,7 +94,15 @@ export class DiskAllocationStore implements AllocationStore {
 
   locked<T>(fn: () => Promise<T>): Promise<T> {
     return runExclusive(this.lockPath, async () => {
-      mkdirSync(this.networkDir, { recursive: true, mode: 0o700 });
+      try {
+        mkdirSync(this.networkDir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        throw new SwitchyardError('SWY_ERR_STORE_IO', `Could not create host-local's directory ${this.networkDir} (${codeOf(e) ?? String(e)})`, {
+          hint: 'Check that the IPAM data directory is writable by this user, and that its disk is neither full nor read-only.',
+          cause: e,
+          details: { path: this.networkDir, errno: codeOf(e) },
+        });
+      }
       const lock = await FileLock.acquire(this.lockPath, { timeoutCode: 'SWY_ERR_IPAM_LOCK_TIMEOUT', ...(this.lockTimeoutMs === undefined ? {} : { timeoutMs: this.lockTimeoutMs }) });
       this.holding = true;
       try {

@@ -1,6 +1,8 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import {
   SwitchyardError,
+  detailValue,
+  quoteValue,
   type AddressOwner,
   type AddressRequest,
   type AddressResponse,
@@ -18,7 +20,7 @@ import { parseExcludes, pickDefaultPool } from './default-pools.js';
 import { DiskAllocationStore, assertNetworkName } from './disk-store.js';
 import { assertOwner } from './owner.js';
 import { decodePoolId, encodePoolId, type PoolDefinition } from './pool-id.js';
-import { parseRangeSet, type RangeSet } from './range.js';
+import { describeRangeSet, parseRangeSet, type RangeSet } from './range.js';
 
 export interface HostLocalIpamOptions {
   /** Data directory for networks that do not set the ipam option `dataDir` (the manifest uses `<stateDir>/ipam`). */
@@ -41,9 +43,9 @@ function dataDirOption(options: JsonObject | undefined, fallback: string): strin
   const value = options?.['dataDir'];
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !isAbsolute(value)) {
-    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `ipam option dataDir ${JSON.stringify(value)} is not an absolute directory path.`, {
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `ipam option dataDir ${quoteValue(value)} is not an absolute directory path.`, {
       hint: 'Give an absolute path, e.g. /var/lib/cni/networks to share addresses with CNI host-local.',
-      details: { option: 'dataDir', value },
+      details: { option: 'dataDir', value: detailValue(value) },
     });
   }
   return resolve(value);
@@ -85,13 +87,27 @@ export class HostLocalIpam implements IpamDriver {
     const label = family === 4 ? 'ipv4' : 'ipv6';
     const others = [...this.live.values()].filter((p) => p.networkId !== request.networkId && p.family === family).flatMap((p) => p.subnets);
     const exclude = parseExcludes(request.exclude ?? [], family);
-    const given = (request.ranges ?? []).filter(hasAnyField);
+    const ranges: unknown = request.ranges ?? [];
+    if (!Array.isArray(ranges)) {
+      throw new SwitchyardError('SWY_ERR_RANGE_INVALID', `The ranges of an IPv${family} pool request must be a list, not ${quoteValue(ranges)}.`, {
+        hint: 'Pass ranges as a list of {subnet, gateway?, rangeStart?, rangeEnd?, ipRange?}, or an empty list for a default pool.',
+      });
+    }
+    const given = (ranges as IpamRangeConfig[]).filter(hasAnyField);
     if (given.length === 0) return parseRangeSet([{ subnet: formatCidr(pickDefaultPool(family, [...exclude, ...others])) }], label);
 
     const set = parseRangeSet(given, label);
     if (set.family !== family) {
       throw new SwitchyardError('SWY_ERR_RANGE_INVALID', `An IPv${family} pool was requested, but its ranges are IPv${set.family} (${formatCidr(set.ranges[0]!.subnet)}).`, {
         hint: `Put IPv${set.family} subnets under ipam.ipv${set.family}, and IPv${family} ones under ipam.ipv${family}.`,
+      });
+    }
+    // A range the gateways fill (rangeStart = rangeEnd = gateway) would fail every endpoint with "pool exhausted".
+    const gateways = new Set(set.ranges.map((r) => r.gateway));
+    if (!set.ranges.some((r) => r.end - r.start + 1n > BigInt([...gateways].filter((g) => g >= r.start && g <= r.end).length))) {
+      throw new SwitchyardError('SWY_ERR_RANGE_INVALID', `The ${label} ranges ${describeRangeSet(set)} hold no address besides the gateway.`, {
+        hint: 'Widen rangeStart-rangeEnd (or ipRange), or move the gateway out of the range.',
+        details: { ranges: describeRangeSet(set) },
       });
     }
     for (const range of set.ranges) {
@@ -110,7 +126,7 @@ export class HostLocalIpam implements IpamDriver {
   async requestPool(request: PoolRequest): Promise<PoolResponse> {
     assertNetworkName(request.networkName);
     if (request.family !== 4 && request.family !== 6) {
-      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Address family ${JSON.stringify(request.family)} is neither 4 nor 6.`, { hint: 'Request a pool with family 4 or 6.' });
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Address family ${quoteValue(request.family)} is neither 4 nor 6.`, { hint: 'Request a pool with family 4 or 6.' });
     }
     const dataDir = dataDirOption(request.options, this.dataDir);
     const set = this.rangeSetFor(request);

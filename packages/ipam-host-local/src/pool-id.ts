@@ -1,4 +1,4 @@
-import { SwitchyardError, type IpamRangeConfig } from '@switchyard/core';
+import { SwitchyardError, quoteValue, type IpamRangeConfig } from '@switchyard/core';
 import { assertNetworkName } from './disk-store.js';
 import { parseRangeSet, rangeToConfig, type RangeSet } from './range.js';
 
@@ -26,7 +26,7 @@ export function encodePoolId(network: string, dataDir: string, setIndex: number,
 }
 
 function notFound(poolId: string): SwitchyardError {
-  return new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `${JSON.stringify(poolId)} is not a host-local pool id.`, {
+  return new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `${quoteValue(poolId)} is not a host-local pool id.`, {
     hint: 'Pass the poolId that host-local requestPool returned (it is stored in the network record).',
     details: { poolId },
   });
@@ -51,7 +51,7 @@ export function decodePoolId(poolId: string): { definition: PoolDefinition; set:
     const networkId = typeof body.o === 'string' ? { networkId: body.o } : {};
     return { definition: { network: body.n, dataDir: body.d, setIndex: body.s, ranges, ...networkId }, set: parseRangeSet(ranges) };
   } catch (e) {
-    throw new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `Pool id ${JSON.stringify(poolId)} holds an invalid definition.`, {
+    throw new SwitchyardError('SWY_ERR_POOL_NOT_FOUND', `Pool id ${quoteValue(poolId)} holds an invalid definition.`, {
       hint: 'Pass the poolId that host-local requestPool returned, unmodified.',
       cause: e,
       details: { poolId },

@@ -1,5 +1,5 @@
 import type { CliContext } from '../context.js';
-import { toFailure } from '../output/failure.js';
+import { oneLine, toFailure } from '../output/failure.js';
 
 /**
  * Removes every named object in turn, as `docker rm a b c` does: one that cannot go does not stop the
@@ -14,7 +14,7 @@ export async function removeEach<T>(ctx: CliContext, names: string[], remove: (n
       removed.push(await remove(name));
     } catch (e) {
       if (first === undefined) first = e instanceof Error ? e : new Error(String(e));
-      else ctx.warn(`could not remove ${name}: ${toFailure(e).message} (${toFailure(e).code})`);
+      else ctx.warn(oneLine(`could not remove ${name}: ${toFailure(e).message} (${toFailure(e).code})`));
     }
   }
   if (first !== undefined) throw first;

@@ -3,7 +3,8 @@ import { constants } from 'node:os';
 import { RUN_OWNER_LABEL, runOwnerLabel, SwitchyardError, TOKENS, type EndpointRecord, type Firewall, type SandboxRecord, type Switchyard } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { usageError } from '../flags.js';
-import { NetworkCatalog } from '../netd/network-catalog.js';
+import { NetworkCatalog, type EnsuredNetwork } from '../netd/network-catalog.js';
+import { oneLine } from '../output/failure.js';
 import { endpointSummary, netnsText } from '../output/views.js';
 import { exitStatusOf, processSignals, startInSandbox, type CommandOutcome, type RunningCommand } from '../run/child-process.js';
 import { parseNetList, parsePorts } from '../run/net-list.js';
@@ -59,14 +60,19 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   let outcome: CommandOutcome | undefined;
   let failure: { error: unknown } | undefined;
   const endpoints: EndpointRecord[] = [];
+  const created: EnsuredNetwork[] = [];
   try {
     // Labelled with this process, so `switchyard gc` removes the sandbox if this process is killed.
     sandbox = await sy.controller.createSandbox({ name, mode: plan.mode, labels: { [RUN_OWNER_LABEL]: runOwnerLabel() } });
     ctx.progress(`sandbox ${name} created (${plan.mode}, netns ${netnsText(sandbox.netns)})`);
     for (const [i, n] of plan.networks.entries()) {
       if (interrupted) break;
-      const { network, createdFrom } = await catalog.ensure(n.name);
-      if (createdFrom) ctx.progress(`network ${network.name} created on first use (from ${createdFrom === 'preset' ? 'the rkt preset' : (network.labels['switchyard.netd.file'] ?? 'net.d')})`);
+      const ensured = await catalog.ensure(n.name);
+      const { network, createdFrom } = ensured;
+      if (createdFrom) {
+        created.push(ensured);
+        ctx.progress(`network ${network.name} created on first use (from ${createdFrom === 'preset' ? 'the rkt preset' : (network.labels['switchyard.netd.file'] ?? 'net.d')})`);
+      }
       const e = await sy.controller.connect(network.name, name, {
         ...(n.ipv4 ? { ipv4: n.ipv4 } : {}),
         ...(n.ipv6 ? { ipv6: n.ipv6 } : {}),
@@ -98,7 +104,11 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   }
   for (const [sig, h] of handlers) signals.off(sig, h);
   if (failure) {
-    if (cleanupFailure) ctx.warn(`removing sandbox ${name} also failed: ${cleanupFailure.error instanceof Error ? cleanupFailure.error.message : String(cleanupFailure.error)}`);
+    if (cleanupFailure) ctx.warn(oneLine(`removing sandbox ${name} also failed: ${cleanupFailure.error instanceof Error ? cleanupFailure.error.message : String(cleanupFailure.error)}`));
+    // A failed run leaves nothing behind, not even the networks it created on first use.
+    for (const c of created.reverse()) {
+      await catalog.discard(c).catch((e: unknown) => ctx.warn(oneLine(`removing network ${c.network.name} (created for this run) failed too: ${e instanceof Error ? e.message : String(e)}`)));
+    }
     throw failure.error;
   }
   if (cleanupFailure) throw cleanupFailure.error;

@@ -55,8 +55,8 @@ export function translateNetConf(file: string, raw: unknown): NetworkSpec {
   if (!isObject(raw)) throw configError(file, undefined, 'must hold one JSON object');
   if ('plugins' in raw) throw configError(file, 'plugins', 'is a CNI conflist; Switchyard reads one network per file', 'Split it: one {"name", "type", "ipam"} object per file.');
   const name = raw.name;
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(name)) {
-    throw configError(file, 'name', `must be a network name (1-63 letters, digits, "_", "." or "-"), not ${JSON.stringify(name ?? null)}`);
+  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(name) || name.includes('..')) {
+    throw configError(file, 'name', `must be a network name (1-63 letters, digits, "_", "." or "-", no ".."), not ${JSON.stringify(name ?? null)}`);
   }
   const type = raw.type;
   if (typeof type !== 'string' || type === '') throw configError(file, 'type', `must name a network type (ptp, veth, bridge, macvlan, ipvlan or a plugin's type), not ${JSON.stringify(type ?? null)}`);

@@ -52,6 +52,19 @@ export class NetworkCatalog {
     });
   }
 
+  /**
+   * Removes a network `ensure` created on first use, for a command that then failed: a failed command leaves
+   * nothing behind. A network someone else joined or removed meanwhile is left to them.
+   */
+  async discard(ensured: EnsuredNetwork): Promise<void> {
+    if (!ensured.createdFrom) return;
+    try {
+      await this.sy.controller.deleteNetwork(ensured.network.id);
+    } catch (e) {
+      if (!isSwitchyardError(e, 'SWY_ERR_NETWORK_IN_USE') && !isSwitchyardError(e, 'SWY_ERR_NETWORK_NOT_FOUND')) throw e;
+    }
+  }
+
   private async create(spec: NetworkSpec, source: 'net.d' | 'preset', file?: string): Promise<EnsuredNetwork> {
     try {
       return { network: await this.sy.controller.createNetwork(spec), createdFrom: source };

@@ -76,11 +76,19 @@ export function exitCodeOf(f: Failure): number {
   return EXIT_CODES[f.kind];
 }
 
-/** `error: …` / `hint: …` / `code: …` lines for people. */
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Control characters as escapes: a value echoed in a message (a typed argument, a file's field) cannot add lines or drive the terminal. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `error: …` / `hint: …` / `code: …` lines for people, each one line whatever the message holds. */
 export function formatFailure(f: Failure): string {
-  const lines = [`error: ${f.message}`];
-  for (const c of f.causes ?? []) lines.push(`  cause: ${c}`);
-  if (f.hint) lines.push(`hint: ${f.hint}`);
+  const lines = [`error: ${oneLine(f.message)}`];
+  for (const c of f.causes ?? []) lines.push(`  cause: ${oneLine(c)}`);
+  if (f.hint) lines.push(`hint: ${oneLine(f.hint)}`);
   if (f.code) lines.push(`code: ${f.code}`);
   return lines.join('\n') + '\n';
 }

@@ -1,4 +1,4 @@
-import { familyOf, SwitchyardError, type PortBinding } from '@switchyard/core';
+import { addressFamily, SwitchyardError, type PortBinding } from '@switchyard/core';
 import { usageError } from '../flags.js';
 
 /** One network named in `--net`, with its per-network arguments (rkt's `name:IP=1.2.3.4`). */
@@ -62,7 +62,7 @@ function parseNetArgs(name: string, args: string | undefined): Omit<NetRequest, 
         details: { network: name, argument: key },
       });
     }
-    const family = value.includes('/') ? undefined : familyOf(value);
+    const family = addressFamily(value);
     if (family === undefined) {
       throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `--net ${name}:IP=${value} is not an IP address`, { hint: `Write it like --net=${name}:IP=10.1.0.5 (no prefix length).` });
     }

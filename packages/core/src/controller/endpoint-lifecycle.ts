@@ -13,6 +13,8 @@ import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
+import { normalizePortBindings } from '../firewall/port-bindings.js';
+import { quoteValue } from '../errors/quote-value.js';
 
 export interface ConnectHooks {
   /** Called once the endpoint is planned and before any IPAM or kernel change (writes the intent). */
@@ -260,6 +262,13 @@ export class EndpointLifecycle {
       });
     }
     const mac = opts.mac === undefined ? undefined : normalizeMac(opts.mac);
+    if (opts.gatewayPriority !== undefined && !Number.isSafeInteger(opts.gatewayPriority)) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Gateway priority ${quoteValue(opts.gatewayPriority)} is not a whole number`, {
+        hint: 'Give an integer; the endpoint with the highest priority provides the default route.',
+      });
+    }
+    // Checked here, before any IPAM or kernel change, so nothing malformed ever reaches the firewall.
+    const portBindings = normalizePortBindings(opts.portBindings ?? []);
     for (const [family, wanted, pool] of [
       [4, opts.ipv4, network.ipv4],
       [6, opts.ipv6, network.ipv6],
@@ -282,7 +291,7 @@ export class EndpointLifecycle {
       ifname,
       ...(mac ? { mac } : {}),
       aliases: opts.aliases ?? [],
-      portBindings: opts.portBindings ?? [],
+      portBindings,
       gatewayPriority: opts.gatewayPriority ?? 0,
       routing,
       providesDefaultRoute: false,

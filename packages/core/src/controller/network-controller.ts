@@ -620,7 +620,7 @@ function sameScope(a: LockScope, b: LockScope): boolean {
 
 /** Documents are keyed by name (one read per lookup); ids and unique id prefixes (≥ 4 chars) work too. */
 async function findByNameOrId<T extends { id: string; name: string }>(reader: Pick<StoreTx, 'get' | 'list'>, collection: 'networks' | 'sandboxes', key: string): Promise<T | undefined> {
-  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(key)) {
+  if (/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(key) && !key.includes('..')) {
     const byName = await reader.get<T>(collection, key);
     if (byName) return byName;
   }

@@ -1,6 +1,8 @@
 import { Address4, Address6 } from 'ip-address';
+import { quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
-import type { NetworkSpec } from '../model/types.js';
+import { cidrContains, parseCidr, parseIpAddress } from '../kernel/names.js';
+import type { IpamRangeConfig, NetworkSpec } from '../model/types.js';
 import { cidrsOverlap, familyOf, networkOf } from '../util/addresses.js';
 
 // `run --net=host|none|all` gives these names a meaning of their own, so a network so named could never be reached.
@@ -19,22 +21,82 @@ const SPECIAL_SUBNETS: ReadonlyArray<{ cidr: string; what: string }> = [
   { cidr: 'ff00::/8', what: 'multicast (ff00::/8)' },
 ];
 
-/** Refuses a network name that `run --net` reserves, and subnets with host bits set or in a special-purpose block. */
+// The fields of a range are addresses and CIDRs as text, whichever IPAM reads them.
+const RANGE_FIELDS = ['subnet', 'ipRange', 'rangeStart', 'rangeEnd', 'gateway'] as const;
+
+/**
+ * Refuses a network name that `run --net` reserves, IPAM ranges that are not lists of ranges with text
+ * fields, and subnets of the wrong family, with host bits set or in a special-purpose block.
+ */
 export function assertNetworkSpec(spec: NetworkSpec): void {
   if (RESERVED_NETWORK_NAMES.has(spec.name)) {
     throw new SwitchyardError('SWY_ERR_INVALID_NAME', `"${spec.name}" cannot name a network: \`run --net=${spec.name}\` means something else`, {
       hint: 'Pick another name; host, none and all are reserved.',
     });
   }
-  for (const range of [...(spec.ipam?.ipv4 ?? []), ...(spec.ipam?.ipv6 ?? [])]) {
-    if (range.subnet !== undefined) assertSubnet(range.subnet);
+  for (const family of [4, 6] as const) {
+    const ranges: unknown = family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6;
+    if (ranges === undefined) continue;
+    if (!Array.isArray(ranges) || !ranges.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `ipam.ipv${family} must be a list of ranges, not ${quoteValue(ranges)}`, {
+        hint: `Write ipam.ipv${family} as [{ subnet, gateway?, ipRange? }], e.g. [{ subnet: "${family === 4 ? '10.88.0.0/24' : 'fd00:88::/64'}" }].`,
+      });
+    }
+    for (const range of ranges as Array<Record<string, unknown>>) {
+      for (const field of RANGE_FIELDS) {
+        if (range[field] !== undefined && typeof range[field] !== 'string') {
+          throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `ipam.ipv${family} ${field} ${quoteValue(range[field])} is not text`, {
+            hint: `Write ${field} as a string, e.g. "${family === 4 ? '10.88.0.0/24' : 'fd00:88::/64'}" for a subnet or "${family === 4 ? '10.88.0.1' : 'fd00:88::1'}" for an address.`,
+          });
+        }
+      }
+      const checked = range as IpamRangeConfig;
+      if (checked.subnet !== undefined) assertSubnet(checked.subnet, family);
+      assertRangeAddresses(checked, family);
+    }
   }
 }
 
-function assertSubnet(subnet: string): void {
+/** Gateway, ipRange, rangeStart and rangeEnd: of the range's family and inside its subnet, so no IPAM is handed a malformed range. */
+function assertRangeAddresses(range: IpamRangeConfig, family: 4 | 6): void {
+  const given = (['gateway', 'ipRange', 'rangeStart', 'rangeEnd'] as const).filter((f) => range[f] !== undefined);
+  if (given.length === 0) return;
+  const subnet = range.subnet;
+  if (subnet === undefined) {
+    throw new SwitchyardError('SWY_ERR_RANGE_INVALID', `ipam.ipv${family} has ${given.join(', ')} but no subnet`, {
+      hint: `Give the subnet they belong to, e.g. { subnet: "${family === 4 ? '10.88.0.0/24' : 'fd00:88::/64'}", ${given[0]}: … }, or leave them out.`,
+    });
+  }
+  for (const field of given) {
+    const value = range[field] as string;
+    if (!liesInside(field, value, subnet, family)) {
+      throw new SwitchyardError('SWY_ERR_RANGE_INVALID', `ipam.ipv${family} ${field} ${value} is not ${field === 'ipRange' ? 'a block' : 'an address'} inside subnet ${subnet}`, {
+        hint: `Give ${field === 'ipRange' ? 'a CIDR' : `an IPv${family} address`} inside ${subnet}, or leave ${field} out.`,
+        details: { field, value, subnet },
+      });
+    }
+  }
+}
+
+function liesInside(field: 'gateway' | 'ipRange' | 'rangeStart' | 'rangeEnd', value: string, subnet: string, family: 4 | 6): boolean {
+  if (field === 'ipRange') {
+    const block = parseCidr(value, 'ipRange');
+    return block.family === family && block.prefix >= parseCidr(subnet).prefix && cidrContains(subnet, block.network);
+  }
+  const address = parseIpAddress(value, field);
+  return address.family === family && cidrContains(subnet, address.address);
+}
+
+function assertSubnet(subnet: string, listed: 4 | 6): void {
   const family = subnet.includes('/') ? familyOf(subnet) : undefined;
   if (family === undefined) {
-    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `Subnet ${JSON.stringify(subnet)} is not a CIDR`, { hint: 'Write it like 10.88.0.0/24 or fd00:88::/64.' });
+    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `Subnet ${quoteValue(subnet)} is not a CIDR`, { hint: 'Write it like 10.88.0.0/24 or fd00:88::/64.' });
+  }
+  if (family !== listed) {
+    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `Subnet ${subnet} is IPv${family}, but it is listed under ipam.ipv${listed}`, {
+      hint: `Put IPv${family} subnets under ipam.ipv${family}.`,
+      details: { subnet },
+    });
   }
   const canonical = networkOf(subnet);
   const given = (family === 4 ? new Address4(subnet) : new Address6(subnet)).correctForm();

@@ -1,2 +1,3 @@
 export * from './codes.js';
 export * from './switchyard-error.js';
+export * from './quote-value.js';

@@ -1,4 +1,5 @@
 import { Address4, Address6 } from 'ip-address';
+import { detailValue, quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import type { NetnsRef } from '../spi/kernel.js';
 
@@ -17,20 +18,16 @@ const SAFE_TOKEN = /^[\x21-\x7e]+$/;
 const BATCH_SPECIAL = /[#"'\\]/;
 
 function invalid(code: 'SWY_ERR_INVALID_NAME' | 'SWY_ERR_INVALID_OPTION' | 'SWY_ERR_INVALID_CIDR' | 'SWY_ERR_INVALID_MAC', message: string, hint: string, value: unknown): never {
-  throw new SwitchyardError(code, message, { hint, details: { value } });
-}
-
-function show(value: unknown): string {
-  return JSON.stringify(value) ?? String(value);
+  throw new SwitchyardError(code, message, { hint, details: { value: detailValue(value) } });
 }
 
 /** An interface name the kernel accepts and a batch line cannot misread. */
 export function assertIfName(name: unknown, what = 'interface name'): string {
   const hint = 'Use 1 to 15 printable ASCII characters, not starting with "-", without spaces, "/", ":", "#", quotes or backslashes.';
   if (typeof name !== 'string' || name.length === 0) invalid('SWY_ERR_INVALID_NAME', `The ${what} must be a non-empty string`, hint, name);
-  if (name.length >= IFNAMSIZ) invalid('SWY_ERR_INVALID_NAME', `The ${what} ${show(name)} is longer than 15 characters (the kernel's IFNAMSIZ limit)`, hint, name);
+  if (name.length >= IFNAMSIZ) invalid('SWY_ERR_INVALID_NAME', `The ${what} ${quoteValue(name)} is longer than 15 characters (the kernel's IFNAMSIZ limit)`, hint, name);
   if (!SAFE_TOKEN.test(name) || BATCH_SPECIAL.test(name) || /[/:]/.test(name) || name.startsWith('-') || name === '.' || name === '..') {
-    invalid('SWY_ERR_INVALID_NAME', `The ${what} ${show(name)} contains characters that are not allowed`, hint, name);
+    invalid('SWY_ERR_INVALID_NAME', `The ${what} ${quoteValue(name)} contains characters that are not allowed`, hint, name);
   }
   return name;
 }
@@ -39,7 +36,7 @@ export function assertIfName(name: unknown, what = 'interface name'): string {
 export function assertNetnsName(name: unknown): string {
   const hint = 'Use letters, digits, "_", "." and "-" (up to 200 characters), starting with a letter or digit.';
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/.test(name)) {
-    invalid('SWY_ERR_INVALID_NAME', `${show(name)} is not a valid network namespace name`, hint, name);
+    invalid('SWY_ERR_INVALID_NAME', `${quoteValue(name)} is not a valid network namespace name`, hint, name);
   }
   return name;
 }
@@ -48,7 +45,7 @@ export function assertNetnsName(name: unknown): string {
 export function assertNetnsPath(path: unknown): string {
   const hint = 'Give an absolute path such as /proc/1234/ns/net, without spaces, "#", quotes or backslashes.';
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 4096 || !SAFE_TOKEN.test(path) || BATCH_SPECIAL.test(path)) {
-    invalid('SWY_ERR_INVALID_NAME', `${show(path)} is not a usable network namespace path`, hint, path);
+    invalid('SWY_ERR_INVALID_NAME', `${quoteValue(path)} is not a usable network namespace path`, hint, path);
   }
   return path;
 }
@@ -64,13 +61,13 @@ export function assertNetnsRef(ref: unknown): NetnsRef {
     assertNetnsPath(r.path);
     return r;
   }
-  return invalid('SWY_ERR_INVALID_OPTION', `${show(ref)} is not a namespace reference`, 'Use {kind: "host"}, {kind: "named", name} or {kind: "path", path}.', ref);
+  return invalid('SWY_ERR_INVALID_OPTION', `${quoteValue(ref)} is not a namespace reference`, 'Use {kind: "host"}, {kind: "named", name} or {kind: "path", path}.', ref);
 }
 
 /** A unicast, non-zero Ethernet address; returned in lower case. */
 export function normalizeMac(mac: unknown): string {
   const hint = 'Write it as six hex pairs separated by ":", e.g. 02:42:ac:11:00:02; the first octet must be even (unicast).';
-  if (typeof mac !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) invalid('SWY_ERR_INVALID_MAC', `${show(mac)} is not a MAC address`, hint, mac);
+  if (typeof mac !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) invalid('SWY_ERR_INVALID_MAC', `${quoteValue(mac)} is not a MAC address`, hint, mac);
   const lower = mac.toLowerCase();
   if ((parseInt(lower.slice(0, 2), 16) & 1) === 1) invalid('SWY_ERR_INVALID_MAC', `${lower} is a multicast MAC address; links need a unicast one`, hint, mac);
   if (lower === '00:00:00:00:00:00') invalid('SWY_ERR_INVALID_MAC', 'The all-zero MAC address cannot be assigned to a link', hint, mac);
@@ -99,7 +96,7 @@ function parseIp(text: string): Address4 | Address6 | undefined {
 /** An IPv4/IPv6 address without prefix; returned in canonical form. */
 export function parseIpAddress(addr: unknown, what = 'address'): { address: string; family: 4 | 6 } {
   const ip = typeof addr === 'string' ? parseIp(addr) : undefined;
-  if (!ip) invalid('SWY_ERR_INVALID_CIDR', `${show(addr)} is not a valid IP ${what}`, 'Write an IPv4 address like 10.1.0.1 or an IPv6 address like fd00::1, without a prefix length.', addr);
+  if (!ip) invalid('SWY_ERR_INVALID_CIDR', `${quoteValue(addr)} is not a valid IP ${what}`, 'Write an IPv4 address like 10.1.0.1 or an IPv6 address like fd00::1, without a prefix length.', addr);
   return { address: ip.correctForm(), family: ip instanceof Address4 ? 4 : 6 };
 }
 
@@ -111,7 +108,7 @@ export function parseCidr(cidr: unknown, what = 'address'): ParsedCidr {
   const prefixText = slash < 0 ? '' : cidr.slice(slash + 1);
   const ip = slash < 0 ? undefined : parseIp(cidr.slice(0, slash));
   const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-  if (!ip || !(prefix <= (ip instanceof Address4 ? 32 : 128))) invalid('SWY_ERR_INVALID_CIDR', `${show(cidr)} is not a valid ${what} in CIDR form`, hint, cidr);
+  if (!ip || !(prefix <= (ip instanceof Address4 ? 32 : 128))) invalid('SWY_ERR_INVALID_CIDR', `${quoteValue(cidr)} is not a valid ${what} in CIDR form`, hint, cidr);
   const family = ip instanceof Address4 ? 4 : 6;
   const address = ip.correctForm();
   const net = family === 4 ? new Address4(`${address}/${prefix}`) : new Address6(`${address}/${prefix}`);
@@ -123,7 +120,7 @@ export function parseRouteDst(dst: unknown): { dst: string; family?: 4 | 6 } {
   if (dst === 'default') return { dst };
   const p = parseCidr(dst, 'route destination');
   if (p.network !== p.address) {
-    invalid('SWY_ERR_INVALID_CIDR', `The route destination ${show(dst)} has host bits set`, `Use the network address, ${p.network}/${p.prefix}.`, dst);
+    invalid('SWY_ERR_INVALID_CIDR', `The route destination ${quoteValue(dst)} has host bits set`, `Use the network address, ${p.network}/${p.prefix}.`, dst);
   }
   return { dst: p.cidr, family: p.family };
 }
@@ -139,7 +136,7 @@ export function cidrContains(cidr: string, address: string): boolean {
 /** A dotted sysctl key below /proc/sys (`net.ipv4.ip_forward`, `net.ipv4.conf.veth1.forwarding`). */
 export function assertSysctlKey(key: unknown): string {
   if (typeof key !== 'string' || key.length > 256 || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/.test(key) || key.startsWith('-')) {
-    invalid('SWY_ERR_INVALID_OPTION', `${show(key)} is not a sysctl key`, 'Use the dotted form below /proc/sys, e.g. net.ipv4.ip_forward (letters, digits, "_" and "-" between dots).', key);
+    invalid('SWY_ERR_INVALID_OPTION', `${quoteValue(key)} is not a sysctl key`, 'Use the dotted form below /proc/sys, e.g. net.ipv4.ip_forward (letters, digits, "_" and "-" between dots).', key);
   }
   return key;
 }
@@ -147,14 +144,14 @@ export function assertSysctlKey(key: unknown): string {
 /** A sysctl value: printable text on one line (tabs separate multi-value settings). */
 export function assertSysctlValue(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 1024 || !/^[\x20-\x7e\t]+$/.test(value)) {
-    invalid('SWY_ERR_INVALID_OPTION', `${show(value)} is not a usable sysctl value`, 'Give the value as text on one line, e.g. "1".', value);
+    invalid('SWY_ERR_INVALID_OPTION', `${quoteValue(value)} is not a usable sysctl value`, 'Give the value as text on one line, e.g. "1".', value);
   }
   return value;
 }
 
 function assertInteger(value: unknown, what: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    invalid('SWY_ERR_INVALID_OPTION', `The ${what} ${show(value)} is not an integer from ${min} to ${max}`, `Choose a ${what} from ${min} to ${max}.`, value);
+    invalid('SWY_ERR_INVALID_OPTION', `The ${what} ${quoteValue(value)} is not an integer from ${min} to ${max}`, `Choose a ${what} from ${min} to ${max}.`, value);
   }
   return value;
 }

@@ -1,3 +1,4 @@
+import { detailValue, quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error.js';
 import type { KernelOp, KernelStep, LinkAddOp, LinkSetOp, RouteOp } from '../spi/kernel.js';
 import { assertIfName, assertLinkGroup, assertMetric, assertMtu, assertNetnsRef, assertSysctlKey, assertSysctlValue, assertVlanId, normalizeMac, parseIpAddress, parseCidr, parseRouteDst } from './names.js';
@@ -13,11 +14,11 @@ const IPVLAN_MODES = ['l2', 'l3', 'l3s'];
 const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'];
 
 function option(message: string, hint: string, value?: unknown): never {
-  throw new SwitchyardError('SWY_ERR_INVALID_OPTION', message, { hint, details: { value } });
+  throw new SwitchyardError('SWY_ERR_INVALID_OPTION', message, { hint, details: { value: detailValue(value) } });
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly string[], what: string): T {
-  if (typeof value !== 'string' || !allowed.includes(value)) option(`${JSON.stringify(value)} is not a valid ${what}`, `Use one of: ${allowed.join(', ')}.`, value);
+  if (typeof value !== 'string' || !allowed.includes(value)) option(`${quoteValue(value)} is not a valid ${what}`, `Use one of: ${allowed.join(', ')}.`, value);
   return value as T;
 }
 
@@ -69,7 +70,7 @@ function normalizeLinkAdd(op: LinkAddOp): LinkAddOp {
     case 'vlan':
       return compact({ ...base, kind: 'vlan', parent: assertIfName(op.parent, 'parent link name'), vlanId: assertVlanId(op.vlanId) });
     default:
-      return option(`${JSON.stringify((op as { kind?: unknown }).kind)} is not a link kind Switchyard can create`, 'Use veth, bridge, macvlan, ipvlan, vlan or dummy.', (op as { kind?: unknown }).kind);
+      return option(`${quoteValue((op as { kind?: unknown }).kind)} is not a link kind Switchyard can create`, 'Use veth, bridge, macvlan, ipvlan, vlan or dummy.', (op as { kind?: unknown }).kind);
   }
 }
 
@@ -147,7 +148,7 @@ export function normalizeOp(op: KernelOp): KernelOp {
     case 'sysctl.set':
       return { op: 'sysctl.set', key: assertSysctlKey(op.key), value: assertSysctlValue(op.value) };
     default:
-      return option(`${JSON.stringify((op as { op?: unknown } | undefined)?.op)} is not a kernel operation`, 'Use one of link.add, link.del, link.set, bridge.port, addr.add, addr.del, route.add, route.del, sysctl.set.', op);
+      return option(`${quoteValue((op as { op?: unknown } | undefined)?.op)} is not a kernel operation`, 'Use one of link.add, link.del, link.set, bridge.port, addr.add, addr.del, route.add, route.del, sysctl.set.', op);
   }
 }
 

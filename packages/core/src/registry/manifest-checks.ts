@@ -1,5 +1,6 @@
 // Subpath imports: the whole semver index costs a CLI run ~7 ms more at startup.
 import validVersion from 'semver/functions/valid.js';
+import { quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { PLUGIN_API_VERSION, type DriverManifest, type PluginManifest } from './plugin.js';
 import { pluginCheckError } from './plugin-checks.js';
@@ -23,9 +24,9 @@ export function checkManifestShape(value: unknown, kind: PluginKind, source: str
     problems.push(`it is ${value === null ? 'null' : typeof value}, not an object`);
   } else {
     const key = kind === 'driver' ? 'type' : 'name';
-    if (value.kind !== kind) problems.push(`\`kind\` is ${JSON.stringify(value.kind)}, expected "${kind}"`);
+    if (value.kind !== kind) problems.push(`\`kind\` is ${quoteValue(value.kind)}, expected "${kind}"`);
     if (typeof value.apiVersion !== 'number') problems.push('`apiVersion` is not a number');
-    if (!isPluginType(value[key])) problems.push(`\`${key}\` ${JSON.stringify(value[key])} is not a lower-case name`);
+    if (!isPluginType(value[key])) problems.push(`\`${key}\` ${quoteValue(value[key])} is not a lower-case name`);
     if (typeof value.version !== 'string' || validVersion(value.version) === null) problems.push('`version` is not a semver version');
     if (typeof value.create !== 'function') problems.push('`create` is not a function');
     if (value.description !== undefined && typeof value.description !== 'string') problems.push('`description` is not a string');
@@ -56,7 +57,7 @@ export function checkCapability(manifest: DriverManifest, source: string): void 
   const cap = manifest.capability as unknown as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of ['dataScope', 'connectivityScope']) {
-    if (!SCOPES.includes(cap[key] as string)) problems.push(`\`${key}\` is ${JSON.stringify(cap[key])}, expected "local" or "global"`);
+    if (!SCOPES.includes(cap[key] as string)) problems.push(`\`${key}\` is ${quoteValue(cap[key])}, expected "local" or "global"`);
   }
   for (const key of Object.keys(cap)) {
     if (key !== 'dataScope' && key !== 'connectivityScope') problems.push(`\`${key}\` is not a capability this core knows`);
@@ -81,7 +82,7 @@ export function checkCreatedInstance(manifest: PluginManifest, instance: unknown
     const missing = methods.filter((m) => typeof instance[m] !== 'function');
     if (missing.length > 0) problems.push(`missing method(s) ${missing.join(', ')}`);
     if (instance[keyName] !== manifestKey(manifest)) {
-      problems.push(`its \`${keyName}\` is ${JSON.stringify(instance[keyName])}, the manifest says "${manifestKey(manifest)}"`);
+      problems.push(`its \`${keyName}\` is ${quoteValue(instance[keyName])}, the manifest says "${manifestKey(manifest)}"`);
     }
   }
   if (problems.length > 0) {

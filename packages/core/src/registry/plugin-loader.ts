@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import parseVersion from 'semver/functions/parse.js';
 import satisfies from 'semver/functions/satisfies.js';
 import validRange from 'semver/ranges/valid.js';
+import { quoteValue, thrownMessage } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { checkCapability, checkManifestShape } from './manifest-checks.js';
 import { PLUGIN_API_VERSION, type PluginManifest } from './plugin.js';
@@ -79,7 +80,7 @@ export class PluginLoader {
    */
   inspect(name: string, kind?: PluginKind): PluginPackage {
     if (!isPackageName(name)) {
-      throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${JSON.stringify(name)} is not an npm package name`, {
+      throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${quoteValue(name)} is not an npm package name`, {
         hint: 'Name a plugin by its package name, such as `switchyard-driver-ptp` or `@acme/switchyard-driver-ptp`.',
       });
     }
@@ -103,8 +104,8 @@ export class PluginLoader {
     }
     if (field.apiVersion !== PLUGIN_API_VERSION) {
       throw pluginCheckError('api-version', {
-        message: `Package ${name} speaks plugin API ${JSON.stringify(field.apiVersion)}, this core speaks ${PLUGIN_API_VERSION}`,
-        hint: `Upgrade one of them: a version of ${name} built for plugin API ${PLUGIN_API_VERSION}, or a @switchyard/core that speaks ${JSON.stringify(field.apiVersion)}.`,
+        message: `Package ${name} speaks plugin API ${quoteValue(field.apiVersion)}, this core speaks ${PLUGIN_API_VERSION}`,
+        hint: `Upgrade one of them: a version of ${name} built for plugin API ${PLUGIN_API_VERSION}, or a @switchyard/core that speaks ${quoteValue(field.apiVersion)}.`,
         details: { package: name, pluginApiVersion: field.apiVersion, coreApiVersion: PLUGIN_API_VERSION },
       });
     }
@@ -128,7 +129,7 @@ export class PluginLoader {
       module = await this.importer(pathToFileURL(entry).href);
     } catch (cause) {
       throw pluginCheckError('entry-imports', {
-        message: `Package ${pkg.name} failed to load: ${cause instanceof Error ? cause.message : String(cause)}`,
+        message: `Package ${pkg.name} failed to load: ${thrownMessage(cause)}`,
         hint: `Run \`node -e "import('${pkg.name}')"\` in ${this.installDir} to see the full error; reinstall the package if files are missing.`,
         details: { package: pkg.name, entry },
         cause,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { inject, injectable } from '../di/decorators.js';
 import type { ResolvedOptions } from '../di/options.js';
 import { TOKENS } from '../di/tokens.js';
+import { thrownMessage } from '../errors/quote-value.js';
 import { isSwitchyardError, SwitchyardError } from '../errors/switchyard-error.js';
 import type { Firewall } from '../spi/firewall.js';
 import type { IpamDriver } from '../spi/ipam-driver.js';
@@ -167,7 +168,7 @@ export class PluginRegistry {
       created = await manifest.create(this.depsFor(manifest.kind, key));
     } catch (cause) {
       if (isSwitchyardError(cause)) throw cause;
-      throw new SwitchyardError('SWY_ERR_PLUGIN_LOAD_FAILED', `${source} failed to start: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      throw new SwitchyardError('SWY_ERR_PLUGIN_LOAD_FAILED', `${source} failed to start: ${thrownMessage(cause)}`, {
         hint: "The driver's create() threw; see `cause`, and report it to the plugin's authors if it is not about your setup.",
         cause,
         details: { kind: manifest.kind, type: key },

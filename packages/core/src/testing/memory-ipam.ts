@@ -2,7 +2,7 @@ import { Address4, Address6 } from 'ip-address';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { defineIpam, type IpamManifest } from '../registry/plugin.js';
 import type { AddressOwner, AddressRequest, AddressResponse, IpamDriver, PoolRequest, PoolResponse } from '../spi/ipam-driver.js';
-import { cidrsOverlap, stripPrefix } from '../util/addresses.js';
+import { cidrsOverlap, networkOf, stripPrefix } from '../util/addresses.js';
 
 interface Pool {
   subnet: string;
@@ -10,7 +10,7 @@ interface Pool {
   family: 4 | 6;
   base: bigint;
   size: bigint;
-  gateway: string;
+  gateway: string | undefined;
   taken: Map<string, string>; // address -> owner key
 }
 
@@ -21,23 +21,20 @@ interface Pool {
 export class MemoryIpam implements IpamDriver {
   constructor(readonly name = 'host-local') {}
   private readonly pools = new Map<string, Pool>();
-  private next = 0;
 
   async requestPool(req: PoolRequest): Promise<PoolResponse> {
-    let subnet = req.ranges[0]?.subnet;
-    if (!subnet) {
-      do subnet = req.family === 4 ? `10.213.${this.next++}.0/24` : `fd00:213:${(this.next++).toString(16)}::/64`;
-      while (req.exclude.some((c) => cidrsOverlap(c, subnet as string)));
-    }
+    // Canonical, as host-local returns it (fd00::/64, not FD00:0::/64).
+    const subnet = networkOf(req.ranges[0]?.subnet || this.freeDefaultPool(req));
     const a = req.family === 4 ? new Address4(subnet) : new Address6(subnet);
     const base = a.startAddress().bigInt();
     const size = a.endAddress().bigInt() - base + 1n;
     const overlapping = req.exclude.find((c) => cidrsOverlap(c, subnet));
     if (overlapping) throw new SwitchyardError('SWY_ERR_POOL_OVERLAP', `${subnet} overlaps ${overlapping}`, { hint: 'Pick another subnet.' });
-    const gateway = req.ranges[0]?.gateway ?? this.toText(req.family, base + 1n);
+    // The first address, when the subnet has one after its network address (a /32 or /128 has none).
+    const gateway = req.ranges[0]?.gateway ?? (size > 1n ? this.toText(req.family, base + 1n) : undefined);
     const poolId = `mem:${req.networkName}:${req.family}`;
     this.pools.set(poolId, { subnet, prefix: a.subnetMask, family: req.family, base, size, gateway, taken: new Map() });
-    return { poolId, subnet, gateway };
+    return { poolId, subnet, ...(gateway === undefined ? {} : { gateway }) };
   }
 
   async releasePool(poolId: string): Promise<void> {
@@ -83,6 +80,16 @@ export class MemoryIpam implements IpamDriver {
 
   poolCount(): number {
     return this.pools.size;
+  }
+
+  /** The first of 10.213.N.0/24 (fd00:213:N::/64) that overlaps neither `exclude` nor a pool handed out. */
+  private freeDefaultPool(req: PoolRequest): string {
+    const taken = [...req.exclude, ...[...this.pools.values()].map((p) => p.subnet)];
+    for (let n = 0; n < 256; n++) {
+      const candidate = req.family === 4 ? `10.213.${n}.0/24` : `fd00:213:${n.toString(16)}::/64`;
+      if (!taken.some((c) => cidrsOverlap(c, candidate))) return candidate;
+    }
+    throw new SwitchyardError('SWY_ERR_NO_FREE_POOL', `No free default IPv${req.family} pool left`, { hint: 'Give the network a subnet, or remove networks that are no longer used.' });
   }
 
   private pool(poolId: string): Pool {

@@ -1,12 +1,14 @@
 import { Address4, Address6 } from 'ip-address';
+import { quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import type { IpFamily } from '../model/types.js';
 
 /** Family of an address or CIDR, or undefined when it is neither. */
 export function familyOf(value: string): IpFamily | undefined {
-  if (Address4.isValid(value)) return 4;
-  if (Address6.isValid(value)) return 6;
-  return undefined;
+  // Only IPv6 has colons: asking the other family's parser first costs a thrown error every time.
+  if (typeof value !== 'string') return undefined;
+  if (value.includes(':')) return Address6.isValid(value) ? 6 : undefined;
+  return Address4.isValid(value) ? 4 : undefined;
 }
 
 /** The address part of `a.b.c.d/nn`. */
@@ -20,11 +22,16 @@ export function prefixLength(cidr: string): number {
   return slash < 0 ? NaN : Number(cidr.slice(slash + 1));
 }
 
-/** Parses an address (no prefix) of the given family or throws SWY_ERR_INVALID_CIDR. */
+/** Family of a plain address (no prefix, no zone id, no spaces: the kernel edge's rules), or undefined when it is not one. */
+export function addressFamily(value: unknown): IpFamily | undefined {
+  return typeof value === 'string' && /^[0-9a-fA-F:.]+$/.test(value) ? familyOf(value) : undefined;
+}
+
+/** Parses an address (no prefix, no zone id) of the given family or throws SWY_ERR_INVALID_CIDR. */
 export function parseAddress(value: string, family?: IpFamily): string {
-  const f = familyOf(value);
-  if (f === undefined || value.includes('/') || (family !== undefined && f !== family)) {
-    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${JSON.stringify(value)} is not a valid IPv${family ?? '4 or IPv6'} address`, {
+  const f = addressFamily(value);
+  if (f === undefined || (family !== undefined && f !== family)) {
+    throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `${quoteValue(value)} is not a valid IPv${family ?? '4 or IPv6'} address`, {
       hint: family === 6 ? 'Write it like fd00::5.' : 'Write it like 10.1.0.5 (no prefix length).',
     });
   }
@@ -33,18 +40,13 @@ export function parseAddress(value: string, family?: IpFamily): string {
 
 function toRange(cidr: string): [bigint, bigint, IpFamily] | undefined {
   try {
-    if (Address4.isValid(cidr)) {
-      const a = new Address4(cidr);
-      return [a.startAddress().bigInt(), a.endAddress().bigInt(), 4];
-    }
-    if (Address6.isValid(cidr)) {
-      const a = new Address6(cidr);
-      return [a.startAddress().bigInt(), a.endAddress().bigInt(), 6];
-    }
+    const family = familyOf(cidr);
+    if (family === undefined) return undefined;
+    const a = family === 4 ? new Address4(cidr) : new Address6(cidr);
+    return [a.startAddress().bigInt(), a.endAddress().bigInt(), family];
   } catch {
     return undefined;
   }
-  return undefined;
 }
 
 /** True when two CIDRs of one family share any address. */
@@ -57,7 +59,7 @@ export function cidrsOverlap(a: string, b: string): boolean {
 
 /** The subnet an interface address belongs to, e.g. `10.1.0.5/24` -> `10.1.0.0/24`. */
 export function networkOf(cidr: string): string {
-  if (Address4.isValid(cidr)) {
+  if (familyOf(cidr) === 4) {
     const a = new Address4(cidr);
     return `${a.startAddress().correctForm()}/${a.subnetMask}`;
   }

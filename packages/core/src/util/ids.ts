@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 
 /** A 64-hex-digit object id, as Docker uses. */
@@ -14,9 +15,10 @@ const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
 /** Network and sandbox names: what Docker accepts, and safe as file and netns names. */
 export function assertObjectName(what: string, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !OBJECT_NAME.test(name)) {
-    throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${what} name ${JSON.stringify(name)} is not valid`, {
-      hint: 'Use 1-63 characters: letters, digits, "_", "." or "-", starting with a letter or digit.',
+  // ".." would make a store file name climb a directory: the store refuses it, so say so in the name's own terms.
+  if (typeof name !== 'string' || !OBJECT_NAME.test(name) || name.includes('..')) {
+    throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${what} name ${quoteValue(name)} is not valid`, {
+      hint: 'Use 1-63 characters: letters, digits, "_", "." or "-", starting with a letter or digit, with no "..".',
     });
   }
 }

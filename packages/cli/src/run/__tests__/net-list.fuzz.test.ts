@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { parseIpAddress } from '@switchyard/core';
+import { normalizePortBindings } from '../../../../core/src/firewall/port-bindings.js';
+import { parseNetList, parsePorts } from '../net-list.js';
+import { RUNS, attemptSync, check, checkRefused, checkSame, hostileString, ipv4Text, ipv6Text, numberText, objectNameText, textFor } from '../../../../core/src/__tests__/hostile-input.js';
+
+/**
+ * `run`'s own syntaxes, hostile: `--port PORT[/proto]:HOSTPORT` and `--net name[:IP=addr],…`. What the
+ * CLI accepts is well-formed (the bindings pass core's port-binding check unchanged); everything else
+ * is a coded usage error.
+ */
+
+const port = fc.oneof(fc.integer({ min: 1, max: 65535 }).map(String), fc.constantFrom('0', '65536', '080', '1e3', 'http', ''), numberText);
+const protocol = fc.oneof(
+  fc.constantFrom('', '/tcp', '/udp', '/sctp', '/icmp', '/TCP', '/'),
+  hostileString.map((p) => `/${p}`),
+);
+const portSpec = textFor(
+  fc.tuple(port, protocol, port).map(([c, p, h]) => `${c}${p}:${h}`),
+  4,
+);
+
+describe('--port', () => {
+  it('a port mapping is accepted only as bindings core accepts unchanged (ports 1-65535, tcp/udp/sctp), else refused as a usage error', () => {
+    fc.assert(
+      fc.property(fc.array(portSpec, { maxLength: 3 }), (values) => {
+        const r = attemptSync(() => parsePorts(values));
+        if (!r.ok) return checkRefused(r, 'SWY_ERR_USAGE');
+        check(r.value.length === values.length, 'one binding per --port');
+        checkSame(normalizePortBindings(r.value), r.value);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+const netItem = fc.oneof(
+  textFor(fc.oneof(objectNameText, fc.constantFrom('default', 'all', 'host', 'none')), 4),
+  fc
+    .tuple(
+      objectNameText,
+      fc.array(
+        textFor(
+          fc.oneof(ipv4Text, ipv6Text).map((a) => `IP=${a}`),
+          4,
+        ),
+        { maxLength: 2 },
+      ),
+    )
+    .map(([n, args]) => `${n}:${args.join(';')}`),
+);
+const netValue = fc.array(netItem, { minLength: 1, maxLength: 3 }).map((items) => items.join(','));
+
+describe('--net', () => {
+  it('a network list is accepted only as host or none alone, or distinct named networks with IPs of their family, else refused with a coded error', () => {
+    fc.assert(
+      fc.property(fc.array(netValue, { maxLength: 2 }), (values) => {
+        const r = attemptSync(() => parseNetList(values));
+        if (!r.ok) return checkRefused(r, 'SWY_ERR_USAGE', 'SWY_ERR_INVALID_OPTION', 'SWY_ERR_INVALID_CIDR');
+        const list = r.value;
+        if (list.kind !== 'contained') return check(values.join(',').split(',').length === 1, `--net=${list.kind} alone`);
+        const names = list.requests.map((q) => q.name);
+        check(new Set(names).size === names.length && names.every((n) => n !== '' && !/[,:]/.test(n)), () => `distinct plain names, got ${JSON.stringify(names)}`);
+        for (const q of list.requests) {
+          if (q.ipv4 !== undefined) check(parseIpAddress(q.ipv4).family === 4, () => `an IPv4 address, got ${q.ipv4}`);
+          if (q.ipv6 !== undefined) check(parseIpAddress(q.ipv6).family === 6, () => `an IPv6 address, got ${q.ipv6}`);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
