@@ -1,4 +1,4 @@
-import type { Switchyard, SwitchyardOptions } from '@switchyard/core';
+import type { Firewall, Switchyard, SwitchyardOptions } from '@switchyard/core';
 import type { DoctorProbes } from './doctor/probes.js';
 import type { CommandStarter, SignalSource } from './run/child-process.js';
 import type { PingFn } from './demo/ping.js';
@@ -33,6 +33,12 @@ export interface CliDeps {
   demoInPlace?: boolean;
   /** Milliseconds clock for timings. */
   now?: () => number;
+  /**
+   * The firewall backend (default: nftables when this host has it, through libnftables or `nft`;
+   * `SWITCHYARD_FIREWALL=nft|none` forces one). When `createSwitchyard` is replaced (tests) and this
+   * is not given, no firewall is looked for: a fake kernel never meets the real nftables.
+   */
+  firewall?: () => Firewall | undefined;
 }
 
 /** Options every command accepts. */

@@ -13,7 +13,22 @@ export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change'
     builtins: { drivers: [...BUILTIN_DRIVERS], ipams: [...BUILTIN_IPAMS] },
     // Recovery may touch the kernel; reads must work without privileges.
     recover: purpose === 'change',
+    ...(await firewallOption(ctx)),
     ...(ctx.debug ? { logger: consoleLogger('debug') } : { logger: consoleLogger('warn') }),
   };
   return (ctx.deps.createSwitchyard ?? createSwitchyard)(options);
+}
+
+/** The firewall for this command: nftables unless the host lacks it or SWITCHYARD_FIREWALL says otherwise. */
+async function firewallOption(ctx: CliContext): Promise<Pick<SwitchyardOptions, 'firewall'>> {
+  if (ctx.deps.firewall) {
+    const firewall = ctx.deps.firewall();
+    return firewall ? { firewall } : {};
+  }
+  if (ctx.deps.createSwitchyard) return {};
+  const wanted = ctx.io.env.SWITCHYARD_FIREWALL;
+  if (wanted === 'none') return {};
+  const { detectNftablesFirewall } = await import('@switchyard/firewall-nftables');
+  const firewall = detectNftablesFirewall(wanted === 'nft' ? 'nft' : 'libnftables');
+  return firewall ? { firewall } : {};
 }

@@ -27,7 +27,9 @@ Examples:
 const CONNECT_EXAMPLES = `
 Examples:
   switchyard connect frontend web1
-  switchyard connect frontend web2 --ip 10.88.0.20 --alias api --priority 10`;
+  switchyard connect frontend web2 --ip 10.88.0.20 --alias api --priority 10
+  switchyard connect frontend web3 -p 8080:80 -p 127.0.0.1:5353:53/udp
+  switchyard connect frontend web4 -p 8443:443 --allow-from 192.168.0.0/16`;
 
 const RUN_EXAMPLES = `
 Examples:
@@ -136,6 +138,8 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--ifname <name>', 'interface name inside the sandbox (default: the next free ethN)')
     .option('--alias <name>', 'extra host name for this endpoint (repeatable)', collect)
     .option('--priority <n>', 'the highest priority endpoint provides the default route')
+    .option('-p, --port <spec>', 'publish a port, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], ranges allowed, no host port = a free one (repeatable)', collect)
+    .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
     .addHelpText('after', CONNECT_EXAMPLES)
     .action(async (net: string, sb: string, opts: ConnectFlags) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
   program
@@ -150,10 +154,28 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .argument('[command...]', 'the command to run, after --')
     .description('run a command in an ephemeral sandbox joined to networks (rkt run --net); everything is removed when it exits')
     .option('--net <nets>', 'networks: a,b[:IP=x], all, none or host (repeatable; default: default)', collect)
-    .option('--port <port:hostport>', 'publish a port (repeatable; needs a firewall backend)', collect)
+    .option('-p, --port <spec>', 'publish a port of the first network joined, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp] (repeatable)', collect)
+    .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
     .option('--name <name>', 'sandbox name (default: run-<random>)')
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (argv: string[], opts: RunFlags) => (await import('./commands/run.js')).run(ctx, argv, opts));
+
+  const firewall = program.command('firewall').description("show or reload Switchyard's firewall rules (nftables table inet switchyard)").helpCommand(false);
+  firewall
+    .command('show')
+    .description('the firewall backend, whether its rules match the store, and the rules themselves')
+    .action(async () => (await import('./commands/firewall.js')).firewallShow(ctx));
+  firewall
+    .command('reload')
+    .description('reinstall every rule from the store in one transaction (after `nft flush ruleset` or a firewalld reload)')
+    .action(async () => (await import('./commands/firewall.js')).firewallReload(ctx));
+  const port = program.command('port').description('published ports').helpCommand(false);
+  port
+    .command('ls')
+    .alias('list')
+    .argument('[sandbox]', 'only this sandbox')
+    .description('list published ports: container port, host address and port, allowed clients')
+    .action(async (name: string | undefined) => (await import('./commands/firewall.js')).portList(ctx, name));
 
   program
     .command('gc')

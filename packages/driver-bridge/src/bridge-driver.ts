@@ -39,11 +39,6 @@ export class BridgeDriver implements NetworkDriver {
 
   validateNetworkOptions(options: JsonObject): JsonObject {
     const o = readBridgeOptions(options);
-    if (o.ipMasq) {
-      throw new SwitchyardError('SWY_ERR_FIREWALL_UNAVAILABLE', 'The bridge option ipMasq needs a firewall backend, and this Switchyard has none yet', {
-        hint: 'Leave ipMasq off for now; nftables masquerade is planned.',
-      });
-    }
     return o as unknown as JsonObject;
   }
 
@@ -77,8 +72,9 @@ export class BridgeDriver implements NetworkDriver {
       }
     }
     steps.push({ op: 'link.set', name, up: true, ...(o.promiscMode ? { promisc: true } : {}) });
-    const notes = o.ipMasq ? [] : [`bridge ${name}: no IP masquerade (firewall backend not available yet); traffic leaves with container addresses`];
-    return { steps, state: { bridge: name, created: !existing, addresses: added }, notes };
+    const masquerade = o.ipMasq && !network.internal;
+    const notes = [masquerade ? `bridge ${name}: IP masquerade; traffic leaving the host takes the host address` : `bridge ${name}: no IP masquerade (ipMasq off); traffic leaves with container addresses`];
+    return { steps, state: { bridge: name, created: !existing, addresses: added }, notes, firewall: { interfaces: [name], masquerade } };
   }
 
   async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {

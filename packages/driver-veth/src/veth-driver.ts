@@ -48,25 +48,22 @@ export class VethDriver implements NetworkDriver {
       },
       options,
     );
-    if (o.ipMasq === true) {
-      throw new SwitchyardError('SWY_ERR_FIREWALL_UNAVAILABLE', 'The veth option ipMasq needs a firewall backend, and this Switchyard has none yet', {
-        hint: 'Leave ipMasq off for now; nftables masquerade is planned.',
-      });
-    }
     return o;
   }
 
   async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
     const o = network.options as unknown as VethOptions;
+    const masquerade = o.ipMasq && o.defaultRoute && !network.internal;
     const notes = o.defaultRoute
-      ? ['no IP masquerade: the firewall backend is not available yet, so traffic beyond the host leaves with container addresses']
+      ? [masquerade ? 'IP masquerade: traffic leaving the host takes the host address' : 'no IP masquerade (ipMasq off): traffic beyond the host leaves with container addresses']
       : ['restricted: sandboxes reach only the host (no default route, no masquerade)'];
     if (!network.ipv4?.gateway && !network.ipv6?.gateway) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `veth network "${network.name}" needs a gateway address for the host end`, {
         hint: 'Leave the IPAM gateway at its default or name one.',
       });
     }
-    return { steps: [], state: {}, notes };
+    // Each endpoint's host end is its own interface: they are declared per endpoint, at join.
+    return { steps: [], state: {}, notes, firewall: { interfaces: [], masquerade } };
   }
 
   async deleteNetwork(): Promise<NetworkPlan> {
@@ -113,6 +110,7 @@ export class VethDriver implements NetworkDriver {
       staticRoutes: routes,
       ...defaultGateways(network, gateway),
       ...(o.mtu ? { mtu: o.mtu } : {}),
+      firewallInterface: host,
     };
   }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { createSwitchyard, ERROR_CODES, HOST_NS, isHostName, assertIfName, parseCidr, cidrContains, type ErrorCode, type NetworkRecord, type SandboxRecord, type StateStore, type Switchyard } from '@switchyard/core';
-import { FakeKernel, MemoryStore } from '@switchyard/core/testing';
+import { FakeKernel, MemoryFirewall, MemoryStore } from '@switchyard/core/testing';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '../builtins.js';
 import { runCli, type CliDeps } from '../main.js';
 import { EXIT_CODES } from '../output/failure.js';
@@ -41,6 +41,8 @@ let netDir: string;
 let fake: FakeKernel;
 let store: StateStore;
 let deps: CliDeps;
+/** The firewall of a host with nftables, in memory: rkt's default network masquerades. */
+const firewall = new MemoryFirewall();
 
 interface Invocation {
   code: number;
@@ -57,7 +59,7 @@ async function cli(argv: readonly string[]): Promise<Invocation> {
 
 /** The instance a test uses to look at and tidy the world, built as the CLI builds its own. */
 function openDirect(): Promise<Switchyard> {
-  return createSwitchyard({ stateDir, appDir: false, builtins: { drivers: [...BUILTIN_DRIVERS], ipams: [...BUILTIN_IPAMS] }, kernel: fake, store, recover: false, autoloadPlugins: false });
+  return createSwitchyard({ stateDir, appDir: false, builtins: { drivers: [...BUILTIN_DRIVERS], ipams: [...BUILTIN_IPAMS] }, kernel: fake, store, firewall, recover: false, autoloadPlugins: false });
 }
 
 /** The base world every case starts from: network base, sandbox busy on it, sandbox sb on none. */
@@ -82,6 +84,9 @@ beforeAll(async () => {
   await fake.apply([
     { ns: HOST_NS, op: { op: 'addr.add', dev: 'eth0', cidr: '192.168.1.10/24' } },
     { ns: HOST_NS, op: { op: 'route.add', dst: 'default', via: '192.168.1.1', dev: 'eth0' } },
+    // Forwarding is on already: a masquerading network or a published port turns it on and leaves it on by design.
+    { ns: HOST_NS, op: { op: 'sysctl.set', key: 'net.ipv4.ip_forward', value: '1' } },
+    { ns: HOST_NS, op: { op: 'sysctl.set', key: 'net.ipv6.conf.all.forwarding', value: '1' } },
   ]);
   fake.addPathNetns('/run/netns/adopt-me');
   const memory = new MemoryStore();
@@ -90,6 +95,7 @@ beforeAll(async () => {
   deps = {
     hasPrivileges: () => true,
     createSwitchyard: (o) => createSwitchyard({ ...o, kernel: fake, store, recover: false, autoloadPlugins: false }),
+    firewall: () => firewall,
     startCommand: () => ({ wait: async () => ({ code: 0, signal: null }), kill: () => undefined }),
     signals: { on: () => undefined, off: () => undefined },
   };

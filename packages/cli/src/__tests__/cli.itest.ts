@@ -171,10 +171,25 @@ describe('switchyard on the real kernel', () => {
     expect(badIp.code).toBe(2);
     expect(badIp.stderr).toContain('code: SWY_ERR_INVALID_CIDR');
     expect(cli('network', 'ls', '--bogus').code).toBe(2);
-    const port = cli('run', '--net=iterr', '--port=80:8080', '--', 'true');
-    expect(port.code).toBe(6);
+    // A host without a firewall backend refuses published ports up front (exit 5, Unavailable).
+    const saved = env;
+    env = { ...env, SWITCHYARD_FIREWALL: 'none' };
+    const port = cli('run', '--net=iterr', '--port=8080:80', '--', 'true');
+    env = saved;
+    expect(port.code).toBe(5);
     expect(port.stderr).toContain('code: SWY_ERR_FIREWALL_UNAVAILABLE');
-    ok('sandbox', 'rm', 'iterrsb');
+    // With nftables: a port another sandbox holds is a conflict (exit 4) that names the holder.
+    ok('connect', 'iterr', 'iterrsb', '-p', '8080:80');
+    expect(ok('port', 'ls').stdout).toMatch(/iterrsb\s+iterr\s+80\/tcp\s+0\.0\.0\.0:8080\s+anywhere/);
+    ok('sandbox', 'create', 'iterrsb2');
+    const taken = cli('connect', 'iterr', 'iterrsb2', '-p', '8080:80');
+    expect(taken.code).toBe(4);
+    expect(taken.stderr).toContain('code: SWY_ERR_PORT_CONFLICT');
+    expect(taken.stderr).toContain('sandbox "iterrsb"');
+    const shown = ok('firewall', 'show').stdout;
+    expect(shown).toContain('status: in step with the store');
+    expect(shown).toContain('comment "endpoint iterrsb.iterr"');
+    ok('sandbox', 'rm', 'iterrsb', 'iterrsb2');
     ok('network', 'rm', 'iterr');
     expect(await settledSnapshot(initial)).toEqual(initial);
   });

@@ -44,6 +44,25 @@ function connected(network: string, sandbox: string): boolean {
   return (JSON.parse(r.out) as { sandbox: { endpoints: Array<{ networkName: string }> } }).sandbox.endpoints.some((e) => e.networkName === network);
 }
 
+/** Switchyard's nftables table, objects and elements in a stable order (a rebuild from the store may list them in another). */
+function firewallTable(): string[] {
+  const r = spawnSync('nft', ['-j', 'list', 'table', 'inet', 'switchyard'], { encoding: 'utf8' });
+  if (r.status !== 0) return [`(no table: ${r.stderr.trim()})`];
+  const strip = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(strip);
+    if (typeof v !== 'object' || v === null) return v;
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => k !== 'handle')
+        .map(([k, x]) => [k, k === 'elem' && Array.isArray(x) ? x.map((e) => JSON.stringify(e)).sort() : strip(x)]),
+    );
+  };
+  return (JSON.parse(r.stdout) as { nftables: object[] }).nftables
+    .filter((o) => !('metainfo' in o))
+    .map((o) => JSON.stringify(strip(o)))
+    .sort();
+}
+
 /** Every file under the state dir with its content; lock files and host-local's last-reserved hint (CNI's own format moves it on) aside. */
 function stateFiles(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -105,7 +124,8 @@ const CASES: Case[] = [
   {
     op: 'connect',
     before: [['sandbox', 'create', 'crashbox']],
-    run: ['connect', 'base', 'crashbox'],
+    // With a published port, so the firewall step of connect is in the matrix too.
+    run: ['connect', 'base', 'crashbox', '-p', '8080:80'],
     completed: () => connected('base', 'crashbox'),
     undo: () => void ok('sandbox', 'rm', 'crashbox'),
     mustComplete: false,
@@ -154,6 +174,7 @@ describe.each(matrix.filter((m) => m.c !== undefined).map((m) => [m.point, m.c a
   test('gc completes or rolls back the operation and nothing leaks', async () => {
     const baseKernel = await kernelSnapshot('all');
     const baseFiles = stateFiles();
+    const baseFirewall = firewallTable();
     for (const args of c.before) ok(...args);
 
     const killed = cli(c.run, { SWITCHYARD_FAULT_POINT: point });
@@ -170,6 +191,8 @@ describe.each(matrix.filter((m) => m.c !== undefined).map((m) => [m.point, m.c a
 
     expect(await settledSnapshot(baseKernel, 'all')).toEqual(baseKernel);
     expect(stateFiles()).toEqual(baseFiles);
+    // Not an element more or less in the firewall: a crash after its transaction is undone by gc too.
+    expect(firewallTable()).toEqual(baseFirewall);
     // The bystander kept its interface and address through all of it.
     expect(ok('sandbox', 'inspect', 'bystander')).toContain('10.77.1.2/24');
   });

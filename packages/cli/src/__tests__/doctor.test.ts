@@ -8,6 +8,7 @@ const probes = (over: Partial<DoctorProbes> = {}): Partial<DoctorProbes> => ({
   moduleLoading: () => false,
   privileges: () => ({ uid: 0, netAdmin: true, sysAdmin: true }),
   dirStatus: () => ({ exists: true, writable: true }),
+  sysctl: (key) => (key === 'net.ipv4.ip_forward' ? '1' : '0'),
   ...over,
 });
 
@@ -39,11 +40,21 @@ describe('switchyard doctor', () => {
     h = harness({ doctor: probes() });
     const r = await h.run('doctor');
     expect(r.stdout).toMatch(/ip\s+✓ \/usr\/bin\/ip\s+every kernel change/);
-    expect(r.stdout).toMatch(/nft\s+✗ missing\s+firewall backend \(planned\)\s+apt-get install nftables/);
+    expect(r.stdout).toMatch(/nft\s+✗ missing\s+firewall backend \(libnftables.so.1 comes with it\)\s+apt-get install nftables/);
+    // The harness's firewall (in memory) and the forwarding the host reports.
+    expect(r.stdout).toContain('✓ backend: memory');
+    expect(r.stdout).toContain('forwarding: IPv4 on, IPv6 off');
     expect(r.stdout).toContain('CNI plugins in /usr/lib/cni: ✓ bridge, host-local, ptp');
     expect(r.stdout).toContain('uid 0, CAP_NET_ADMIN yes, CAP_SYS_ADMIN yes');
     expect(r.stdout).toContain(`✓ ${h.stateDir}: writable`);
     expect(r.stdout).toContain('✓ ready');
+  });
+
+  test('says when there is no firewall backend, and what that costs', async () => {
+    h = harness({ doctor: probes(), firewall: () => undefined });
+    const r = await h.run('doctor');
+    expect(r.stdout).toContain('✗ backend: none (install nftables): no masquerade, no published ports, no isolation rules');
+    expect((await h.run('doctor', '--json')).json().doctor.firewall).toEqual({ backend: 'none', ipv4Forwarding: '1', ipv6Forwarding: '0' });
   });
 
   test('reports every feature as supported on a kernel that has them all, with no note', async () => {
@@ -68,7 +79,7 @@ describe('switchyard doctor', () => {
     expect(d.ok).toBe(true);
     expect(d.kernel.find((k: { feature: string }) => k.feature === 'ipvlan')).toMatchObject({ supported: false, note: expect.stringContaining('no module loading') });
     expect(d.plugins.map((p: { kind: string; type: string }) => `${p.kind}:${p.type}`)).toEqual(expect.arrayContaining(['driver:bridge', 'driver:veth', 'driver:macvlan', 'driver:ipvlan', 'ipam:host-local']));
-    expect(d.tools.find((t: { tool: string }) => t.tool === 'nft')).toEqual({ tool: 'nft', path: null, neededFor: 'firewall backend (planned)', essential: false, install: 'apt-get install nftables' });
+    expect(d.tools.find((t: { tool: string }) => t.tool === 'nft')).toEqual({ tool: 'nft', path: null, neededFor: 'firewall backend (libnftables.so.1 comes with it)', essential: false, install: 'apt-get install nftables' });
     expect(d.privileges).toEqual({ uid: 0, netAdmin: true, sysAdmin: true, mayChangeKernel: true });
   });
 

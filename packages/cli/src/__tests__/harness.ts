@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSwitchyard, type StateStore } from '@switchyard/core';
-import { FakeKernel, MemoryIpam, MemoryStore, memoryIpamManifest } from '@switchyard/core/testing';
+import { FakeKernel, MemoryFirewall, MemoryIpam, MemoryStore, memoryIpamManifest } from '@switchyard/core/testing';
 import { runCli, type CliDeps } from '../main.js';
 
 export interface CliRun {
@@ -23,6 +23,8 @@ export interface Harness {
   /** Writes a file into the harness's net dir. */
   netConf(file: string, content: unknown): void;
   deps: CliDeps;
+  /** The firewall every invocation shares (in memory), unless `deps.firewall` replaces it. */
+  firewall: MemoryFirewall;
   dispose(): void;
 }
 
@@ -31,6 +33,7 @@ export function harness(deps: CliDeps = {}, kernel: ConstructorParameters<typeof
   const fake = new FakeKernel(kernel);
   const ipam = new MemoryIpam();
   const memory = new MemoryStore();
+  const firewall = new MemoryFirewall();
   // Each invocation closes its instance; the shared store must outlive that.
   const store: StateStore = {
     get: (c, id) => memory.get(c, id),
@@ -47,8 +50,10 @@ export function harness(deps: CliDeps = {}, kernel: ConstructorParameters<typeof
     ipam,
     stateDir,
     netDir,
+    firewall,
     deps: {
       hasPrivileges: () => true,
+      firewall: () => firewall,
       createSwitchyard: (o) => createSwitchyard({ ...o, builtins: { drivers: o.builtins?.drivers ?? [] }, ipams: [memoryIpamManifest(ipam)], kernel: fake, store, recover: false, autoloadPlugins: false }),
       ...deps,
     },

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { SandboxRecord } from '@switchyard/core';
 import { commandLine, type CommandOutcome, type SignalSource } from '../run/child-process.js';
-import { parseNetList, parsePorts } from '../run/net-list.js';
+import { parseNetList } from '../run/net-list.js';
+import { parsePortFlags } from '../port-spec.js';
 import { planRun } from '../run/plan.js';
 import { harness, type Harness } from './harness.js';
 
@@ -35,13 +36,21 @@ describe('--net parsing (rkt syntax)', () => {
     expect(() => parseNetList(['net1:IP=10.1.0.500'])).toThrow('--net net1:IP=10.1.0.500 is not an IP address');
   });
 
-  test('--port takes PORT[/proto]:HOSTPORT and refuses names, since there is no app manifest', () => {
-    expect(parsePorts(['80:8080', '53/udp:5353'])).toEqual([
+  test("--port takes Docker's syntax: host address, host port and container port, ranges, protocols, and a free host port when none is given", () => {
+    expect(parsePortFlags(['8080:80', '127.0.0.1:5353:53/udp', '[::1]:8443:443/sctp', '8000-8001:90-91', '7000'])).toEqual([
       { protocol: 'tcp', containerPort: 80, hostPort: 8080 },
-      { protocol: 'udp', containerPort: 53, hostPort: 5353 },
+      { protocol: 'udp', containerPort: 53, hostPort: 5353, hostIp: '127.0.0.1' },
+      { protocol: 'sctp', containerPort: 443, hostPort: 8443, hostIp: '::1' },
+      { protocol: 'tcp', containerPort: 90, hostPort: 8000 },
+      { protocol: 'tcp', containerPort: 91, hostPort: 8001 },
+      { protocol: 'tcp', containerPort: 7000, hostPort: 0 },
     ]);
-    expect(() => parsePorts(['http:8080'])).toThrow('has no app manifest');
-    expect(() => parsePorts(['80:70000'])).toThrow('outside 1-65535');
+    expect(parsePortFlags(['10.0.0.1::80'], '192.168.1.7/16')).toEqual([{ protocol: 'tcp', containerPort: 80, hostPort: 0, hostIp: '10.0.0.1', allowFrom: '192.168.0.0/16' }]);
+    expect(() => parsePortFlags(['8000-8002:80-81'])).toThrow('the host range has 3 ports and the container range 2');
+    expect(() => parsePortFlags(['80:70000'])).toThrow('is not a port (1-65535)');
+    expect(() => parsePortFlags(['http:80'])).toThrow('is not a port');
+    expect(() => parsePortFlags(['[::1]:80:80'], '10.0.0.0/8')).toThrow('of the other IP family');
+    expect(() => parsePortFlags([], '10.0.0.0/8')).toThrow('no --port is given');
   });
 });
 

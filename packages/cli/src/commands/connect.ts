@@ -1,6 +1,7 @@
 import { assertHostName, assertIfName, normalizeMac, SwitchyardError, type ConnectOptions } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag } from '../flags.js';
+import { parsePortFlags } from '../port-spec.js';
 import { NetworkCatalog } from '../netd/network-catalog.js';
 import { oneLine } from '../output/failure.js';
 import { endpointSummary } from '../output/views.js';
@@ -12,6 +13,8 @@ export interface ConnectFlags {
   ifname?: string;
   alias?: string[];
   priority?: string;
+  port?: string[];
+  allowFrom?: string;
 }
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -29,6 +32,7 @@ export function connectOptions(f: ConnectFlags): ConnectOptions {
     ...(f.ifname !== undefined ? { ifname: assertIfName(f.ifname, 'interface name (--ifname)') } : {}),
     ...(f.alias && f.alias.length > 0 ? { aliases: f.alias } : {}),
     ...(f.priority !== undefined ? { gatewayPriority: parseIntegerFlag('--priority', f.priority, -1000, 1000) } : {}),
+    ...(f.port !== undefined || f.allowFrom !== undefined ? { portBindings: parsePortFlags(f.port ?? [], f.allowFrom) } : {}),
   };
 }
 

@@ -63,6 +63,11 @@ function render(r: DoctorReport): string {
   );
   const cni = r.cniPlugins;
   out.push(`  CNI plugins in ${cni.dir}: ${cni.plugins.length > 0 ? `✓ ${cni.plugins.join(', ')}` : `✗ none (interop tests need them: ${cni.install})`}`, '');
+  const fw = r.firewall;
+  const on = (v: string | null) => (v === null ? 'unknown' : v === '1' ? 'on' : 'off');
+  out.push('Firewall');
+  out.push(fw.backend === 'none' ? '  ✗ backend: none (install nftables): no masquerade, no published ports, no isolation rules' : `  ✓ backend: ${fw.backend} (table inet switchyard; \`switchyard firewall show\`)`);
+  out.push(`  forwarding: IPv4 ${on(fw.ipv4Forwarding)}, IPv6 ${on(fw.ipv6Forwarding)} (turned on when a masquerading network or a published port needs it, and left on)`, '');
   const p = r.privileges;
   out.push('Privileges');
   out.push(`  uid ${p.uid}, CAP_NET_ADMIN ${p.netAdmin ? 'yes' : 'no'}, CAP_SYS_ADMIN ${p.sysAdmin ? 'yes' : 'no'}`);

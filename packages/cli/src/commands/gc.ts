@@ -6,6 +6,7 @@ const VERBS: Record<GcAction['kind'], [done: string, would: string]> = {
   'remove-sandbox': ['removed sandbox', 'would remove sandbox'],
   'restore-network': ['restored network', 'would restore network'],
   'remove-link': ['removed link', 'would remove link'],
+  'restore-firewall': ['reinstalled the firewall rules of', 'would reinstall the firewall rules of'],
 };
 
 /**

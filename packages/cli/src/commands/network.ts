@@ -26,7 +26,10 @@ export async function networkCreate(ctx: CliContext, name: string | undefined, f
   const spec = f.fromFile ? await specFromFile(name, f) : specFromFlags(name, f);
   await ctx.requirePrivileges('Creating a network');
   const sy = await ctx.open('change');
-  const n = await sy.controller.createNetwork(spec);
+  // As `docker network create`: a bridge network masquerades unless told otherwise (-o ipMasq=false), when
+  // this host has a firewall. A net.d file (--from-file) keeps CNI's default, off.
+  const masquerades = !f.fromFile && spec.driver === 'bridge' && !spec.internal && spec.options?.ipMasq === undefined && sy.controller.firewallName !== 'none';
+  const n = await sy.controller.createNetwork(masquerades ? { ...spec, options: { ...spec.options, ipMasq: true } } : spec);
   const where = [n.driver, n.ipv4?.subnet, n.ipv4?.gateway ? `gateway ${n.ipv4.gateway}` : undefined, n.ipv6?.subnet].filter(Boolean).join(', ');
   ctx.result(`created network ${n.name} (${where})\n  id ${n.id}\n${n.notes.map((x) => `  note: ${x}\n`).join('')}`, { network: n });
 }

@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
-import { RUN_OWNER_LABEL, runOwnerLabel, SwitchyardError, TOKENS, type EndpointRecord, type Firewall, type SandboxRecord, type Switchyard } from '@switchyard/core';
+import { RUN_OWNER_LABEL, runOwnerLabel, SwitchyardError, type EndpointRecord, type SandboxRecord } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { usageError } from '../flags.js';
 import { NetworkCatalog, type EnsuredNetwork } from '../netd/network-catalog.js';
 import { oneLine } from '../output/failure.js';
 import { endpointSummary, netnsText } from '../output/views.js';
 import { exitStatusOf, processSignals, startInSandbox, type CommandOutcome, type RunningCommand } from '../run/child-process.js';
-import { parseNetList, parsePorts } from '../run/net-list.js';
+import { parseNetList } from '../run/net-list.js';
+import { parsePortFlags } from '../port-spec.js';
 import { planRun, type RunPlan } from '../run/plan.js';
 
 export interface RunFlags {
   net?: string[];
   port?: string[];
+  allowFrom?: string;
   name?: string;
 }
 
@@ -26,12 +28,11 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SI
 export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise<void> {
   if (argv.length === 0) throw usageError('run needs a command to run', 'Put it after `--`: switchyard run --net=default -- ping -c1 172.16.28.1');
   const list = parseNetList(f.net ?? []);
-  const ports = parsePorts(f.port ?? []);
+  const ports = parsePortFlags(f.port ?? [], f.allowFrom);
   if (ports.length > 0 && list.kind !== 'contained') throw usageError(`--port needs a contained sandbox, not --net=${list.kind}`, 'Join at least one network (e.g. --net=default) to publish ports.');
   const name = f.name ?? `run-${randomBytes(3).toString('hex')}`;
   await ctx.requirePrivileges('Running a command in a sandbox');
   const sy = await ctx.open('change');
-  if (ports.length > 0) assertFirewall(sy);
 
   const catalog = new NetworkCatalog(sy, ctx.netDir);
   const plan = planRun(
@@ -129,15 +130,6 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
       signal: outcome?.signal ?? interrupted ?? null,
     },
   });
-}
-
-function assertFirewall(sy: Switchyard): void {
-  const fw = sy.container.resolve<Firewall>(TOKENS.Firewall);
-  if (fw.name === 'none') {
-    throw new SwitchyardError('SWY_ERR_FIREWALL_UNAVAILABLE', 'Publishing ports (--port) needs a firewall backend, and this Switchyard has none yet', {
-      hint: 'Run without --port for now; nftables port forwarding is planned.',
-    });
-  }
 }
 
 /** rkt's "networks not found" check, done before anything is created. */

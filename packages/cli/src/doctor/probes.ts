@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { currentPrivileges, type Privileges } from '../privileges.js';
 
@@ -18,6 +18,8 @@ export interface DoctorProbes {
   moduleLoading(): boolean;
   privileges(): Privileges;
   dirStatus(dir: string): DirStatus;
+  /** A sysctl of this namespace (`net.ipv4.ip_forward`), or undefined when it cannot be read. */
+  sysctl(key: string): string | undefined;
 }
 
 export const realProbes: DoctorProbes = {
@@ -41,6 +43,13 @@ export const realProbes: DoctorProbes = {
     }
   },
   moduleLoading: () => existsSync('/proc/modules'),
+  sysctl(key) {
+    try {
+      return readFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  },
   privileges: currentPrivileges,
   dirStatus(dir) {
     let probe = dir;

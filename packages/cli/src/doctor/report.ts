@@ -28,6 +28,8 @@ export interface DoctorReport {
   cniPlugins: { dir: string; plugins: string[]; install: string };
   privileges: Privileges & { mayChangeKernel: boolean };
   stateDir: DirStatus & { path: string };
+  /** The firewall backend in use, and whether the host forwards (Switchyard turns it on when a network needs it). */
+  firewall: { backend: string; ipv4Forwarding: string | null; ipv6Forwarding: string | null };
 }
 
 const FEATURES: ReadonlyArray<{ feature: KernelFeature; usedBy: string; label: string; uml?: string }> = [
@@ -37,7 +39,7 @@ const FEATURES: ReadonlyArray<{ feature: KernelFeature; usedBy: string; label: s
   { feature: 'ipvlan', usedBy: 'ipvlan driver', label: 'ipvlan', uml: "Switchyard's ipvlan tests run under user-mode Linux instead" },
   { feature: 'vlan', usedBy: '802.1Q sub-interfaces', label: '802.1Q vlan', uml: "Switchyard's 802.1Q tests run under user-mode Linux instead" },
   { feature: 'dummy', usedBy: 'dummy parents in tests', label: 'dummy' },
-  { feature: 'nftables', usedBy: 'firewall (masquerade, ports; planned)', label: 'nf_tables' },
+  { feature: 'nftables', usedBy: 'firewall: masquerade, published ports, isolation', label: 'nf_tables' },
 ];
 
 const TOOLS: ReadonlyArray<Omit<ToolCheck, 'path'>> = [
@@ -45,7 +47,7 @@ const TOOLS: ReadonlyArray<Omit<ToolCheck, 'path'>> = [
   { tool: 'nsenter', neededFor: '`run` and `demo`: entering sandboxes', essential: false, install: 'apt-get install util-linux' },
   { tool: 'unshare', neededFor: '`demo`: its private lab namespace', essential: false, install: 'apt-get install util-linux' },
   { tool: 'ping', neededFor: '`demo`: traffic between sandboxes', essential: false, install: 'apt-get install iputils-ping' },
-  { tool: 'nft', neededFor: 'firewall backend (planned)', essential: false, install: 'apt-get install nftables' },
+  { tool: 'nft', neededFor: 'firewall backend (libnftables.so.1 comes with it)', essential: false, install: 'apt-get install nftables' },
 ];
 
 export const CNI_PLUGIN_DIR = '/usr/lib/cni';
@@ -92,5 +94,6 @@ export async function gatherReport(sy: Switchyard, probes: DoctorProbes, env: { 
     cniPlugins: { dir: CNI_PLUGIN_DIR, plugins: probes.cniPlugins(CNI_PLUGIN_DIR), install: 'apt-get install containernetworking-plugins' },
     privileges: { ...priv, mayChangeKernel: may },
     stateDir,
+    firewall: { backend: sy.controller.firewallName, ipv4Forwarding: probes.sysctl('net.ipv4.ip_forward') ?? null, ipv6Forwarding: probes.sysctl('net.ipv6.conf.all.forwarding') ?? null },
   };
 }

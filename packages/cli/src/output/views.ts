@@ -67,6 +67,7 @@ export function networkDetails(n: NetworkRecord, sandboxes: readonly SandboxReco
     ['ipv4', n.ipv4 ? `${n.ipv4.subnet}${n.ipv4.gateway ? ` (gateway ${n.ipv4.gateway})` : ''}` : '-'],
     ['ipv6', n.ipv6 ? `${n.ipv6.subnet}${n.ipv6.gateway ? ` (gateway ${n.ipv6.gateway})` : ''}` : '-'],
     ['internal', n.internal ? 'yes' : 'no'],
+    ['masquerade', n.firewall?.masquerade === true && !n.internal ? 'yes (egress takes the host address)' : 'no'],
     ['options', optionsText(n.options)],
     ['labels', labelsText(n.labels)],
     ['created', n.createdAt],
@@ -116,12 +117,29 @@ export function sandboxDetails(s: SandboxRecord, stale?: string): string {
   ];
   let out = `Sandbox ${s.name}\n` + formatPairs(pairs);
   out += s.endpoints.length > 0 ? '\nInterfaces\n' + formatTable([...ENDPOINT_HEADERS], endpointRows(s), '  ') : '\nNo interfaces besides lo.\n';
+  const ports = portRows([s]);
+  if (ports.length > 0) out += '\nPublished ports\n' + formatTable([...PORT_HEADERS], ports, '  ');
   return out;
+}
+
+export const PORT_HEADERS = ['SANDBOX', 'NETWORK', 'CONTAINER', 'HOST', 'ALLOW FROM'] as const;
+
+/** One row per published port: `80/tcp` -> `0.0.0.0:8080` as `docker port` shows it. */
+export function portRows(sandboxes: readonly SandboxRecord[]): string[][] {
+  return sandboxes.flatMap((s) =>
+    s.endpoints.flatMap((e) =>
+      e.portBindings.map((b) => {
+        const ip = b.hostIp ?? (e.ipv4 && e.ipv6 ? '*' : e.ipv6 ? '::' : '0.0.0.0');
+        return [s.name, e.networkName, `${b.containerPort}/${b.protocol}`, `${ip.includes(':') && ip !== '::' ? `[${ip}]` : ip}:${b.hostPort}`, b.allowFrom ?? 'anywhere'];
+      }),
+    ),
+  );
 }
 
 /** One line about a new endpoint. */
 export function endpointSummary(e: EndpointRecord): string {
   const addrs = [e.ipv4, e.ipv6].filter(Boolean).join(' ') || 'no address';
   const gw = e.gateway4 ?? e.gateway6;
-  return `${e.ifname} ${addrs}${gw ? `, gateway ${gw}` : ''}${e.providesDefaultRoute ? ' (default route)' : ''}`;
+  const ports = e.portBindings.map((b) => `${b.hostIp ? `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:` : ''}${b.hostPort}->${b.containerPort}/${b.protocol}`);
+  return `${e.ifname} ${addrs}${gw ? `, gateway ${gw}` : ''}${e.providesDefaultRoute ? ' (default route)' : ''}${ports.length > 0 ? `, ports ${ports.join(' ')}` : ''}`;
 }

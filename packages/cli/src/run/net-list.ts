@@ -1,4 +1,4 @@
-import { addressFamily, SwitchyardError, type PortBinding } from '@switchyard/core';
+import { addressFamily, SwitchyardError } from '@switchyard/core';
 import { usageError } from '../flags.js';
 
 /** One network named in `--net`, with its per-network arguments (rkt's `name:IP=1.2.3.4`). */
@@ -70,28 +70,4 @@ function parseNetArgs(name: string, args: string | undefined): Omit<NetRequest, 
     else out.ipv6 = value;
   }
   return out;
-}
-
-/**
- * `--port=PORT:HOSTPORT` (optionally `PORT/udp:HOSTPORT`). rkt names ports after the image manifest;
- * Switchyard has no manifests, so the container side is a number.
- */
-export function parsePorts(values: readonly string[]): PortBinding[] {
-  return values.map((v) => {
-    const m = /^(\w+)(?:\/(tcp|udp|sctp))?:(\d+)$/.exec(v);
-    if (!m) throw usageError(`--port ${JSON.stringify(v)} is not PORT:HOSTPORT`, 'Write it like --port=80:8080 (container port 80, host port 8080) or --port=53/udp:5353.');
-    const [, left = '', proto = 'tcp', host = ''] = m;
-    if (!/^\d+$/.test(left)) {
-      throw usageError(`--port names port "${left}", but Switchyard has no app manifest to look names up in`, `Give the container port number instead, e.g. --port=80:${host}.`);
-    }
-    const containerPort = Number(left);
-    const hostPort = Number(host);
-    for (const [what, n] of [
-      ['container', containerPort],
-      ['host', hostPort],
-    ] as const) {
-      if (n < 1 || n > 65535) throw usageError(`--port ${JSON.stringify(v)}: ${what} port ${n} is outside 1-65535`, 'Ports are 1-65535.');
-    }
-    return { protocol: proto as PortBinding['protocol'], containerPort, hostPort };
-  });
 }

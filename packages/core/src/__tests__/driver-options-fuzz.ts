@@ -5,6 +5,7 @@ import type { DriverManifest } from '../registry/plugin.js';
 import { HOST_NS } from '../spi/kernel.js';
 import { assertIfName } from '../kernel/names.js';
 import { createTestSwitchyard, type TestSwitchyard } from '../testing/test-switchyard.js';
+import { MemoryFirewall } from '../testing/memory-firewall.js';
 import { RUNS, attempt, check, checkSame, hostileString, numberValue, textFor, type Json } from './hostile-input.js';
 
 /**
@@ -51,7 +52,7 @@ export function describeDriverOptionsFuzz({ driver, options, checkOptions }: Dri
   describe(`${driver.type} driver options`, () => {
     let sy: TestSwitchyard;
     beforeAll(async () => {
-      sy = await createTestSwitchyard([driver]);
+      sy = await createTestSwitchyard([driver], { firewall: new MemoryFirewall() });
       // A NIC with the default route (the default master), a jumbo one, and a down one.
       sy.fake.addDevice('eth0', { up: true, mtu: 1500, mac: '02:00:00:00:00:01' });
       sy.fake.addDevice('eth1', { up: true, mtu: 9000, mac: '02:00:00:00:00:02' });
@@ -59,6 +60,9 @@ export function describeDriverOptionsFuzz({ driver, options, checkOptions }: Dri
       await sy.fake.apply([
         { ns: HOST_NS, op: { op: 'addr.add', dev: 'eth0', cidr: '192.168.1.10/24' } },
         { ns: HOST_NS, op: { op: 'route.add', dst: 'default', via: '192.168.1.1', dev: 'eth0' } },
+        // Forwarding is on already: a masquerading network turns it on and leaves it on by design (docs/firewall.md).
+        { ns: HOST_NS, op: { op: 'sysctl.set', key: 'net.ipv4.ip_forward', value: '1' } },
+        { ns: HOST_NS, op: { op: 'sysctl.set', key: 'net.ipv6.conf.all.forwarding', value: '1' } },
       ]);
     });
     afterAll(() => sy.dispose());

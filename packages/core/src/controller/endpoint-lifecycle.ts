@@ -7,13 +7,14 @@ import { stillSameNamespace } from '../sandbox/netns-identity.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel, type KernelOp, type KernelStep } from '../spi/kernel.js';
 import type { DriverEndpoint, DriverSandbox } from '../spi/network-driver.js';
-import { parseAddress, stripPrefix } from '../util/addresses.js';
+import { parseAddress } from '../util/addresses.js';
 import { newId } from '../util/ids.js';
 import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
 import { normalizePortBindings } from '../firewall/port-bindings.js';
+import { endpointNeedsFirewall, firewallEndpoint, firewallNetwork, forwardingSteps } from '../firewall/firewall-intents.js';
 import { quoteValue } from '../errors/quote-value.js';
 
 export interface ConnectHooks {
@@ -81,6 +82,7 @@ export class EndpointLifecycle {
           connected: join.connectedDefaultRoute === true,
           onlink: join.noPrefixRoute === true,
         };
+        if (join.firewallInterface) endpoint.hostInterface = join.firewallInterface;
         endpoint.gateway4 = join.gateway4;
         endpoint.gateway6 = join.gateway6;
         const current = sandbox.endpoints.find((e) => e.providesDefaultRoute);
@@ -113,9 +115,16 @@ export class EndpointLifecycle {
         faultPoint('connect:kernel-applied');
         if (hostsDone.status === 'rejected') throw hostsDone.reason;
 
-        if (endpoint.portBindings.length > 0) {
-          await this.firewall.publishPorts(endpoint.id, stripPrefix(endpoint.ipv4 ?? endpoint.ipv6 ?? ''), endpoint.portBindings);
-          undo.push('unpublish ports', () => this.firewall.unpublishPorts(endpoint.id));
+        if (this.firewall.available && endpointNeedsFirewall(endpoint)) {
+          const fw = { network: firewallNetwork(network), endpoint: firewallEndpoint(endpoint) };
+          // Published ports are forwarded: the host must forward for this network's families.
+          if (endpoint.portBindings.length > 0) {
+            const forwarding = await this.kernel.apply(forwardingSteps(fw.network).map((op) => ({ ns: HOST_NS, op })));
+            undo.push('restore forwarding sysctls', () => this.kernel.revert(forwarding));
+          }
+          await this.firewall.apply({ addEndpoints: [fw] });
+          undo.push('remove endpoint firewall rules', () => this.firewall.apply({ removeEndpoints: [fw] }));
+          faultPoint('connect:firewall-applied');
         }
         if (driver.programExternalConnectivity && (endpoint.portBindings.length > 0 || endpoint.providesDefaultRoute)) {
           const joined = driverEndpoint(endpoint);
@@ -148,7 +157,7 @@ export class EndpointLifecycle {
       this.logger.warn('disconnect: kernel cleanup failed, continuing', { error: String(error) });
     }
     faultPoint('disconnect:kernel-removed');
-    await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de));
+    await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de, endpoint));
     faultPoint('disconnect:released');
     const updated: SandboxRecord = {
       ...sandbox,
@@ -181,7 +190,7 @@ export class EndpointLifecycle {
         await runAllCleanups(`remove endpoint ${endpoint.name}`, [
           () => driver.revokeExternalConnectivity?.(dn, de) ?? Promise.resolve(),
           () => (leave.hostSteps.length > 0 ? this.kernel.apply(leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))) : Promise.resolve()),
-          ...(await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de)),
+          ...(await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de, endpoint)),
         ]);
       });
     }
@@ -222,13 +231,17 @@ export class EndpointLifecycle {
     return { driver, dn, de, leave };
   }
 
-  /** Everything after the kernel: ports, addresses (by owner, so a repeat never frees someone else's), driver state. */
-  private async endpointCleanups(network: NetworkRecord, endpointId: string, ifname: string, de: DriverEndpoint): Promise<Array<() => Promise<unknown>>> {
+  /**
+   * Everything after the kernel: firewall rules (when the record is known; a rolled-back connect's are
+   * removed by the firewall check that follows recovery), addresses (by owner, so a repeat never frees
+   * someone else's), driver state.
+   */
+  private async endpointCleanups(network: NetworkRecord, endpointId: string, ifname: string, de: DriverEndpoint, record?: EndpointRecord): Promise<Array<() => Promise<unknown>>> {
     const driver = await this.drivers.driver(network.driver);
     const ipam = await this.drivers.ipam(network.ipamDriver);
     const owner = { id: endpointId, ifname };
     return [
-      () => this.firewall.unpublishPorts(endpointId),
+      () => (record && this.firewall.available && endpointNeedsFirewall(record) ? this.firewall.apply({ removeEndpoints: [{ network: firewallNetwork(network), endpoint: firewallEndpoint(record) }] }) : Promise.resolve()),
       ...[network.ipv4, network.ipv6].filter((p) => p !== undefined).map((p) => () => ipam.releaseOwner(p.poolId, owner)),
       () => driver.deleteEndpoint(driverNetwork(network), de),
     ];

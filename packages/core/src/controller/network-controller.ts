@@ -11,6 +11,7 @@ import type { LockScope, StateStore, StoreTx } from '../spi/state-store.js';
 import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
 import { assertNetworkSpec } from './network-spec-checks.js';
+import { normalizePortBindings } from '../firewall/port-bindings.js';
 import { assertAdoptableNamespace, netnsIdentity } from '../sandbox/netns-identity.js';
 import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../sandbox/sandbox-names.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
@@ -20,6 +21,8 @@ import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
 import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
+import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps, reserveHostPorts } from '../firewall/firewall-intents.js';
+import type { FirewallCheck } from '../spi/firewall.js';
 
 export const DEFAULT_IPAM = 'host-local';
 
@@ -38,7 +41,7 @@ export class NetworkController {
     @inject(TOKENS.DriverRegistry) private readonly drivers: DriverSource,
     @inject(TOKENS.Events) readonly events: SwitchyardEventBus,
     @inject(TOKENS.Logger) private readonly logger: Logger,
-    @inject(TOKENS.Firewall) firewall: Firewall,
+    @inject(TOKENS.Firewall) private readonly firewall: Firewall,
     @inject(TOKENS.SandboxFiles) private readonly files: SandboxFiles,
     @inject(TOKENS.Options) private readonly options: ResolvedOptions,
   ) {
@@ -128,12 +131,25 @@ export class NetworkController {
           }
           network.driverState = plan.state ?? {};
           network.notes = plan.notes ?? [];
+          if (plan.firewall) network.firewall = { interfaces: [...plan.firewall.interfaces], masquerade: plan.firewall.masquerade === true };
+          const fw = firewallNetwork(network);
+          if (fw.masquerade) assertFirewallFor(this.firewall, `IP masquerade on network "${network.name}"`);
           // The plan is named too, so recovery can remove what it made if this process dies now.
           if (plan.steps.length > 0) await tx.put('intents', intent.id, { ...intent, pools, planned: network } satisfies Intent);
           faultPoint('network.create:plan-recorded');
           const applied = await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
           undo.push('remove network kernel objects', () => this.kernel.revert(applied));
           faultPoint('network.create:kernel-applied');
+          if (this.firewall.available) {
+            // Forwarding stays on once a network needs it (as Docker): the forward chain keeps networks apart.
+            if (fw.masquerade) {
+              const forwarding = await this.kernel.apply(forwardingSteps(fw).map((op) => ({ ns: HOST_NS, op })));
+              undo.push('restore forwarding sysctls', () => this.kernel.revert(forwarding));
+            }
+            await this.firewall.apply({ addNetworks: [fw] });
+            undo.push('remove network firewall rules', () => this.firewall.apply({ removeNetworks: [fw] }));
+            faultPoint('network.create:firewall-applied');
+          }
           await tx.put('networks', network.name, network);
           faultPoint('network.create:committed');
           return network;
@@ -184,6 +200,8 @@ export class NetworkController {
     const driver = await this.drivers.driver(network.driver);
     const ipam = await this.drivers.ipam(network.ipamDriver);
     const plan = await driver.deleteNetwork(driverNetwork(network));
+    if (this.firewall.available) await this.firewall.apply({ removeNetworks: [firewallNetwork(network)] });
+    faultPoint('network.delete:firewall-removed');
     await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
     faultPoint('network.delete:kernel-removed');
     for (const pool of [network.ipv6, network.ipv4]) if (pool) await ipam.releasePool(pool.poolId);
@@ -325,13 +343,26 @@ export class NetworkController {
   async connect(networkNameOrId: string, sandboxNameOrId: string, opts: ConnectOptions = {}): Promise<EndpointRecord> {
     // Aliases go into the sandbox's hosts file, a line per entry.
     for (const alias of opts.aliases ?? []) assertHostName('Alias', alias);
-    const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId), async (tx) => {
+    const publishes = (opts.portBindings ?? []).length > 0;
+    if (publishes) assertFirewallFor(this.firewall, 'Publishing ports');
+    let request = opts;
+    // Port-publishing connects also take the `ports` lock: host ports are picked and checked under it.
+    const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId, publishes), async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);
+      if (publishes) {
+        if (network.internal) {
+          throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Network "${network.name}" is internal: nothing outside it can reach its sandboxes, so it cannot publish ports`, {
+            hint: 'Publish the ports on a connect to a network that is not internal.',
+          });
+        }
+        const bindings = normalizePortBindings(opts.portBindings);
+        request = { ...opts, portBindings: reserveHostPorts(bindings, await tx.list<SandboxRecord>('sandboxes'), this.options.hostPortRange, sandbox.name) };
+      }
       const attempt = async () => {
         const intentId = newId();
         let committed: SandboxRecord | undefined;
-        const endpoint = await this.endpoints.connect(network, sandbox, opts, {
+        const endpoint = await this.endpoints.connect(network, sandbox, request, {
           beforeChanges: (ep) => tx.put('intents', intentId, { kind: 'connect', id: intentId, sandboxName: sandbox.name, networkName: network.name, endpointId: ep.id, ifname: ep.ifname, at: ep.createdAt } satisfies Intent),
           commit: async (updated) => {
             committed = updated;
@@ -422,7 +453,25 @@ export class NetworkController {
           recovered.push({ ...action, done: error === undefined, ...(error === undefined ? {} : { error }) });
         }
       }
-      return [...recovered, ...(await this.reconciler.collect(tx, dryRun))];
+      const collected = [...recovered, ...(await this.reconciler.collect(tx, dryRun))];
+      // Last, from the store as it is now: elements a crash or a removed sandbox left in the firewall go, missing ones come back.
+      if (this.firewall.available) {
+        const state = firewallState(await tx.list<NetworkRecord>('networks'), await tx.list<SandboxRecord>('sandboxes'));
+        const check = await this.firewall.verify(state);
+        if (check.problems.length > 0) {
+          const action = { kind: 'restore-firewall' as const, target: `${this.firewall.name} table`, reason: check.problems.join('; ') };
+          if (dryRun) collected.push({ ...action, done: false });
+          else {
+            try {
+              await this.syncFirewall(state);
+              collected.push({ ...action, done: true });
+            } catch (error) {
+              collected.push({ ...action, done: false, error: error instanceof Error ? error.message : String(error) });
+            }
+          }
+        }
+      }
+      return collected;
     });
     return { dryRun, actions };
   }
@@ -445,7 +494,61 @@ export class NetworkController {
       if (done) handled++;
     }
     if (handled > 0) this.emit('recovery.completed', { rolledBack: handled });
+    await this.restoreFirewall();
     return handled;
+  }
+
+  // ---------------------------------------------------------------- firewall
+
+  /** The firewall backend's name (`nftables`, `none`). */
+  get firewallName(): string {
+    return this.firewall.name;
+  }
+
+  /** What the installed rules lack or hold beyond the intended state (from the store); reads only. */
+  async checkFirewall(): Promise<FirewallCheck> {
+    const [networks, sandboxes] = await Promise.all([this.store.list<NetworkRecord>('networks'), this.store.list<SandboxRecord>('sandboxes')]);
+    return this.firewall.verify(firewallState(networks, sandboxes));
+  }
+
+  /**
+   * Notices a missing or damaged table (someone ran `nft flush ruleset`, a crash left elements) and
+   * reinstalls it from the store; runs whenever a changing Switchyard opens. Returns the problems found.
+   */
+  async restoreFirewall(): Promise<string[]> {
+    if (!this.firewall.available) return [];
+    const first = await this.checkFirewall();
+    if (first.problems.length === 0) return [];
+    // Under the store-wide lock: an operation in flight may have applied rules it has not committed yet.
+    const fixed = await this.store.transaction(async (tx) => {
+      const state = firewallState(await tx.list<NetworkRecord>('networks'), await tx.list<SandboxRecord>('sandboxes'));
+      const again = await this.firewall.verify(state);
+      if (again.problems.length > 0) await this.syncFirewall(state);
+      return again.problems;
+    });
+    if (fixed.length > 0) this.logger.warn(`firewall: reinstalled Switchyard's rules (${fixed.join('; ')})`);
+    return fixed;
+  }
+
+  /** `firewall reload`: replaces Switchyard's rules with the intended state from the store, atomically. */
+  async reloadFirewall(): Promise<{ networks: number; endpoints: number }> {
+    return this.store.transaction(async (tx) => {
+      const state = firewallState(await tx.list<NetworkRecord>('networks'), await tx.list<SandboxRecord>('sandboxes'));
+      await this.syncFirewall(state);
+      return { networks: state.networks.length, endpoints: state.endpoints.length };
+    });
+  }
+
+  /** The installed rules as the backend reports them. */
+  async showFirewall(): Promise<string> {
+    return this.firewall.show();
+  }
+
+  private async syncFirewall(state: ReturnType<typeof firewallState>): Promise<void> {
+    if (!this.firewall.available) return;
+    const steps = state.networks.filter((n) => n.masquerade || state.endpoints.some((e) => e.networkId === n.id && e.ports.length > 0)).flatMap(forwardingSteps);
+    if (steps.length > 0) await this.kernel.apply(steps.map((op) => ({ ns: HOST_NS, op })));
+    await this.firewall.sync(state);
   }
 
   /** Recovers one intent and removes it; returns the error message when that failed (the intent stays for the next try). */
@@ -467,6 +570,10 @@ export class NetworkController {
         const ipam = await this.drivers.ipam(intent.ipamDriver);
         const planned = intent.planned;
         await runAllCleanups(`roll back network ${intent.networkName}`, [
+          async () => {
+            if (!planned || !this.firewall.available) return;
+            await this.firewall.apply({ removeNetworks: [firewallNetwork(planned)] });
+          },
           async () => {
             if (!planned) return;
             const plan = await (await this.drivers.driver(planned.driver)).deleteNetwork(driverNetwork(planned));
@@ -554,10 +661,10 @@ export class NetworkController {
   }
 
   /** Connect and disconnect: the network shared (it must not go away), the sandbox exclusively. */
-  private endpointScope(networkNameOrId: string, sandboxNameOrId: string) {
+  private endpointScope(networkNameOrId: string, sandboxNameOrId: string, ports = false) {
     return async (r: Pick<StoreTx, 'get' | 'list'>): Promise<LockScope> => {
       const [network, sandbox] = await Promise.all([this.findNetwork(r, networkNameOrId), this.findSandbox(r, sandboxNameOrId)]);
-      return { shared: [`network:${network.name}`], exclusive: [`sandbox:${sandbox.name}`] };
+      return { shared: [`network:${network.name}`], exclusive: [`sandbox:${sandbox.name}`, ...(ports ? ['ports:host'] : [])] };
     };
   }
 

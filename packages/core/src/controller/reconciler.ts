@@ -36,7 +36,7 @@ function processStartTime(pid: number): string | undefined {
 
 /** One thing gc did, or would do under --dry-run. */
 export interface GcAction {
-  kind: 'recover-intent' | 'remove-sandbox' | 'restore-network' | 'remove-link';
+  kind: 'recover-intent' | 'remove-sandbox' | 'restore-network' | 'remove-link' | 'restore-firewall';
   /** The sandbox, network, link or intent acted on. */
   target: string;
   reason: string;

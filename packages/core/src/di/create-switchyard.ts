@@ -5,6 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { NetworkController } from '../controller/network-controller.js';
 import { SwitchyardEventBus } from '../events/events.js';
 import { UnavailableFirewall } from '../firewall/unavailable-firewall.js';
+import { DEFAULT_HOST_PORT_RANGE } from '../firewall/firewall-intents.js';
 import { IproutesExecutor } from '../kernel/iproute2-executor.js';
 import { NetlinkExecutor } from '../kernel/netlink/netlink-executor.js';
 import { PluginRegistry } from '../registry/plugin-registry.js';
@@ -46,7 +47,10 @@ export interface SwitchyardOptions {
   /** Replace a port (tests pass FakeKernel and MemoryStore). */
   kernel?: Kernel;
   store?: StateStore;
+  /** The firewall backend (`@switchyard/firewall-nftables`); default `none` (no masquerade, no published ports). */
   firewall?: Firewall;
+  /** Where automatic host ports (host port 0 / `-p 80`) come from; default 49152-65535. */
+  hostPortRange?: [number, number];
   logger?: Logger;
   /** fsync every state document (default true); false trades crash durability for speed. */
   durable?: boolean;
@@ -78,6 +82,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     ...(options.appDir === false ? {} : { appDir: options.appDir ?? process.cwd() }),
     ...(options.pluginDir ? { pluginDir: options.pluginDir } : {}),
     autoloadPlugins: options.autoloadPlugins ?? true,
+    hostPortRange: assertPortRange(options.hostPortRange ?? DEFAULT_HOST_PORT_RANGE),
   };
   // Whoever can write where state or plugins live can make a root process do their bidding: refuse such places before anything is read.
   if (!options.store) assertSafeDirectory(stateDir, 'SWY_ERR_STATE_DIR_UNSAFE', 'state directory');
@@ -138,4 +143,14 @@ function assertSafeDirectory(dir: string, code: 'SWY_ERR_STATE_DIR_UNSAFE' | 'SW
     hint: `Make it and every directory above it owned by root (or this user) and writable by no one else, e.g. chown root: ${dir} && chmod 0700 ${dir}.`,
     details: { path: dir, reason: why },
   });
+}
+
+function assertPortRange(range: readonly [number, number]): readonly [number, number] {
+  const [low, high] = range;
+  if (!Number.isInteger(low) || !Number.isInteger(high) || low < 1 || high > 65535 || low > high) {
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Host port range ${JSON.stringify(range)} is not two ports from 1 to 65535, lowest first`, {
+      hint: 'Give hostPortRange as [first, last], e.g. [49152, 65535].',
+    });
+  }
+  return [low, high];
 }

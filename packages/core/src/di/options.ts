@@ -10,4 +10,6 @@ export interface ResolvedOptions {
   autoloadPlugins: boolean;
   /** Directory for per-sandbox hosts / resolv.conf files. */
   runDir: string;
+  /** First and last host port that automatic host ports are picked from. */
+  hostPortRange: readonly [number, number];
 }

@@ -54,7 +54,10 @@ export const ERROR_CODES = {
   // drivers and firewall
   SWY_ERR_MTU_TOO_LARGE: 'InvalidArgument',
   SWY_ERR_MASTER_NOT_FOUND: 'NotFound',
-  SWY_ERR_FIREWALL_UNAVAILABLE: 'NotImplemented',
+  SWY_ERR_FIREWALL_UNAVAILABLE: 'Unavailable',
+  SWY_ERR_FIREWALL_FAILED: 'Internal',
+  SWY_ERR_PORT_CONFLICT: 'Conflict',
+  SWY_ERR_PORT_RANGE_EXHAUSTED: 'Unavailable',
   SWY_ERR_NOT_IMPLEMENTED: 'NotImplemented',
   // CLI
   SWY_ERR_USAGE: 'InvalidArgument',

@@ -1,1 +1,3 @@
 export * from './unavailable-firewall.js';
+export * from './firewall-intents.js';
+export * from './port-bindings.js';

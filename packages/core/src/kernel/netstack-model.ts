@@ -197,6 +197,10 @@ export class NetstackModel {
     if (!this.links.has(link.id)) return;
     this.links.delete(link.id);
     this.dropAddrsAndRoutes(link, 'all');
+    // A link's own sysctls (net.ipv4.conf.<name>.*) go with it, as in the kernel.
+    const sysctls = this.namespaces.get(link.ns)?.sysctls;
+    const own = ['ipv4.conf', 'ipv6.conf', 'ipv4.neigh', 'ipv6.neigh'].map((p) => `net.${p}.${link.name}.`);
+    for (const name of [...(sysctls?.keys() ?? [])]) if (own.some((p) => name.startsWith(p))) sysctls?.delete(name);
     for (const other of [...this.links.values()]) {
       if (other.masterId === link.id) this.release(other);
       if (other.parentId === link.id || other.id === link.peerId) this.removeLink(other);

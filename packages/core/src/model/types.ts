@@ -69,6 +69,8 @@ export interface NetworkRecord {
   driverState: JsonObject;
   /** Lines the driver wants users to read in `inspect` (e.g. "masquerade not configured"). */
   notes: string[];
+  /** What the driver declared for the firewall (`NetworkPlan.firewall`); absent = nothing. */
+  firewall?: { interfaces: string[]; masquerade: boolean };
   createdAt: string;
 }
 
@@ -117,8 +119,12 @@ export interface SandboxRecord {
 export interface PortBinding {
   protocol: 'tcp' | 'udp' | 'sctp';
   containerPort: number;
+  /** 0 when connecting = pick a free one from the host port range (the endpoint records the one picked). */
   hostPort: number;
+  /** Only this host address (else every address of each family the endpoint has). */
   hostIp?: string;
+  /** Only clients from this subnet (CIDR). */
+  allowFrom?: string;
 }
 
 export interface ConnectOptions {
@@ -156,6 +162,8 @@ export interface EndpointRecord {
   /** Whether this endpoint currently provides the sandbox's default route. */
   providesDefaultRoute: boolean;
   driverState: JsonObject;
+  /** The endpoint's own host interface the firewall keys on (`JoinPlan.firewallInterface`). */
+  hostInterface?: string;
   createdAt: string;
 }
 

@@ -1,14 +1,79 @@
 import type { PortBinding } from '../model/types.js';
 
-/** Packet filtering and NAT for networks and endpoints (masquerade, published ports, isolation). */
+/**
+ * A network as the firewall sees it. Core derives it from the network record and what the driver
+ * declared (`NetworkPlan.firewall`); the firewall never asks a driver anything.
+ */
+export interface FirewallNetwork {
+  id: string;
+  name: string;
+  /** Host interfaces the network's traffic enters the host through (a bridge); per-endpoint ones are on the endpoints. */
+  interfaces: string[];
+  /** The network's subnets (CIDR), both families. */
+  subnets: string[];
+  /** Masquerade traffic from the subnets leaving the host through any non-Switchyard interface. */
+  masquerade: boolean;
+  /** No traffic in or out of the host's other interfaces; no published ports. */
+  internal: boolean;
+}
+
+/** A published port as the firewall programs it: one host port, one container port (ranges are expanded by core). */
+export interface PublishedPort {
+  protocol: PortBinding['protocol'];
+  hostPort: number;
+  containerPort: number;
+  /** Only this host address (else every local address of the family). */
+  hostIp?: string;
+  /** Only clients from this subnet (CIDR); else any. */
+  allowFrom?: string;
+}
+
+/** An endpoint as the firewall sees it. */
+export interface FirewallEndpoint {
+  id: string;
+  /** `<sandbox>.<network>`: named in rule comments. */
+  name: string;
+  networkId: string;
+  /** Host interfaces of this endpoint alone (a routed veth's host end). */
+  interfaces: string[];
+  /** Bare addresses (no prefix). */
+  ipv4?: string;
+  ipv6?: string;
+  ports: PublishedPort[];
+}
+
+/** Everything the firewall should hold: what `sync` installs and what `verify` compares with. */
+export interface FirewallState {
+  networks: FirewallNetwork[];
+  /** Endpoints with something for the firewall (ports or own interfaces); each names a network in `networks`. */
+  endpoints: FirewallEndpoint[];
+}
+
+/** One operation's firewall change: removals then additions, as one atomic transaction. */
+export interface FirewallChange {
+  removeEndpoints?: Array<{ network: FirewallNetwork; endpoint: FirewallEndpoint }>;
+  removeNetworks?: FirewallNetwork[];
+  addNetworks?: FirewallNetwork[];
+  addEndpoints?: Array<{ network: FirewallNetwork; endpoint: FirewallEndpoint }>;
+}
+
+/** What `verify` found: empty `problems` means the installed rules match the intended state. */
+export interface FirewallCheck {
+  problems: string[];
+}
+
+/** Packet filtering and NAT for networks and endpoints: masquerade, published ports, isolation. */
 export interface Firewall {
+  /** `nftables`, or `none` when this host has no firewall backend. */
   readonly name: string;
-  /** Masquerades traffic from these subnets leaving through any other interface; idempotent. */
-  ensureMasquerade(networkId: string, subnets: string[]): Promise<void>;
-  /** Removes a network's masquerade rules; succeeds when there are none. */
-  removeMasquerade(networkId: string): Promise<void>;
-  /** Forwards host ports to an endpoint's address; idempotent. */
-  publishPorts(endpointId: string, address: string, bindings: PortBinding[]): Promise<void>;
-  /** Removes an endpoint's forwards; succeeds when there are none. */
-  unpublishPorts(endpointId: string): Promise<void>;
+  /** False for `none`: core refuses masquerade and published ports up front, with a coded error. */
+  readonly available: boolean;
+  /** Applies one change as a single atomic transaction; removing what is absent succeeds. */
+  apply(change: FirewallChange): Promise<void>;
+  /** Replaces everything Switchyard installed with `state`, atomically (`firewall reload`). */
+  sync(state: FirewallState): Promise<void>;
+  /** Reads the installed rules back and names what is missing or different from `state`. */
+  verify(state: FirewallState): Promise<FirewallCheck>;
+  /** The installed rules as the backend reports them (`firewall show`). */
+  show(): Promise<string>;
 }

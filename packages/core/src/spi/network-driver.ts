@@ -51,6 +51,12 @@ export interface NetworkPlan {
    * controller reserves them in IPAM (as CNM's auxiliary addresses), so no endpoint is given one.
    */
   reservedAddresses?: string[];
+  /**
+   * createNetwork only: what the firewall needs. `interfaces` are the host interfaces the network's
+   * traffic reaches the host through (a bridge); `masquerade` asks for egress NAT of its subnets.
+   * Declared as data: core builds the firewall transaction, the driver never calls the firewall.
+   */
+  firewall?: { interfaces: string[]; masquerade: boolean };
 }
 
 export interface EndpointPlan {
@@ -86,6 +92,8 @@ export interface JoinPlan {
   noPrefixRoute?: boolean;
   /** MTU the sandbox interface should get. */
   mtu?: number;
+  /** A host interface of this endpoint alone that the firewall keys on (a routed veth's host end). */
+  firewallInterface?: string;
 }
 
 export interface LeavePlan {

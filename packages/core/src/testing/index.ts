@@ -10,3 +10,5 @@ export * from './step-failing-kernel.js';
 export * from './settled-snapshot.js';
 export * from './wait-until.js';
 export * from './lab-switchyard.js';
+export * from './memory-firewall.js';
+export * from './traffic.js';

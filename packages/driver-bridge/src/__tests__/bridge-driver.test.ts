@@ -1,4 +1,4 @@
-import { runDriverConformance, createTestSwitchyard, type TestSwitchyard } from '@switchyard/core/testing';
+import { runDriverConformance, createTestSwitchyard, MemoryFirewall, type TestSwitchyard } from '@switchyard/core/testing';
 import bridgeDriver, { hostVethName } from '../index.js';
 
 runDriverConformance('bridge', () => bridgeDriver, {
@@ -60,7 +60,26 @@ describe('bridge driver', () => {
     expect((await sy.kernel.listRoutes(sb.netns)).filter((r) => r.dst === 'default')).toEqual([]);
   });
 
-  it('refuses ipMasq with the coded firewall error until a firewall backend exists', async () => {
+  it('refuses ipMasq with the coded firewall error on a host without a firewall backend, leaving nothing', async () => {
     await expect(sy.controller.createNetwork({ name: 'm', driver: 'bridge', options: { ipMasq: true } })).rejects.toMatchObject({ code: 'SWY_ERR_FIREWALL_UNAVAILABLE' });
+    expect(await sy.controller.listNetworks()).toEqual([]);
+    expect((await sy.kernel.listLinks({ kind: 'host' })).filter((l) => l.kind === 'bridge')).toEqual([]);
+  });
+
+  it('declares its bridge and masquerade to the firewall, which core programs with the network', async () => {
+    const firewall = new MemoryFirewall();
+    const withFw = await createTestSwitchyard([bridgeDriver], { firewall });
+    try {
+      const n = await withFw.controller.createNetwork({ name: 'm', driver: 'bridge', options: { ipMasq: true, bridge: 'swym' }, ipam: { ipv4: [{ subnet: '10.61.0.0/24' }] } });
+      expect(firewall.networks.get(n.id)).toEqual({ id: n.id, name: 'm', interfaces: ['swym'], subnets: ['10.61.0.0/24'], masquerade: true, internal: false });
+      expect(n.notes.join(' ')).toMatch(/IP masquerade/);
+      // Forwarding and localhost-to-published-port routing are turned on for it.
+      expect(withFw.fake.sysctl({ kind: 'host' }, 'net.ipv4.ip_forward')).toBe('1');
+      expect(withFw.fake.sysctl({ kind: 'host' }, 'net.ipv4.conf.swym.route_localnet')).toBe('1');
+      await withFw.controller.deleteNetwork('m');
+      expect(firewall.networks.size).toBe(0);
+    } finally {
+      await withFw.dispose();
+    }
   });
 });

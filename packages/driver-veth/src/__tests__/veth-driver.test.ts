@@ -1,4 +1,4 @@
-import { runDriverConformance, createTestSwitchyard, type TestSwitchyard } from '@switchyard/core/testing';
+import { runDriverConformance, createTestSwitchyard, MemoryFirewall, type TestSwitchyard } from '@switchyard/core/testing';
 import vethDriver, { VETH_PRESETS, hostVethName } from '../index.js';
 
 runDriverConformance('veth', () => vethDriver, { invalidOptions: [{ mtu: 70000 }, { defaultRoute: 'maybe' }] });
@@ -36,13 +36,26 @@ describe('veth (point-to-point) driver', () => {
     expect((await sy.kernel.listRoutes(sb.netns)).map((r) => r.dst)).toEqual([`${gateway}/32`]);
   });
 
-  it('the default preset says in inspect that it has no masquerade yet', async () => {
-    const n = await sy.controller.createNetwork(VETH_PRESETS.default);
-    expect(n.ipv4?.subnet).toBe('172.16.28.0/24');
-    expect(n.notes.join(' ')).toMatch(/no IP masquerade/);
+  it("the default preset masquerades (as rkt's default network): inspect says so and the firewall gets the subnet and the host end", async () => {
+    const firewall = new MemoryFirewall();
+    const withFw = await createTestSwitchyard([vethDriver], { firewall });
+    try {
+      const n = await withFw.controller.createNetwork(VETH_PRESETS.default);
+      expect(n.ipv4?.subnet).toBe('172.16.28.0/24');
+      expect(n.notes.join(' ')).toMatch(/IP masquerade: traffic leaving the host takes the host address/);
+      expect(firewall.networks.get(n.id)).toMatchObject({ subnets: ['172.16.28.0/24'], masquerade: true, interfaces: [] });
+      await withFw.controller.createSandbox({ name: 's' });
+      const ep = await withFw.controller.connect('default', 's');
+      expect(firewall.endpoints.get(ep.id)).toMatchObject({ interfaces: [hostVethName(ep.id)], networkId: n.id });
+      await withFw.controller.disconnect('default', 's');
+      expect(firewall.endpoints.size).toBe(0);
+    } finally {
+      await withFw.dispose();
+    }
   });
 
-  it('refuses ipMasq with the coded firewall error', async () => {
+  it('refuses ipMasq with the coded firewall error on a host without a firewall backend, leaving nothing', async () => {
     await expect(sy.controller.createNetwork({ name: 'm', driver: 'veth', options: { ipMasq: true } })).rejects.toMatchObject({ code: 'SWY_ERR_FIREWALL_UNAVAILABLE' });
+    expect(await sy.controller.listNetworks()).toEqual([]);
   });
 });

@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { parseIpAddress } from '@switchyard/core';
 import { normalizePortBindings } from '../../../../core/src/firewall/port-bindings.js';
-import { parseNetList, parsePorts } from '../net-list.js';
+import { parseNetList } from '../net-list.js';
+import { parsePortFlags } from '../../port-spec.js';
 import { RUNS, attemptSync, check, checkRefused, checkSame, hostileString, ipv4Text, ipv6Text, numberText, objectNameText, textFor } from '../../../../core/src/__tests__/hostile-input.js';
 
 /**
- * `run`'s own syntaxes, hostile: `--port PORT[/proto]:HOSTPORT` and `--net name[:IP=addr],…`. What the
- * CLI accepts is well-formed (the bindings pass core's port-binding check unchanged); everything else
- * is a coded usage error.
+ * The CLI's own syntaxes, hostile: `-p/--port` in Docker's form ([HOST_IP:][HOST_PORT:]PORT[/proto],
+ * ranges, IPv6 in brackets, with --allow-from) and `--net name[:IP=addr],…`. What the CLI accepts is
+ * well-formed (the bindings pass core's port-binding check unchanged); everything else is a coded usage error.
  */
 
 const port = fc.oneof(fc.integer({ min: 1, max: 65535 }).map(String), fc.constantFrom('0', '65536', '080', '1e3', 'http', ''), numberText);
@@ -15,18 +16,29 @@ const protocol = fc.oneof(
   fc.constantFrom('', '/tcp', '/udp', '/sctp', '/icmp', '/TCP', '/'),
   hostileString.map((p) => `/${p}`),
 );
+const range = fc.oneof({ arbitrary: port, weight: 4 }, { arbitrary: fc.tuple(port, port).map(([a, b]) => `${a}-${b}`), weight: 1 });
+const hostAddress = fc.oneof(
+  fc.constantFrom('', '127.0.0.1:', '[::1]:', '::1:', '[10.0.0.1]:', '0.0.0.0:', '[]:'),
+  ipv4Text.map((a) => `${a}:`),
+  ipv6Text.map((a) => `[${a}]:`),
+);
 const portSpec = textFor(
-  fc.tuple(port, protocol, port).map(([c, p, h]) => `${c}${p}:${h}`),
+  fc.oneof(
+    fc.tuple(hostAddress, range, range, protocol).map(([a, h, c, p]) => `${a}${h}:${c}${p}`),
+    fc.tuple(range, protocol).map(([c, p]) => `${c}${p}`),
+    fc.tuple(hostAddress, range, protocol).map(([a, c, p]) => `${a}:${c}${p}`),
+  ),
   4,
 );
+const allowFrom = fc.option(fc.oneof(fc.constantFrom('10.0.0.0/8', '192.168.1.7/24', 'fd00::/8', '0.0.0.0/0', '10.0.0.1', '/8'), hostileString), { nil: undefined });
 
 describe('--port', () => {
-  it('a port mapping is accepted only as bindings core accepts unchanged (ports 1-65535, tcp/udp/sctp), else refused as a usage error', () => {
+  it('a port mapping is accepted only as bindings core accepts unchanged (ports 1-65535 or 0 = any host port, tcp/udp/sctp, addresses, client subnets), else refused as a usage error', () => {
     fc.assert(
-      fc.property(fc.array(portSpec, { maxLength: 3 }), (values) => {
-        const r = attemptSync(() => parsePorts(values));
+      fc.property(fc.array(portSpec, { maxLength: 3 }), allowFrom, (values, from) => {
+        const r = attemptSync(() => parsePortFlags(values, from));
         if (!r.ok) return checkRefused(r, 'SWY_ERR_USAGE');
-        check(r.value.length === values.length, 'one binding per --port');
+        check(r.value.length >= values.length, 'at least one binding per --port');
         checkSame(normalizePortBindings(r.value), r.value);
       }),
       { numRuns: RUNS },

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { createTestSwitchyard, type TestSwitchyard } from '../../testing/test-switchyard.js';
 import { TOKENS } from '../../di/tokens.js';
 import type { SandboxFiles } from '../../sandbox/sandbox-files.js';
-import type { Firewall } from '../../spi/firewall.js';
+import { MemoryFirewall } from '../../testing/memory-firewall.js';
+import { HOST_NS } from '../../spi/kernel.js';
 import type { EndpointRecord, NetworkRecord, NetworkSpec, PortBinding, SandboxRecord, SandboxSpec, ConnectOptions } from '../../model/types.js';
 import { ERROR_CODES } from '../../errors/codes.js';
 import { assertIfName, cidrContains, parseCidr, parseIpAddress } from '../../kernel/names.js';
@@ -44,24 +45,10 @@ import {
  * (InvalidArgument) comes before any kernel step.
  */
 
-/** Keeps what reaches the firewall, as a real backend would hold it: published ports per endpoint. */
-class RecordingFirewall implements Firewall {
-  readonly name = 'recording';
-  readonly published = new Map<string, PortBinding[]>();
-  async ensureMasquerade(): Promise<void> {}
-  async removeMasquerade(): Promise<void> {}
-  async publishPorts(endpointId: string, _address: string, bindings: PortBinding[]): Promise<void> {
-    this.published.set(endpointId, structuredClone(bindings));
-  }
-  async unpublishPorts(endpointId: string): Promise<void> {
-    this.published.delete(endpointId);
-  }
-}
-
 let sy: TestSwitchyard;
 let run: ReturnType<typeof scratchDir>;
 let base: NetworkRecord;
-const firewall = new RecordingFirewall();
+const firewall = new MemoryFirewall();
 /** Calls of the sandbox-file writers: the files below the run dir change only through them. */
 let fileWrites = 0;
 
@@ -69,6 +56,11 @@ beforeAll(async () => {
   run = scratchDir('swy-fuzz-controller-');
   sy = await createTestSwitchyard([fixtureDriver()], { runDir: run.path, firewall });
   sy.fake.addPathNetns('/run/netns/adopt-me');
+  // Forwarding is on already: a published port turns it on and leaves it on by design.
+  await sy.fake.apply([
+    { ns: HOST_NS, op: { op: 'sysctl.set', key: 'net.ipv4.ip_forward', value: '1' } },
+    { ns: HOST_NS, op: { op: 'sysctl.set', key: 'net.ipv6.conf.all.forwarding', value: '1' } },
+  ]);
   const files = sy.container.resolve<SandboxFiles>(TOKENS.SandboxFiles);
   for (const method of ['write', 'writeHosts', 'remove'] as const) {
     const real = files[method].bind(files) as (s: SandboxRecord) => Promise<unknown>;
@@ -101,7 +93,7 @@ async function world() {
     pools: sy.ipam.poolCount(),
     addresses: sy.ipam.allocated().sort(),
     files: lastFiles.tree,
-    published: [...firewall.published.values()],
+    published: firewall.publishedPorts(),
   };
 }
 
@@ -259,11 +251,23 @@ describe('sandbox create', () => {
 
 const port = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 65535 }), weight: 4 }, { arbitrary: numberValue, weight: 1 });
 const binding = fc.record(
-  { protocol: fc.oneof(fc.constantFrom('tcp', 'udp', 'sctp'), hostileString), containerPort: port, hostPort: port, hostIp: maybe(textFor(addressText)) },
+  {
+    protocol: fc.oneof(fc.constantFrom('tcp', 'udp', 'sctp'), hostileString),
+    containerPort: port,
+    hostPort: port,
+    hostIp: maybe(textFor(addressText)),
+    allowFrom: maybe(fc.oneof(fc.constantFrom('10.0.0.0/8', '192.168.1.7/24', 'fd00::/8', '0.0.0.0/0', '::/0'), hostileString)),
+  },
   { requiredKeys: ['protocol', 'containerPort', 'hostPort'] },
 );
 const validBinding = fc.record(
-  { protocol: fc.constantFrom('tcp', 'udp', 'sctp'), containerPort: fc.integer({ min: 1, max: 65535 }), hostPort: fc.integer({ min: 1, max: 65535 }), hostIp: maybe(fc.constantFrom('0.0.0.0', '192.168.1.10', '::')) },
+  {
+    protocol: fc.constantFrom('tcp', 'udp', 'sctp'),
+    containerPort: fc.integer({ min: 1, max: 65535 }),
+    hostPort: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 65535 })),
+    hostIp: maybe(fc.constantFrom('0.0.0.0', '192.168.1.10', '::')),
+    allowFrom: maybe(fc.constantFrom('10.0.0.0/8', '192.168.0.0/16')),
+  },
   { requiredKeys: ['protocol', 'containerPort', 'hostPort'] },
 );
 const connectOptions = fc.record(
@@ -281,10 +285,17 @@ const connectOptions = fc.record(
 const networkRef = fc.oneof({ arbitrary: fc.constant('base'), weight: 6 }, { arbitrary: fc.constant('<id>'), weight: 1 }, { arbitrary: textFor(fc.constant('base')), weight: 2 });
 const sandboxRef = fc.oneof({ arbitrary: fc.constant('sb'), weight: 6 }, { arbitrary: fc.constantFrom('loner', 'busy'), weight: 1 }, { arbitrary: textFor(fc.constant('sb')), weight: 2 });
 
-function checkBinding(b: PortBinding): void {
+/** A well-formed binding; `requested` ones may still ask for any host port (0), published ones hold a real one. */
+function checkBinding(b: PortBinding, requested = false): void {
   check(['tcp', 'udp', 'sctp'].includes(b.protocol), () => `a known protocol, got ${JSON.stringify(b.protocol)}`);
-  for (const p of [b.containerPort, b.hostPort]) check(Number.isInteger(p) && p >= 1 && p <= 65535, () => `a port of 1-65535, got ${p}`);
-  if (b.hostIp !== undefined) parseIpAddress(b.hostIp);
+  check(Number.isInteger(b.containerPort) && b.containerPort >= 1 && b.containerPort <= 65535, () => `a container port of 1-65535, got ${b.containerPort}`);
+  const lowest = requested ? 0 : 1;
+  check(Number.isInteger(b.hostPort) && b.hostPort >= lowest && b.hostPort <= 65535, () => `a host port of ${lowest}-65535, got ${b.hostPort}`);
+  const host = b.hostIp === undefined ? undefined : parseIpAddress(b.hostIp);
+  if (b.allowFrom !== undefined) {
+    const from = parseCidr(b.allowFrom);
+    check(from.cidr === `${from.network}/${from.prefix}` && (host === undefined || host.family === from.family), () => `a client subnet without host bits, of the host IP's family, got ${b.allowFrom}`);
+  }
 }
 
 function checkEndpoint(e: EndpointRecord): void {
@@ -294,7 +305,7 @@ function checkEndpoint(e: EndpointRecord): void {
   if (e.ipv6 !== undefined) check(cidrContains(base.ipv6!.subnet, parseCidr(e.ipv6).address), () => `${e.ipv6} inside ${base.ipv6!.subnet}`);
   for (const alias of e.aliases) check(isHostName(alias), () => `an alias that is a host name, got ${JSON.stringify(alias)}`);
   check(Number.isInteger(e.gatewayPriority), () => `an integer gateway priority, got ${e.gatewayPriority}`);
-  e.portBindings.forEach(checkBinding);
+  e.portBindings.forEach((b) => checkBinding(b));
 }
 
 describe('connect', () => {
@@ -310,7 +321,7 @@ describe('connect', () => {
             const sandbox = await sy.controller.inspectSandbox(sb);
             check(sy.fake.linkNames(sandbox.netns).includes(e.ifname), () => `${e.ifname} in the sandbox`);
             checkSandboxFiles(sandbox.filesDir!);
-            for (const bindings of firewall.published.values()) bindings.forEach(checkBinding);
+            firewall.publishedPorts().forEach((b) => checkBinding(b));
           },
           () => sy.controller.disconnect(network, sb),
         );
@@ -327,7 +338,7 @@ describe('port bindings', () => {
     fc.assert(
       fc.property(fc.oneof({ arbitrary: fc.array(sometimesExotic(binding), { maxLength: 3 }), weight: 9 }, { arbitrary: exoticValue, weight: 1 }), (bindings) => {
         const r = attemptSync(() => normalizePortBindings(bindings));
-        if (r.ok) r.value.forEach(checkBinding);
+        if (r.ok) r.value.forEach((b) => checkBinding(b, true));
         else checkRefused(r, 'SWY_ERR_INVALID_OPTION', 'SWY_ERR_INVALID_CIDR');
       }),
       { numRuns: RUNS },
@@ -345,6 +356,6 @@ describe('connect input the fuzz once let through', () => {
   it('connect refuses malformed port bindings before they reach the firewall', async () => {
     const bindings = [{ protocol: 'tcp; drop' as 'tcp', containerPort: 0, hostPort: 70000, hostIp: '1.2.3.4 accept' }];
     await expect(sy.controller.connect('base', 'sb', { portBindings: bindings })).rejects.toMatchObject({ code: 'SWY_ERR_INVALID_OPTION' });
-    expect([...firewall.published.values()]).toEqual([]);
+    expect(firewall.publishedPorts()).toEqual([]);
   });
 });

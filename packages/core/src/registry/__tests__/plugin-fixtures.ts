@@ -83,6 +83,6 @@ export function makeRegistry(options: Partial<ResolvedOptions> & { appDir: strin
   };
   const logger: Logger = { debug: record('debug'), info: record('info'), warn: record('warn') };
   const ports = { kernel: { name: 'kernel' } as unknown as Kernel, firewall: { name: 'firewall' } as unknown as Firewall, store: { name: 'store' } as unknown as StateStore };
-  const resolved: ResolvedOptions = { stateDir: '/var/lib/switchyard-test', runDir: '/run/switchyard-test', autoloadPlugins: true, ...options };
+  const resolved: ResolvedOptions = { stateDir: '/var/lib/switchyard-test', runDir: '/run/switchyard-test', autoloadPlugins: true, hostPortRange: [49152, 65535], ...options };
   return { registry: new PluginRegistry(ports.kernel, ports.firewall, ports.store, logger, resolved), ports, logged };
 }

@@ -213,7 +213,7 @@ describe('PluginRegistry', () => {
 
   it('is built by a DI container from the ports registered under their tokens', async () => {
     const c = rootContainer.createChildContainer();
-    const options: ResolvedOptions = { stateDir: '/srv/sy', runDir: '/srv/sy/run', appDir: app.dir, autoloadPlugins: false };
+    const options: ResolvedOptions = { stateDir: '/srv/sy', runDir: '/srv/sy/run', appDir: app.dir, autoloadPlugins: false, hostPortRange: [49152, 65535] };
     c.register(TOKENS.Options, { useValue: options });
     c.register(TOKENS.Logger, { useValue: { debug() {}, info() {}, warn() {} } });
     c.register(TOKENS.Kernel, { useValue: { name: 'k' } });

@@ -1,0 +1,3 @@
+export * from './nftables-firewall.js';
+export * from './nft-runner.js';
+export * from './ruleset.js';

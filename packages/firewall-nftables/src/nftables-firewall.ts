@@ -1,0 +1,78 @@
+import type { Firewall, FirewallChange, FirewallCheck, FirewallState } from '@switchyard/core';
+import { existsSync } from 'node:fs';
+import { LibnftablesRunner, NftCommandRunner, defaultNftRunner, type NftRunner } from './nft-runner.js';
+import { BASE_CHAINS, TABLE, changeScript, networkChain, portElements, syncScript } from './ruleset.js';
+
+interface NftJsonObject {
+  chain?: { name: string };
+  map?: { name: string; elem?: unknown[] };
+  set?: { name: string; elem?: unknown[] };
+}
+
+/**
+ * The `Firewall` port on nftables: one table (`inet switchyard`), one transaction per Switchyard
+ * operation. Holds no state of its own: core hands it the intended state from the store.
+ */
+export class NftablesFirewall implements Firewall {
+  readonly name = 'nftables';
+  readonly available = true;
+
+  constructor(readonly runner: NftRunner = defaultNftRunner()) {}
+
+  async apply(change: FirewallChange): Promise<void> {
+    await this.runner.run(changeScript(change));
+  }
+
+  async sync(state: FirewallState): Promise<void> {
+    await this.runner.run(syncScript(state));
+  }
+
+  async show(): Promise<string> {
+    const tables = await this.runner.list('list tables inet', false);
+    if (!tables.split('\n').some((l) => l.trim() === `table inet ${TABLE}`)) return `(no table inet ${TABLE})\n`;
+    return this.runner.list(`list table inet ${TABLE}`, false);
+  }
+
+  async verify(state: FirewallState): Promise<FirewallCheck> {
+    const tables = await this.runner.list('list tables inet', false);
+    if (!tables.split('\n').some((l) => l.trim() === `table inet ${TABLE}`)) {
+      // Nothing to hold yet (a fresh host): the first change creates the table.
+      return { problems: state.networks.length === 0 ? [] : [`table inet ${TABLE} is missing`] };
+    }
+    const parsed = JSON.parse(await this.runner.list(`list table inet ${TABLE}`, true)) as { nftables?: NftJsonObject[] };
+    const objects = parsed.nftables ?? [];
+    const chains = new Set(objects.flatMap((o) => (o.chain ? [o.chain.name] : [])));
+    const sizes = new Map(objects.flatMap((o) => (o.map ? [[o.map.name, o.map.elem?.length ?? 0] as const] : o.set ? [[o.set.name, o.set.elem?.length ?? 0] as const] : [])));
+    const problems: string[] = [];
+    for (const chain of [...BASE_CHAINS, ...state.networks.map(networkChain)]) if (!chains.has(chain)) problems.push(`chain ${chain} is missing`);
+    const interfaces = new Set([...state.networks.flatMap((n) => n.interfaces), ...state.endpoints.flatMap((e) => e.interfaces)]);
+    const expected: Array<[string, number]> = [
+      ['from_net', interfaces.size],
+      ['ports4', state.endpoints.reduce((n, e) => n + portElements(e)[4].length, 0)],
+      ['ports6', state.endpoints.reduce((n, e) => n + portElements(e)[6].length, 0)],
+    ];
+    for (const [name, count] of expected) {
+      const got = sizes.get(name);
+      if (got === undefined) problems.push(`${name} is missing`);
+      else if (got !== count) problems.push(`${name} holds ${got} entries, ${count} expected`);
+    }
+    return { problems };
+  }
+}
+
+/**
+ * The nftables firewall when this host can run it: in-process libnftables when it loads, else the
+ * `nft` command when it is installed; undefined when neither is (the caller falls back to `none`).
+ * `prefer: 'nft'` picks the command even when the library loads (the reference path).
+ */
+export function detectNftablesFirewall(prefer: 'libnftables' | 'nft' = 'libnftables'): NftablesFirewall | undefined {
+  if (prefer === 'libnftables') {
+    try {
+      return new NftablesFirewall(new LibnftablesRunner());
+    } catch {
+      // Not installed: try the command.
+    }
+  }
+  const nft = ['/usr/sbin/nft', '/usr/bin/nft', '/sbin/nft'].find((p) => existsSync(p));
+  return nft ? new NftablesFirewall(new NftCommandRunner(nft)) : undefined;
+}

@@ -1,0 +1,217 @@
+import type { FirewallChange, FirewallEndpoint, FirewallNetwork, FirewallState, PublishedPort } from '@switchyard/core';
+
+/**
+ * Switchyard's nftables ruleset, as `nft -f` script text. Everything per network, endpoint or port is
+ * an element of a set or map, or a chain reached through a verdict map, so the rules a packet walks and
+ * the size of one change stay the same however many sandboxes, networks and ports there are.
+ *
+ * Table `inet switchyard`:
+ * - `ifaces`: every Switchyard host interface; `internal_ifaces`: those of internal networks;
+ * - `from_net`: interface -> `jump net-<network>` (the network's isolation chain);
+ * - `masq4`/`masq6`: masqueraded subnets; `subnets4`/`subnets6`: every Switchyard subnet;
+ * - `ports4`/`ports6`: `client . host address . protocol . host port -> container address . port`,
+ *   intervals on the first two (0.0.0.0/0 means any), so one lookup finds a published port.
+ */
+export const TABLE = 'switchyard';
+const T = `inet ${TABLE}`;
+
+/** The base objects: idempotent `add`s, so the same text creates them or leaves them be. */
+function declareSets(): string[] {
+  return [
+    `add table ${T}`,
+    `add set ${T} ifaces { type ifname; comment "host interfaces of Switchyard networks"; }`,
+    `add set ${T} internal_ifaces { type ifname; comment "host interfaces of internal networks"; }`,
+    `add map ${T} from_net { type ifname : verdict; comment "interface -> its network's chain"; }`,
+    `add set ${T} masq4 { type ipv4_addr; flags interval; comment "masqueraded subnets"; }`,
+    `add set ${T} masq6 { type ipv6_addr; flags interval; comment "masqueraded subnets"; }`,
+    `add set ${T} subnets4 { type ipv4_addr; flags interval; comment "every Switchyard subnet"; }`,
+    `add set ${T} subnets6 { type ipv6_addr; flags interval; comment "every Switchyard subnet"; }`,
+    `add map ${T} ports4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; comment "published ports"; }`,
+    `add map ${T} ports6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; flags interval; comment "published ports"; }`,
+  ];
+}
+
+/** The base chains and their rules: a fixed handful, whatever is installed. */
+export const BASE_CHAINS = ['nat-prerouting', 'nat-output', 'nat-postrouting', 'forward'] as const;
+
+function baseChains(): string[] {
+  const dnat4 = 'meta l4proto { tcp, udp, sctp } fib daddr type local dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @ports4';
+  const dnat6 = 'meta l4proto { tcp, udp, sctp } fib daddr type local dnat ip6 to ip6 saddr . ip6 daddr . meta l4proto . th dport map @ports6';
+  const chain = (name: string, spec: string, rules: string[]) => [`add chain ${T} ${name} { ${spec}; policy accept; }`, `flush chain ${T} ${name}`, ...rules.map((r) => `add rule ${T} ${name} ${r}`)];
+  return [
+    ...chain('nat-prerouting', 'type nat hook prerouting priority dstnat', [`${dnat4} comment "published ports"`, `${dnat6} comment "published ports"`]),
+    // Connections from the host itself, to one of its addresses or to localhost (-100 is dstnat's value).
+    ...chain('nat-output', 'type nat hook output priority -100', [`${dnat4} comment "published ports, from the host"`, `${dnat6} comment "published ports, from the host"`]),
+    ...chain('nat-postrouting', 'type nat hook postrouting priority srcnat', [
+      // localhost -> published port: the sandbox could not answer 127.0.0.1.
+      'ct status dnat ip saddr 127.0.0.0/8 masquerade comment "published ports, from localhost"',
+      // a sandbox -> a published port through a host address (hairpin): replies must come back the same way.
+      'ct status dnat ip saddr @subnets4 masquerade comment "published ports, from a sandbox"',
+      'ct status dnat ip6 saddr @subnets6 masquerade comment "published ports, from a sandbox"',
+      'ip saddr @masq4 oifname != @ifaces ip daddr != 224.0.0.0/4 ip daddr != 255.255.255.255 masquerade comment "egress"',
+      'ip6 saddr @masq6 oifname != @ifaces ip6 daddr != ff00::/8 masquerade comment "egress"',
+    ]),
+    ...chain('forward', 'type filter hook forward priority filter', [
+      'oifname @ifaces ct state established,related accept',
+      'ct status dnat accept comment "published ports"',
+      'iifname vmap @from_net',
+      'oifname @internal_ifaces drop comment "internal networks take nothing from outside"',
+    ]),
+  ];
+}
+
+/** A network's own chain and interface set names. */
+export function networkChain(network: Pick<FirewallNetwork, 'name'>): string {
+  return `net-${network.name}`;
+}
+function networkSet(network: Pick<FirewallNetwork, 'name'>): string {
+  return `net-${network.name}-ifaces`;
+}
+
+const quote = (s: string): string => JSON.stringify(s);
+
+function interfaceElements(network: FirewallNetwork, interfaces: string[]): string[] {
+  if (interfaces.length === 0) return [];
+  const names = interfaces.map(quote).join(', ');
+  return [
+    `add element ${T} ${networkSet(network)} { ${names} }`,
+    `add element ${T} ifaces { ${names} }`,
+    ...(network.internal ? [`add element ${T} internal_ifaces { ${names} }`] : []),
+    `add element ${T} from_net { ${interfaces.map((i) => `${quote(i)} : jump ${networkChain(network)}`).join(', ')} }`,
+  ];
+}
+
+/** `delete element` fails on an absent element: adding it first in the same transaction makes removal idempotent. */
+function removeElements(set: string, elements: string[], keys: string[] = elements): string[] {
+  if (elements.length === 0) return [];
+  return [`add element ${T} ${set} { ${elements.join(', ')} }`, `delete element ${T} ${set} { ${keys.join(', ')} }`];
+}
+
+function subnetsOf(network: FirewallNetwork, family: 4 | 6): string[] {
+  return network.subnets.filter((s) => (family === 6) === s.includes(':'));
+}
+
+export function addNetwork(network: FirewallNetwork): string[] {
+  const chain = networkChain(network);
+  const out = [`add set ${T} ${networkSet(network)} { type ifname; }`, `add chain ${T} ${chain}`, `flush chain ${T} ${chain}`];
+  out.push(`add rule ${T} ${chain} oifname @${networkSet(network)} accept comment "within network ${network.name}"`);
+  out.push(`add rule ${T} ${chain} oifname @ifaces drop comment "isolation from other networks"`);
+  if (network.internal) out.push(`add rule ${T} ${chain} drop comment "internal network"`);
+  out.push(...interfaceElements(network, network.interfaces));
+  for (const family of [4, 6] as const) {
+    const subnets = subnetsOf(network, family);
+    if (subnets.length === 0) continue;
+    out.push(`add element ${T} subnets${family} { ${subnets.join(', ')} }`);
+    if (network.masquerade) out.push(`add element ${T} masq${family} { ${subnets.join(', ')} }`);
+  }
+  return out;
+}
+
+export function removeNetwork(network: FirewallNetwork): string[] {
+  const chain = networkChain(network);
+  const names = network.interfaces.map(quote);
+  // Declared first: the verdict-map entries re-added below for removal jump to the chain.
+  const out = [
+    `add chain ${T} ${chain}`,
+    `add set ${T} ${networkSet(network)} { type ifname; }`,
+    ...removeElements(
+      'from_net',
+      network.interfaces.map((i) => `${quote(i)} : jump ${chain}`),
+      names,
+    ),
+    ...removeElements('ifaces', names),
+    ...removeElements('internal_ifaces', network.internal ? names : []),
+  ];
+  for (const family of [4, 6] as const) {
+    const subnets = subnetsOf(network, family);
+    out.push(...removeElements(`subnets${family}`, subnets));
+    if (network.masquerade) out.push(...removeElements(`masq${family}`, subnets));
+  }
+  // The chain must exist to be flushed and deleted; the vmap entries that jump to it are gone by now.
+  out.push(`add chain ${T} ${chain}`, `flush chain ${T} ${chain}`, `delete chain ${T} ${chain}`);
+  out.push(`add set ${T} ${networkSet(network)} { type ifname; }`, `delete set ${T} ${networkSet(network)}`);
+  return out;
+}
+
+/** Map keys and values of one endpoint's published ports, per family. */
+export function portElements(endpoint: FirewallEndpoint): { 4: Array<{ key: string; value: string }>; 6: Array<{ key: string; value: string }> } {
+  const out: { 4: Array<{ key: string; value: string }>; 6: Array<{ key: string; value: string }> } = { 4: [], 6: [] };
+  for (const port of endpoint.ports) {
+    for (const family of [4, 6] as const) {
+      const target = family === 4 ? endpoint.ipv4 : endpoint.ipv6;
+      if (!target || !portAppliesTo(port, family)) continue;
+      const any = family === 4 ? '0.0.0.0/0' : '::/0';
+      // 0.0.0.0 and :: mean every address of their family (Docker's `-p 0.0.0.0:80:80`).
+      const host = port.hostIp === undefined || port.hostIp === '0.0.0.0' || port.hostIp === '::' ? any : port.hostIp;
+      const key = `${port.allowFrom ?? any} . ${host} . ${port.protocol} . ${port.hostPort}`;
+      out[family].push({ key, value: `${target} . ${port.containerPort}` });
+    }
+  }
+  return out;
+}
+
+/** A binding with a host IP is for that IP's family; one without is for every family the endpoint has. */
+function portAppliesTo(port: PublishedPort, family: 4 | 6): boolean {
+  const ip = port.hostIp ?? port.allowFrom;
+  return ip === undefined || ip.includes(':') === (family === 6);
+}
+
+export function addEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint): string[] {
+  const out = interfaceElements(network, endpoint.interfaces);
+  const elements = portElements(endpoint);
+  for (const family of [4, 6] as const) {
+    if (elements[family].length === 0) continue;
+    const comment = `comment ${quote(`endpoint ${endpoint.name}`)}`;
+    out.push(`add element ${T} ports${family} { ${elements[family].map((e) => `${e.key} ${comment} : ${e.value}`).join(', ')} }`);
+  }
+  return out;
+}
+
+export function removeEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint): string[] {
+  const elements = portElements(endpoint);
+  const names = endpoint.interfaces.map(quote);
+  const out: string[] = [];
+  for (const family of [4, 6] as const) {
+    out.push(
+      ...removeElements(
+        `ports${family}`,
+        elements[family].map((e) => `${e.key} : ${e.value}`),
+        elements[family].map((e) => e.key),
+      ),
+    );
+  }
+  // The network's chain exists while it has endpoints; declaring it lets the verdict-map entry be re-added for removal.
+  if (names.length > 0) out.push(`add chain ${T} ${networkChain(network)}`);
+  out.push(
+    ...removeElements(
+      'from_net',
+      endpoint.interfaces.map((i) => `${quote(i)} : jump ${networkChain(network)}`),
+      names,
+    ),
+  );
+  out.push(...removeElements('ifaces', names), ...removeElements('internal_ifaces', network.internal ? names : []));
+  // The network's own set may be gone already (its network is removed in the same change): re-declare it.
+  if (names.length > 0) out.push(`add set ${T} ${networkSet(network)} { type ifname; }`, ...removeElements(networkSet(network), names));
+  return out;
+}
+
+/** One change as one script (one transaction): the skeleton re-asserted, removals, then additions. */
+export function changeScript(change: FirewallChange): string {
+  const lines = [...declareSets(), ...baseChains()];
+  for (const { network, endpoint } of change.removeEndpoints ?? []) lines.push(...removeEndpoint(network, endpoint));
+  for (const network of change.removeNetworks ?? []) lines.push(...removeNetwork(network));
+  for (const network of change.addNetworks ?? []) lines.push(...addNetwork(network));
+  for (const { network, endpoint } of change.addEndpoints ?? []) lines.push(...addEndpoint(network, endpoint));
+  return lines.join('\n') + '\n';
+}
+
+/** The whole table from scratch, replacing whatever is there, in one transaction. */
+export function syncScript(state: FirewallState): string {
+  const networks = new Map(state.networks.map((n) => [n.id, n]));
+  const addEndpoints = state.endpoints.flatMap((endpoint) => {
+    const network = networks.get(endpoint.networkId);
+    return network ? [{ network, endpoint }] : [];
+  });
+  // `add table` then `delete table` removes it whether or not it existed; then everything is added afresh.
+  return [`add table ${T}`, `delete table ${T}`, changeScript({ addNetworks: state.networks, addEndpoints })].join('\n');
+}
