@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SwitchyardError, type Switchyard } from '@switchyard/core';
+import { askEcho, startEchoServer, SwitchyardError, type NetnsRef, type Switchyard } from '@switchyard/core';
 import type { CliContext } from '../context.js';
-import { enterLab, LAB_ENV, reexecInLab } from '../demo/lab.js';
+import { enterLab, LAB_ENV, reexecInLab, setUpOutside } from '../demo/lab.js';
 import { pingFromSandbox } from '../demo/ping.js';
 import { runDemoScenario, type DemoOutcome } from '../demo/scenario.js';
 import { realProbes } from '../doctor/probes.js';
@@ -55,7 +55,10 @@ export async function demo(ctx: CliContext): Promise<void> {
   try {
     sy = await openSwitchyard(ctx, 'change', stateDir);
     ctx.say(`Switchyard demo: a throwaway lab in a private network namespace\n  state dir ${stateDir} (deleted at the end); ip_forward ${ipForward} in the lab`);
-    outcome = await runDemoScenario({ sy, ping: ctx.deps.ping ?? pingFromSandbox, now: () => ctx.now(), print: (t) => ctx.say(t.replace(/\n$/, '')), ipForward });
+    // The outside world needs the real lab (a namespace of its own) and a firewall to publish through.
+    const outside = marker && !ctx.deps.demoInPlace && sy.controller.firewallName !== 'none' ? await setUpOutside() : undefined;
+    const echo = outside ? { serve: startEchoServer, ask: (ns: NetnsRef, host: string, port: number) => askEcho(ns, host, port) } : undefined;
+    outcome = await runDemoScenario({ sy, ping: ctx.deps.ping ?? pingFromSandbox, now: () => ctx.now(), print: (t) => ctx.say(t.replace(/\n$/, '')), ipForward, ...(outside && echo ? { outside, echo } : {}) });
   } finally {
     await sy?.close();
     await dispose();

@@ -4,7 +4,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { SwitchyardError } from '@switchyard/core';
+import { SwitchyardError, type NetnsRef } from '@switchyard/core';
 
 const run = promisify(execFile);
 
@@ -78,5 +78,41 @@ export async function enterLab(marker: string): Promise<Lab> {
     netDir,
     ipForward,
     dispose: () => rm(stateDir, { recursive: true, force: true }),
+  };
+}
+
+/** A stand-in for the rest of the world inside the lab: a namespace routed through the lab's host namespace. */
+export interface OutsideWorld {
+  ns: NetnsRef;
+  /** The lab host's address towards the outside (where published ports are reached). */
+  hostAddress: string;
+  /** The outside client's address. */
+  clientAddress: string;
+  dispose(): Promise<void>;
+}
+
+/** Makes the `outside` namespace: 198.51.100.2/24 (TEST-NET-2), default route via the lab host at 198.51.100.1. */
+export async function setUpOutside(): Promise<OutsideWorld> {
+  const ns: NetnsRef = { kind: 'named', name: 'outside' };
+  await run('ip', ['netns', 'add', 'outside']);
+  await run('ip', ['link', 'add', 'sy-outside', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'outside']);
+  await run('ip', ['addr', 'add', '198.51.100.1/24', 'dev', 'sy-outside']);
+  await run('ip', ['link', 'set', 'sy-outside', 'up']);
+  for (const args of [
+    ['addr', 'add', '198.51.100.2/24', 'dev', 'eth0'],
+    ['link', 'set', 'eth0', 'up'],
+    ['link', 'set', 'lo', 'up'],
+    ['route', 'add', 'default', 'via', '198.51.100.1'],
+  ]) {
+    await run('ip', ['-n', 'outside', ...args]);
+  }
+  return {
+    ns,
+    hostAddress: '198.51.100.1',
+    clientAddress: '198.51.100.2',
+    dispose: async () => {
+      await run('ip', ['netns', 'del', 'outside']).catch(() => undefined);
+      await run('ip', ['link', 'del', 'sy-outside']).catch(() => undefined);
+    },
   };
 }

@@ -1,4 +1,5 @@
-import { HOST_NS, type EndpointRecord, type SandboxRecord, type Switchyard } from '@switchyard/core';
+import { HOST_NS, type EndpointRecord, type NetnsRef, type SandboxRecord, type Switchyard } from '@switchyard/core';
+import type { OutsideWorld } from './lab.js';
 import { formatRows, formatTable } from '../output/table.js';
 import { netnsText } from '../output/views.js';
 import type { PingFn, PingResult } from './ping.js';
@@ -28,6 +29,10 @@ export interface DemoEnv {
   print: (text: string) => void;
   /** What the lab's kernel does with packets between its interfaces, for the isolation explanation. */
   ipForward: string;
+  /** The rest of the world (a namespace behind the lab host), when the demo runs in its real lab with a firewall. */
+  outside?: OutsideWorld;
+  /** Echo traffic for the outside-world checks (the server reports the client address it saw). */
+  echo?: { serve: (ns: NetnsRef, port: number) => Promise<{ stop(): Promise<void> }>; ask: (ns: NetnsRef, host: string, port: number) => Promise<string> };
 }
 
 const NETWORKS = [
@@ -40,6 +45,8 @@ const PLACEMENT = [
   { sandbox: 'db', network: 'backend' },
 ] as const;
 const PINGS = 3;
+/** The host port web1's port 80 is published on (when there is a firewall). */
+const PUBLISHED = 8080;
 
 const mark = (ok: boolean) => (ok ? '✓' : '✗');
 const ms = (v: number | undefined) => (v === undefined ? '' : `${v.toFixed(1)} ms`);
@@ -84,9 +91,12 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
   try {
     begin('1. Networks');
     print('  frontend is a Linux bridge (a virtual switch); backend is point-to-point veth links to the host.');
+    const firewall = sy.controller.firewallName !== 'none';
+    if (firewall) print(`  frontend masquerades: its traffic leaves the host with the host's address (firewall: ${sy.controller.firewallName}).`);
     for (const n of NETWORKS) {
-      const { value, ms: t } = await timed('create network', () => sy.controller.createNetwork({ name: n.name, driver: n.driver, ipam: { ipv4: [{ subnet: n.subnet }] } }));
-      record({ what: `${n.name}`, ok: value.ipv4?.subnet === n.subnet, detail: `${n.driver} network ${value.ipv4?.subnet ?? '?'}, gateway ${value.ipv4?.gateway ?? '-'}`, ms: t });
+      const masquerade = firewall && n.name === 'frontend';
+      const { value, ms: t } = await timed('create network', () => sy.controller.createNetwork({ name: n.name, driver: n.driver, ipam: { ipv4: [{ subnet: n.subnet }] }, ...(masquerade ? { options: { ipMasq: true } } : {}) }));
+      record({ what: `${n.name}`, ok: value.ipv4?.subnet === n.subnet, detail: `${n.driver} network ${value.ipv4?.subnet ?? '?'}, gateway ${value.ipv4?.gateway ?? '-'}${masquerade ? ', masquerade' : ''}`, ms: t });
     }
     flush((c) => [c.what, c.detail, ms(c.ms)]);
 
@@ -101,9 +111,11 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
 
     begin('3. Connections');
     print('  Connecting makes an endpoint: a veth pair with one end inside the sandbox, named eth0, and an address from the network.');
+    if (firewall) print(`  web1 publishes its port 80 on the host's port ${PUBLISHED} (-p ${PUBLISHED}:80).`);
     for (const p of PLACEMENT) {
-      const { value, ms: t } = await timed('connect', () => sy.controller.connect(p.network, p.sandbox));
-      record({ what: `${p.sandbox} → ${p.network}`, ok: value.ipv4 !== undefined, detail: `${value.ifname} ${value.ipv4 ?? '(no address)'}`, ms: t });
+      const publish = firewall && p.sandbox === 'web1';
+      const { value, ms: t } = await timed('connect', () => sy.controller.connect(p.network, p.sandbox, publish ? { portBindings: [{ protocol: 'tcp', containerPort: 80, hostPort: PUBLISHED }] } : {}));
+      record({ what: `${p.sandbox} → ${p.network}`, ok: value.ipv4 !== undefined, detail: `${value.ifname} ${value.ipv4 ?? '(no address)'}${publish ? `, port ${PUBLISHED}->80/tcp` : ''}`, ms: t });
     }
     flush((c) => [c.what, c.detail, ms(c.ms)]);
     for (const name of sandboxes.keys()) sandboxes.set(name, await sy.controller.inspectSandbox(name));
@@ -126,7 +138,12 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
     record({
       what: `db → web1 (${addr(web1)})`,
       ok: p2.received === 0,
-      detail: p2.received === 0 ? `no reply, as expected: other network, and the lab does not route between them (ip_forward ${env.ipForward})` : `unexpected: ${replies(p2)}; db should be isolated from frontend`,
+      detail:
+        p2.received === 0
+          ? firewall
+            ? "no reply, as expected: other network; Switchyard's firewall keeps networks apart even with forwarding on"
+            : `no reply, as expected: other network, and the lab does not route between them (ip_forward ${env.ipForward})`
+          : `unexpected: ${replies(p2)}; db should be isolated from frontend`,
     });
     const p3 = await env.ping(db, dbGateway, PINGS);
     (samples['ping rtt'] ??= []).push(...p3.times);
@@ -136,12 +153,18 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
       detail: p3.received > 0 ? `${replies(p3)}: ${p3.times.map((x) => `${x.toFixed(3)} ms`).join(', ')} (point-to-point gateway)` : `no reply: ${replies(p3)}`,
     });
     flush((c) => [c.what, c.detail]);
+
+    if (env.outside && env.echo) {
+      await outsideWorld(env.outside, env.echo, web1, web2, begin, record);
+      flush((c) => [c.what, c.detail]);
+    } else if (!firewall) print('\n  (No firewall backend: masquerade and published ports are left out. Install nftables to see them.)');
   } catch (e) {
     record({ what: 'unexpected failure', ok: false, detail: e instanceof Error ? e.message : String(e) });
     flush((c) => [c.what, c.detail]);
   }
 
-  begin('6. Teardown');
+  begin(env.outside && env.echo ? '7. Teardown' : '6. Teardown');
+  await env.outside?.dispose();
   await teardown(env, sandboxes, timed, record);
   flush((c) => [c.what, c.detail, ms(c.ms)]);
 
@@ -174,6 +197,29 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
 }
 
 type Timed = <T>(op: string, fn: () => Promise<T>) => Promise<{ value: T; ms: number }>;
+
+/** Section 6: a client outside reaches web1's published port and is seen with its own address; web2 goes out masqueraded. */
+async function outsideWorld(outside: OutsideWorld, echo: NonNullable<DemoEnv['echo']>, web1: SandboxRecord, web2: SandboxRecord, begin: (title: string) => void, record: (c: Omit<DemoCheck, 'section'>) => boolean): Promise<void> {
+  begin('6. The outside world');
+  record({ what: 'outside', ok: true, detail: `a namespace beyond the host (${outside.clientAddress}) plays the internet` });
+  const servers = [await echo.serve(web1.netns, 80), await echo.serve(outside.ns, 80)];
+  try {
+    const inbound = await echo.ask(outside.ns, outside.hostAddress, PUBLISHED);
+    record({
+      what: `outside (${outside.clientAddress}) → host ${outside.hostAddress}:${PUBLISHED}`,
+      ok: inbound === `from ${outside.clientAddress}`,
+      detail: inbound.startsWith('from') ? `web1 answered and saw the client as ${inbound.slice(5)} (published port, real client address)` : `no answer: ${inbound}`,
+    });
+    const outbound = await echo.ask(web2.netns, outside.clientAddress, 80);
+    record({
+      what: `web2 → outside (${outside.clientAddress}:80)`,
+      ok: outbound === `from ${outside.hostAddress}`,
+      detail: outbound.startsWith('from') ? `the outside saw ${outbound.slice(5)}, the host's address: masqueraded` : `no answer: ${outbound}`,
+    });
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
 
 /** Disconnects, removes sandboxes and networks (whatever exists), then checks that no link or namespace is left. */
 async function teardown(env: DemoEnv, sandboxes: Map<string, SandboxRecord>, timed: Timed, record: (c: Omit<DemoCheck, 'section'>) => boolean): Promise<void> {

@@ -11,4 +11,4 @@ export * from './settled-snapshot.js';
 export * from './wait-until.js';
 export * from './lab-switchyard.js';
 export * from './memory-firewall.js';
-export * from './traffic.js';
+export * from '../sandbox/traffic.js';

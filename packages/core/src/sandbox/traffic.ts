@@ -1,12 +1,12 @@
 import { execa, type ResultPromise } from 'execa';
 import { defaultCommandContext, programIn } from '../kernel/iproute2-commands.js';
 import type { NetnsRef } from '../spi/kernel.js';
-import { requireLab } from './lab.js';
 
 /**
- * Real traffic for firewall tests: an echo server that answers each client with the address it saw
- * the client come from, and a client that returns that answer. Both are node processes run inside a
- * namespace (no extra tools to install).
+ * Real traffic for firewall tests and the demo: an echo server that answers each client with the
+ * address it saw the client come from, and a client that returns that answer. Both are node processes
+ * run inside a namespace (no extra tools to install). Callers make sure they are in a lab (tests:
+ * requireLab; the demo: its own private namespaces).
  */
 export interface EchoServer {
   stop(): Promise<void>;
@@ -41,7 +41,6 @@ if (proto === 'udp') {
 
 /** Starts an echo server on `port` (all addresses, both families) inside `ns`; resolves once it listens. */
 export async function startEchoServer(ns: NetnsRef, port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<EchoServer> {
-  requireLab();
   const inv = programIn(ns, [process.execPath, '-e', SERVER, protocol, String(port)], { ip: 'ip', nsenter: 'nsenter' }, defaultCommandContext());
   const child: ResultPromise = execa(inv.file, inv.args, { reject: false, buffer: false });
   await new Promise<void>((resolve, reject) => {
@@ -61,7 +60,6 @@ export async function startEchoServer(ns: NetnsRef, port: number, protocol: 'tcp
  * or `timeout` / `error <code>` when nothing answered.
  */
 export async function askEcho(ns: NetnsRef, host: string, port: number, protocol: 'tcp' | 'udp' = 'tcp', waitMs = 1500): Promise<string> {
-  requireLab();
   const inv = programIn(ns, [process.execPath, '-e', CLIENT, protocol, host, String(port), String(waitMs)], { ip: 'ip', nsenter: 'nsenter' }, defaultCommandContext());
   const r = await execa(inv.file, inv.args, { reject: false });
   return String(r.stdout).trim();
