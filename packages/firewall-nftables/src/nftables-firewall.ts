@@ -19,12 +19,27 @@ export class NftablesFirewall implements Firewall {
 
   constructor(readonly runner: NftRunner = defaultNftRunner()) {}
 
+  /** Set once this instance has installed the skeleton (table, sets, base chains) itself. */
+  private skeletonInstalled = false;
+
   async apply(change: FirewallChange): Promise<void> {
-    await this.runner.run(changeScript(change));
+    // The first change of an instance re-asserts the skeleton; later ones carry only their own
+    // elements (a smaller transaction). If the table vanished meanwhile, retry with the skeleton.
+    if (this.skeletonInstalled) {
+      try {
+        await this.runner.run(changeScript(change, false));
+        return;
+      } catch {
+        this.skeletonInstalled = false;
+      }
+    }
+    await this.runner.run(changeScript(change, true));
+    this.skeletonInstalled = true;
   }
 
   async sync(state: FirewallState): Promise<void> {
     await this.runner.run(syncScript(state));
+    this.skeletonInstalled = true;
   }
 
   async show(): Promise<string> {

@@ -195,9 +195,12 @@ export function removeEndpoint(network: FirewallNetwork, endpoint: FirewallEndpo
   return out;
 }
 
-/** One change as one script (one transaction): the skeleton re-asserted, removals, then additions. */
-export function changeScript(change: FirewallChange): string {
-  const lines = [...declareSets(), ...baseChains()];
+/**
+ * One change as one script (one transaction): removals, then additions; with `skeleton`, the table,
+ * sets and base chains are (re)asserted first (idempotent), for a table that may be missing.
+ */
+export function changeScript(change: FirewallChange, skeleton = true): string {
+  const lines = skeleton ? [...declareSets(), ...baseChains()] : [];
   for (const { network, endpoint } of change.removeEndpoints ?? []) lines.push(...removeEndpoint(network, endpoint));
   for (const network of change.removeNetworks ?? []) lines.push(...removeNetwork(network));
   for (const network of change.addNetworks ?? []) lines.push(...addNetwork(network));
