@@ -1,6 +1,7 @@
 import {
   defaultGateways,
   HOST_NS,
+  macFromId,
   SwitchyardError,
   prefixLength,
   type DriverEndpoint,
@@ -74,7 +75,8 @@ export class BridgeDriver implements NetworkDriver {
     steps.push({ op: 'link.set', name, up: true, ...(o.promiscMode ? { promisc: true } : {}) });
     const masquerade = o.ipMasq && !network.internal;
     const notes = [masquerade ? `bridge ${name}: IP masquerade; traffic leaving the host takes the host address` : `bridge ${name}: no IP masquerade (ipMasq off); traffic leaves with container addresses`];
-    return { steps, state: { bridge: name, created: !existing, addresses: added }, notes, firewall: { interfaces: [name], masquerade } };
+    if (o.antiSpoof) notes.push('anti-spoofing: each endpoint may send only from its own MAC and addresses');
+    return { steps, state: { bridge: name, created: !existing, addresses: added }, notes, firewall: { interfaces: [name], masquerade, ...(o.antiSpoof ? { antiSpoof: true } : {}) } };
   }
 
   async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {
@@ -125,8 +127,9 @@ export class BridgeDriver implements NetworkDriver {
     return /^syb[0-9a-f]{10}$/.test(linkName) ? linkName.slice(3) : undefined;
   }
 
-  async createEndpoint(): Promise<EndpointPlan> {
-    return {};
+  async createEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<EndpointPlan> {
+    // Anti-spoofing pins the endpoint's MAC: choose one now (stable for the endpoint) unless the user did.
+    return options(network).antiSpoof && !endpoint.mac ? { mac: macFromId(endpoint.id) } : {};
   }
 
   async deleteEndpoint(): Promise<void> {}
@@ -146,6 +149,7 @@ export class BridgeDriver implements NetworkDriver {
       srcName: endpoint.ifname,
       srcInSandbox: true,
       ...defaultGateways(network, gateway),
+      ...(o.antiSpoof ? { bridgePort: host } : {}),
     };
   }
 

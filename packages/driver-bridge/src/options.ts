@@ -16,6 +16,8 @@ export interface BridgeOptions {
   isolate: boolean;
   /** Masquerade traffic leaving the network (needs a firewall backend). */
   ipMasq: boolean;
+  /** Drop frames from an endpoint whose source MAC or IP is not its own (needs a firewall backend). */
+  antiSpoof: boolean;
 }
 
 export function readBridgeOptions(options: JsonObject): BridgeOptions {
@@ -30,6 +32,7 @@ export function readBridgeOptions(options: JsonObject): BridgeOptions {
       promiscMode: { type: 'boolean', default: false },
       isolate: { type: 'boolean', default: false },
       ipMasq: { type: 'boolean', default: false },
+      antiSpoof: { type: 'boolean', default: false },
     },
     options,
   );

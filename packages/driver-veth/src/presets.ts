@@ -5,7 +5,7 @@ import type { NetworkSpec } from '@switchyard/core';
  * name (created earlier or declared in net.d) takes precedence.
  */
 export const VETH_PRESETS: Readonly<Record<'default' | 'default-restricted', NetworkSpec>> = Object.freeze({
-  default: { name: 'default', driver: 'veth', ipam: { ipv4: [{ subnet: '172.16.28.0/24' }] }, options: { defaultRoute: true, ipMasq: true }, labels: { 'switchyard.preset': 'rkt-default' } },
+  default: { name: 'default', driver: 'veth', ipam: { ipv4: [{ subnet: '172.16.28.0/24' }] }, options: { defaultRoute: true, ipMasq: true, antiSpoof: true }, labels: { 'switchyard.preset': 'rkt-default' } },
   'default-restricted': {
     name: 'default-restricted',
     driver: 'veth',

@@ -22,6 +22,7 @@ export interface VethOptions {
   defaultRoute: boolean;
   /** Masquerade traffic leaving the host (needs a firewall backend). */
   ipMasq: boolean;
+  antiSpoof: boolean;
 }
 
 /** Name of the host end of an endpoint's veth pair. */
@@ -45,6 +46,7 @@ export class VethDriver implements NetworkDriver {
         mtu: { type: 'integer', min: 68, max: 65535 },
         defaultRoute: { type: 'boolean', default: true },
         ipMasq: { type: 'boolean', default: false },
+        antiSpoof: { type: 'boolean', default: false },
       },
       options,
     );
@@ -63,7 +65,8 @@ export class VethDriver implements NetworkDriver {
       });
     }
     // Each endpoint's host end is its own interface: they are declared per endpoint, at join.
-    return { steps: [], state: {}, notes, firewall: { interfaces: [], masquerade } };
+    if (o.antiSpoof) notes.push('anti-spoofing: each endpoint may send only from its own addresses');
+    return { steps: [], state: {}, notes, firewall: { interfaces: [], masquerade, ...(o.antiSpoof ? { antiSpoof: true } : {}) } };
   }
 
   async deleteNetwork(): Promise<NetworkPlan> {

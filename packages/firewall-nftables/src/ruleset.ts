@@ -14,6 +14,8 @@ import type { FirewallChange, FirewallEndpoint, FirewallNetwork, FirewallState, 
  */
 export const TABLE = 'switchyard';
 const T = `inet ${TABLE}`;
+/** Bridged frames never reach the inet hooks from their bridge port: anti-spoofing on ports lives in a bridge table. */
+const B = `bridge ${TABLE}`;
 
 /** The base objects: idempotent `add`s, so the same text creates them or leaves them be. */
 function declareSets(): string[] {
@@ -28,17 +30,44 @@ function declareSets(): string[] {
     `add set ${T} subnets6 { type ipv6_addr; flags interval; comment "every Switchyard subnet"; }`,
     `add map ${T} ports4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; comment "published ports"; }`,
     `add map ${T} ports6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; flags interval; comment "published ports"; }`,
+    `add set ${T} guarded { type ifname; comment "routed endpoint interfaces under anti-spoofing"; }`,
+    `add set ${T} allow4 { type ifname . ipv4_addr; comment "their own addresses"; }`,
+    `add set ${T} allow6 { type ifname . ipv6_addr; comment "their own addresses"; }`,
+    `add table ${B}`,
+    `add set ${B} guarded { type ifname; comment "bridge ports under anti-spoofing"; }`,
+    `add set ${B} allow_mac { type ifname . ether_addr; }`,
+    `add set ${B} allow4 { type ifname . ether_addr . ipv4_addr; }`,
+    `add set ${B} allow6 { type ifname . ether_addr . ipv6_addr; }`,
   ];
 }
 
 /** The base chains and their rules: a fixed handful, whatever is installed. */
-export const BASE_CHAINS = ['nat-prerouting', 'nat-output', 'nat-postrouting', 'forward'] as const;
+export const BASE_CHAINS = ['nat-prerouting', 'nat-output', 'nat-postrouting', 'forward', 'antispoof'] as const;
 
 function baseChains(): string[] {
   const dnat4 = 'meta l4proto { tcp, udp, sctp } fib daddr type local dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @ports4';
   const dnat6 = 'meta l4proto { tcp, udp, sctp } fib daddr type local dnat ip6 to ip6 saddr . ip6 daddr . meta l4proto . th dport map @ports6';
-  const chain = (name: string, spec: string, rules: string[]) => [`add chain ${T} ${name} { ${spec}; policy accept; }`, `flush chain ${T} ${name}`, ...rules.map((r) => `add rule ${T} ${name} ${r}`)];
+  const chain = (name: string, spec: string, rules: string[], table = T) => [`add chain ${table} ${name} { ${spec}; policy accept; }`, `flush chain ${table} ${name}`, ...rules.map((r) => `add rule ${table} ${name} ${r}`)];
   return [
+    // A routed endpoint (veth) sends only from its own addresses (unspecified and link-local sources aside: DAD, ND).
+    ...chain('antispoof', 'type filter hook prerouting priority raw', [
+      'iifname != @guarded accept',
+      'ip saddr != 0.0.0.0 iifname . ip saddr != @allow4 drop comment "spoofed source"',
+      'ip6 saddr != { ::, fe80::/10 } iifname . ip6 saddr != @allow6 drop comment "spoofed source"',
+    ]),
+    // A bridged endpoint sends only from its own MAC, and IP and ARP only from its own addresses.
+    ...chain(
+      'antispoof',
+      'type filter hook prerouting priority -300',
+      [
+        'iifname != @guarded accept',
+        'iifname . ether saddr != @allow_mac drop comment "spoofed MAC"',
+        'ether type arp arp saddr ip != 0.0.0.0 iifname . ether saddr . arp saddr ip != @allow4 drop comment "spoofed ARP"',
+        'ether type ip ip saddr != 0.0.0.0 iifname . ether saddr . ip saddr != @allow4 drop comment "spoofed source"',
+        'ether type ip6 ip6 saddr != { ::, fe80::/10 } iifname . ether saddr . ip6 saddr != @allow6 drop comment "spoofed source"',
+      ],
+      B,
+    ),
     ...chain('nat-prerouting', 'type nat hook prerouting priority dstnat', [`${dnat4} comment "published ports"`, `${dnat6} comment "published ports"`]),
     // Connections from the host itself, to one of its addresses or to localhost (-100 is dstnat's value).
     ...chain('nat-output', 'type nat hook output priority -100', [`${dnat4} comment "published ports, from the host"`, `${dnat6} comment "published ports, from the host"`]),
@@ -156,8 +185,29 @@ function portAppliesTo(port: PublishedPort, family: 4 | 6): boolean {
   return ip === undefined || ip.includes(':') === (family === 6);
 }
 
+/** Anti-spoofing elements of an endpoint: [table-qualified set, element] pairs. */
+function guardElements(network: FirewallNetwork, endpoint: FirewallEndpoint): Array<[string, string]> {
+  if (!network.antiSpoof) return [];
+  const out: Array<[string, string]> = [];
+  for (const dev of endpoint.interfaces.map(quote)) {
+    out.push([`${T} guarded`, dev]);
+    if (endpoint.ipv4) out.push([`${T} allow4`, `${dev} . ${endpoint.ipv4}`]);
+    if (endpoint.ipv6) out.push([`${T} allow6`, `${dev} . ${endpoint.ipv6}`]);
+  }
+  if (endpoint.bridgePort && endpoint.mac) {
+    const port = quote(endpoint.bridgePort);
+    out.push([`${B} guarded`, port], [`${B} allow_mac`, `${port} . ${endpoint.mac}`]);
+    if (endpoint.ipv4) out.push([`${B} allow4`, `${port} . ${endpoint.mac} . ${endpoint.ipv4}`]);
+    if (endpoint.ipv6) out.push([`${B} allow6`, `${port} . ${endpoint.mac} . ${endpoint.ipv6}`]);
+  }
+  return out;
+}
+
 export function addEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint): string[] {
   const out = interfaceElements(network, endpoint.interfaces);
+  // Allowed sources first, then the guard: no window in which the endpoint's own traffic is dropped.
+  const guards = guardElements(network, endpoint);
+  for (const [set, element] of [...guards.filter(([s]) => !s.endsWith(' guarded')), ...guards.filter(([s]) => s.endsWith(' guarded'))]) out.push(`add element ${set} { ${element} }`);
   const elements = portElements(endpoint);
   for (const family of [4, 6] as const) {
     if (elements[family].length === 0) continue;
@@ -171,6 +221,7 @@ export function removeEndpoint(network: FirewallNetwork, endpoint: FirewallEndpo
   const elements = portElements(endpoint);
   const names = endpoint.interfaces.map(quote);
   const out: string[] = [];
+  for (const [set, element] of guardElements(network, endpoint)) out.push(`add element ${set} { ${element} }`, `delete element ${set} { ${element} }`);
   for (const family of [4, 6] as const) {
     out.push(
       ...removeElements(
@@ -216,5 +267,5 @@ export function syncScript(state: FirewallState): string {
     return network ? [{ network, endpoint }] : [];
   });
   // `add table` then `delete table` removes it whether or not it existed; then everything is added afresh.
-  return [`add table ${T}`, `delete table ${T}`, changeScript({ addNetworks: state.networks, addEndpoints })].join('\n');
+  return [`add table ${T}`, `delete table ${T}`, `add table ${B}`, `delete table ${B}`, changeScript({ addNetworks: state.networks, addEndpoints })].join('\n');
 }

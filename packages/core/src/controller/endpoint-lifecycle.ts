@@ -83,6 +83,7 @@ export class EndpointLifecycle {
           onlink: join.noPrefixRoute === true,
         };
         if (join.firewallInterface) endpoint.hostInterface = join.firewallInterface;
+        if (join.bridgePort) endpoint.bridgePort = join.bridgePort;
         endpoint.gateway4 = join.gateway4;
         endpoint.gateway6 = join.gateway6;
         const current = sandbox.endpoints.find((e) => e.providesDefaultRoute);

@@ -131,9 +131,9 @@ export class NetworkController {
           }
           network.driverState = plan.state ?? {};
           network.notes = plan.notes ?? [];
-          if (plan.firewall) network.firewall = { interfaces: [...plan.firewall.interfaces], masquerade: plan.firewall.masquerade === true };
+          if (plan.firewall) network.firewall = { interfaces: [...plan.firewall.interfaces], masquerade: plan.firewall.masquerade === true, ...(plan.firewall.antiSpoof ? { antiSpoof: true } : {}) };
           const fw = firewallNetwork(network);
-          if (fw.masquerade) assertFirewallFor(this.firewall, `IP masquerade on network "${network.name}"`);
+          if (fw.masquerade || fw.antiSpoof) assertFirewallFor(this.firewall, `${fw.masquerade ? 'IP masquerade' : 'Anti-spoofing'} on network "${network.name}"`);
           // The plan is named too, so recovery can remove what it made if this process dies now.
           if (plan.steps.length > 0) await tx.put('intents', intent.id, { ...intent, pools, planned: network } satisfies Intent);
           faultPoint('network.create:plan-recorded');

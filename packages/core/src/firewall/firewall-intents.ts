@@ -13,6 +13,7 @@ export function firewallNetwork(network: NetworkRecord): FirewallNetwork {
     subnets: [network.ipv4?.subnet, network.ipv6?.subnet].filter((s): s is string => s !== undefined),
     masquerade: network.firewall?.masquerade === true && !network.internal,
     internal: network.internal,
+    antiSpoof: network.firewall?.antiSpoof === true,
   };
 }
 
@@ -22,6 +23,8 @@ export function firewallEndpoint(endpoint: EndpointRecord): FirewallEndpoint {
     name: endpoint.name,
     networkId: endpoint.networkId,
     interfaces: endpoint.hostInterface ? [endpoint.hostInterface] : [],
+    ...(endpoint.bridgePort ? { bridgePort: endpoint.bridgePort } : {}),
+    ...(endpoint.mac ? { mac: endpoint.mac } : {}),
     ...(endpoint.ipv4 ? { ipv4: stripPrefix(endpoint.ipv4) } : {}),
     ...(endpoint.ipv6 ? { ipv6: stripPrefix(endpoint.ipv6) } : {}),
     ports: endpoint.portBindings.map((b) => ({
@@ -36,7 +39,7 @@ export function firewallEndpoint(endpoint: EndpointRecord): FirewallEndpoint {
 
 /** An endpoint the firewall has something for. */
 export function endpointNeedsFirewall(endpoint: EndpointRecord): boolean {
-  return endpoint.portBindings.length > 0 || endpoint.hostInterface !== undefined;
+  return endpoint.portBindings.length > 0 || endpoint.hostInterface !== undefined || endpoint.bridgePort !== undefined;
 }
 
 /** Everything the firewall should hold, derived from the store's records: what reload and restore install. */

@@ -70,7 +70,7 @@ export interface NetworkRecord {
   /** Lines the driver wants users to read in `inspect` (e.g. "masquerade not configured"). */
   notes: string[];
   /** What the driver declared for the firewall (`NetworkPlan.firewall`); absent = nothing. */
-  firewall?: { interfaces: string[]; masquerade: boolean };
+  firewall?: { interfaces: string[]; masquerade: boolean; antiSpoof?: boolean };
   createdAt: string;
 }
 
@@ -164,6 +164,8 @@ export interface EndpointRecord {
   driverState: JsonObject;
   /** The endpoint's own host interface the firewall keys on (`JoinPlan.firewallInterface`). */
   hostInterface?: string;
+  /** Its bridge port, kept when its network guards against spoofing (`JoinPlan.bridgePort`). */
+  bridgePort?: string;
   createdAt: string;
 }
 

@@ -15,6 +15,8 @@ export interface FirewallNetwork {
   masquerade: boolean;
   /** No traffic in or out of the host's other interfaces; no published ports. */
   internal: boolean;
+  /** Drop frames and packets from an endpoint whose source MAC or address is not its own. */
+  antiSpoof: boolean;
 }
 
 /** A published port as the firewall programs it: one host port, one container port (ranges are expanded by core). */
@@ -36,6 +38,9 @@ export interface FirewallEndpoint {
   networkId: string;
   /** Host interfaces of this endpoint alone (a routed veth's host end). */
   interfaces: string[];
+  /** Its bridge port (host end of its veth on a bridge), when its network guards against spoofing. */
+  bridgePort?: string;
+  mac?: string;
   /** Bare addresses (no prefix). */
   ipv4?: string;
   ipv6?: string;

@@ -56,7 +56,7 @@ export interface NetworkPlan {
    * traffic reaches the host through (a bridge); `masquerade` asks for egress NAT of its subnets.
    * Declared as data: core builds the firewall transaction, the driver never calls the firewall.
    */
-  firewall?: { interfaces: string[]; masquerade: boolean };
+  firewall?: { interfaces: string[]; masquerade: boolean; antiSpoof?: boolean };
 }
 
 export interface EndpointPlan {
@@ -94,6 +94,8 @@ export interface JoinPlan {
   mtu?: number;
   /** A host interface of this endpoint alone that the firewall keys on (a routed veth's host end). */
   firewallInterface?: string;
+  /** The endpoint's bridge port (host end), for anti-spoofing on bridged traffic. */
+  bridgePort?: string;
 }
 
 export interface LeavePlan {

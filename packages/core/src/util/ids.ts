@@ -14,6 +14,16 @@ export function shortId(id: string): string {
 const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
 /** Network and sandbox names: what Docker accepts, and safe as file and netns names. */
+/** A locally administered unicast MAC derived from a hex id (`02:` + its first five bytes): stable for the object. */
+export function macFromId(id: string): string {
+  const hex = id
+    .replace(/[^0-9a-f]/gi, '')
+    .toLowerCase()
+    .padEnd(10, '0')
+    .slice(0, 10);
+  return ['02', ...(hex.match(/../g) ?? [])].join(':');
+}
+
 export function assertObjectName(what: string, name: unknown): asserts name is string {
   // ".." would make a store file name climb a directory: the store refuses it, so say so in the name's own terms.
   if (typeof name !== 'string' || !OBJECT_NAME.test(name) || name.includes('..')) {

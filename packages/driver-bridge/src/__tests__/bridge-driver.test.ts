@@ -71,7 +71,7 @@ describe('bridge driver', () => {
     const withFw = await createTestSwitchyard([bridgeDriver], { firewall });
     try {
       const n = await withFw.controller.createNetwork({ name: 'm', driver: 'bridge', options: { ipMasq: true, bridge: 'swym' }, ipam: { ipv4: [{ subnet: '10.61.0.0/24' }] } });
-      expect(firewall.networks.get(n.id)).toEqual({ id: n.id, name: 'm', interfaces: ['swym'], subnets: ['10.61.0.0/24'], masquerade: true, internal: false });
+      expect(firewall.networks.get(n.id)).toEqual({ id: n.id, name: 'm', interfaces: ['swym'], subnets: ['10.61.0.0/24'], masquerade: true, internal: false, antiSpoof: false });
       expect(n.notes.join(' ')).toMatch(/IP masquerade/);
       // Forwarding and localhost-to-published-port routing are turned on for it.
       expect(withFw.fake.sysctl({ kind: 'host' }, 'net.ipv4.ip_forward')).toBe('1');

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { HOST_NS, IproutesExecutor, setFaultHook, stripPrefix, type NetnsRef } from '@switchyard/core';
-import { askEcho, createLabSwitchyard, isolatedFrom, requireLab, startEchoServer, type EchoServer, type LabSwitchyard } from '@switchyard/core/testing';
+import { askEcho, createLabSwitchyard, execIn, isolatedFrom, ping, requireLab, startEchoServer, type EchoServer, type LabSwitchyard } from '@switchyard/core/testing';
 import bridgeDriver from '@switchyard/driver-bridge';
 import vethDriver from '@switchyard/driver-veth';
 import hostLocal from '@switchyard/ipam-host-local';
@@ -195,9 +195,46 @@ describe.each([
         .filter((o) => o.chain)
         .map((o) => o.chain!.name)
         .sort(),
-    ).toEqual(['forward', 'nat-output', 'nat-postrouting', 'nat-prerouting']);
+    ).toEqual(['antispoof', 'forward', 'nat-output', 'nat-postrouting', 'nat-prerouting']);
     for (const set of ['from_net', 'ifaces', 'masq4', 'subnets4', 'ports4', 'ports6']) expect(await elements(set)).toBe(0);
     expect((await sy.controller.checkFirewall()).problems).toEqual([]);
+  });
+
+  /** A sandbox on a new anti-spoofing network; checks that it goes out from its own address and not from one it gives itself. */
+  async function spoofFromAddress(net: string, driver: 'veth' | 'bridge', subnet: string, options: Record<string, unknown>) {
+    await sy.controller.createNetwork({ name: net, driver, options: { ipMasq: true, antiSpoof: true, ...options }, ipam: { ipv4: [{ subnet }] } });
+    const sb = await sy.controller.createSandbox({ name: `fw-${net}` });
+    const ep = await sy.controller.connect(net, sb.name);
+    const before = await askEcho(sb.netns, OUTSIDE_ADDR, 80);
+    const spoofed = subnet.replace('0/24', '200');
+    await execIn(sb.netns, ['ip', 'addr', 'add', `${spoofed}/32`, 'dev', ep.ifname]);
+    // Give the replies a way back (on a bridge ARP finds it), so only anti-spoofing can stop the exchange.
+    if (ep.hostInterface) await sh('ip', 'route', 'add', `${spoofed}/32`, 'dev', ep.hostInterface);
+    const r = await execIn(sb.netns, ['ping', '-c', '2', '-i', '0.3', '-W', '1', '-I', spoofed, OUTSIDE_ADDR], { allowFailure: true });
+    await execIn(sb.netns, ['ip', 'addr', 'del', `${spoofed}/32`, 'dev', ep.ifname]);
+    return { sb, ep, before, spoofedReplies: /\b0 received\b/.test(r.stdout) ? 0 : 1, after: await ping(sb.netns, OUTSIDE_ADDR) };
+  }
+
+  it('anti-spoofing on a veth network: a sandbox sends only from its own addresses', async () => {
+    const { sb, before, spoofedReplies, after } = await spoofFromAddress('guard-ptp', 'veth', '10.96.0.0/24', {});
+    expect({ before, spoofedReplies, after }).toEqual({ before: `from ${HOST_ADDR}`, spoofedReplies: 0, after: true });
+    await sy.controller.deleteSandbox(sb.name);
+    await sy.controller.deleteNetwork('guard-ptp');
+    for (const set of ['guarded', 'allow4']) expect(await elements(set)).toBe(0);
+  });
+
+  it('anti-spoofing on a bridge network: a sandbox sends only from its own MAC and addresses', async () => {
+    const { sb, ep, before, spoofedReplies, after } = await spoofFromAddress('guard-br', 'bridge', '10.97.0.0/24', { bridge: 'swyfw-guard' });
+    expect({ before, spoofedReplies, after }).toEqual({ before: `from ${HOST_ADDR}`, spoofedReplies: 0, after: true });
+    // A MAC it was not given is dropped at the bridge port; its own works again.
+    await execIn(sb.netns, ['ip', 'link', 'set', ep.ifname, 'address', '02:66:66:66:66:66']);
+    expect(await ping(sb.netns, OUTSIDE_ADDR, { tries: 2 })).toBe(false);
+    await execIn(sb.netns, ['ip', 'link', 'set', ep.ifname, 'address', ep.mac!]);
+    expect(await ping(sb.netns, OUTSIDE_ADDR)).toBe(true);
+    await sy.controller.deleteSandbox(sb.name);
+    await sy.controller.deleteNetwork('guard-br');
+    const bridgeSet = JSON.parse(await sh('nft', '-j', 'list', 'set', 'bridge', 'switchyard', 'allow_mac')) as { nftables: Array<{ set?: { elem?: unknown[] } }> };
+    expect(bridgeSet.nftables.find((o) => o.set)?.set?.elem ?? []).toEqual([]);
   });
 
   it('a connect whose later step fails takes its firewall elements back out', async () => {

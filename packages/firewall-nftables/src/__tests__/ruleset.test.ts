@@ -1,7 +1,7 @@
 import type { FirewallEndpoint, FirewallNetwork } from '@switchyard/core';
 import { changeScript, portElements, syncScript } from '../ruleset.js';
 
-const web: FirewallNetwork = { id: 'n1', name: 'web', interfaces: ['swyweb'], subnets: ['10.1.0.0/24', 'fd00:1::/64'], masquerade: true, internal: false };
+const web: FirewallNetwork = { id: 'n1', name: 'web', interfaces: ['swyweb'], subnets: ['10.1.0.0/24', 'fd00:1::/64'], masquerade: true, internal: false, antiSpoof: false };
 
 function endpoint(ports: number): FirewallEndpoint {
   return {
