@@ -199,7 +199,8 @@ export class NetstackModel {
     this.dropAddrsAndRoutes(link, 'all');
     // A link's own sysctls (net.ipv4.conf.<name>.*) go with it, as in the kernel.
     const sysctls = this.namespaces.get(link.ns)?.sysctls;
-    const own = ['ipv4.conf', 'ipv6.conf', 'ipv4.neigh', 'ipv6.neigh'].map((p) => `net.${p}.${link.name}.`);
+    // ("all" and "default" name the namespace-wide entries, never a link's.)
+    const own = link.name === 'all' || link.name === 'default' ? [] : ['ipv4.conf', 'ipv6.conf', 'ipv4.neigh', 'ipv6.neigh'].map((p) => `net.${p}.${link.name}.`);
     for (const name of [...(sysctls?.keys() ?? [])]) if (own.some((p) => name.startsWith(p))) sysctls?.delete(name);
     for (const other of [...this.links.values()]) {
       if (other.masterId === link.id) this.release(other);

@@ -3,7 +3,8 @@ import { basename, join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { stripPrefix, type SandboxRecord } from '@switchyard/core';
+import { HOST_NS, stripPrefix, type SandboxRecord } from '@switchyard/core';
+import { NftablesFirewall } from '@switchyard/firewall-nftables';
 import { createLabSwitchyard, execIn, kernelSnapshot, ping, requireLab, settledSnapshot, uniqueName, type LabSwitchyard } from '@switchyard/core/testing';
 import hostLocal from '@switchyard/ipam-host-local';
 import bridgeDriver from '../index.js';
@@ -53,6 +54,14 @@ function executorFromEnv(value: string | undefined): 'netlink' | 'iproute2' {
   if (value === undefined || value === '' || value === 'netlink') return 'netlink';
   if (value === 'iproute2') return value;
   throw new Error(`SWY_SOAK_EXECUTOR must be netlink or iproute2, not ${JSON.stringify(value)}`);
+}
+
+/** Each connect publishes a port (host 18080 -> 80), so the firewall is in every cycle. */
+const PUBLISH = { portBindings: [{ protocol: 'tcp' as const, containerPort: 80, hostPort: 18080 }] };
+
+/** Switchyard's nftables table as text (no handles): what each cycle must leave as it found it. */
+async function firewallTable(): Promise<string> {
+  return (await execIn(HOST_NS, ['nft', 'list', 'table', 'inet', 'switchyard'])).stdout;
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -135,8 +144,9 @@ describe('soak: connect/disconnect cycles on the real kernel', () => {
 
   beforeAll(async () => {
     requireLab();
-    sy = await createLabSwitchyard({ executor: EXECUTOR, drivers: [bridgeDriver], ipams: [hostLocal] });
-    await sy.controller.createNetwork({ name: network, driver: 'bridge', options: { bridge }, ipam: { ipv4: [{ subnet: SUBNET }] } });
+    // With the nftables firewall: the network masquerades and every connect publishes a port.
+    sy = await createLabSwitchyard({ executor: EXECUTOR, drivers: [bridgeDriver], ipams: [hostLocal], firewall: new NftablesFirewall() });
+    await sy.controller.createNetwork({ name: network, driver: 'bridge', options: { bridge, ipMasq: true }, ipam: { ipv4: [{ subnet: SUBNET }] } });
     for (const name of sandboxes) await sy.controller.createSandbox({ name });
   });
 
@@ -145,6 +155,7 @@ describe('soak: connect/disconnect cycles on the real kernel', () => {
   it(`${CYCLES} cycles leave the kernel, the store and the state files as they began, and RSS flat`, async () => {
     const { gc, source: gcSource } = findGc();
     const kernelBefore = await kernelSnapshot('all');
+    const firewallBefore = await firewallTable();
     const docsBefore = await storeDocuments(sy);
     const pristineFiles = stateFiles(sy.options.stateDir);
     expect(docsBefore.intents).toEqual([]);
@@ -164,7 +175,7 @@ describe('soak: connect/disconnect cycles on the real kernel', () => {
     // loop must then add none, so a file per cycle (or per sandbox) would show. The kernel and the
     // store's documents have no such excuse: they are compared with their state before the warm-up.
     for (const s of sandboxes) {
-      await sy.controller.connect(network, s);
+      await sy.controller.connect(network, s, PUBLISH);
       await sy.controller.disconnect(network, s);
     }
     const filesBefore = stateFiles(sy.options.stateDir);
@@ -180,7 +191,7 @@ describe('soak: connect/disconnect cycles on the real kernel', () => {
     let paused = 0;
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
       const s = sandboxes[cycle % SANDBOXES]!;
-      await sy.controller.connect(network, s);
+      await sy.controller.connect(network, s, PUBLISH);
       await sy.controller.disconnect(network, s);
       if (cycle % BASELINE_CYCLE === 0 || cycle === CYCLES) {
         const t = performance.now();
@@ -197,6 +208,7 @@ describe('soak: connect/disconnect cycles on the real kernel', () => {
     const docsAfter = await storeDocuments(sy);
     const filesAfter = stateFiles(sy.options.stateDir);
     const fdsAfter = openFds();
+    const firewallAfter = await firewallTable();
     const same = (what: string, a: unknown, b: unknown) => `${what} ${isDeepStrictEqual(a, b) ? 'equal' : 'DIFFERENT'}`;
 
     const ratio = atBaseline === undefined ? undefined : atEnd.rss / atBaseline.rss;
@@ -209,12 +221,13 @@ describe('soak: connect/disconnect cycles on the real kernel', () => {
       `RSS/heap used by cycle: ${series.map((m) => `${m.cycle} ${mib(m.rss)}/${mib(m.heap)}`).join(', ')}`,
       `executor ${EXECUTOR}, gc via ${gcSource}`,
       `created by the warm-up (${SANDBOXES} cycles before the loop): ${firstUse.join(', ') || 'nothing'}`,
-      `after the loop: ${[same('kernel', kernelAfter, kernelBefore), same('store', docsAfter, docsBefore), same('state files', filesAfter, filesBefore), same('open fds', fdsAfter, fdsBefore)].join(', ')}`,
+      `after the loop: ${[same('kernel', kernelAfter, kernelBefore), same('store', docsAfter, docsBefore), same('state files', filesAfter, filesBefore), same('open fds', fdsAfter, fdsBefore), same('nftables table', firewallAfter, firewallBefore)].join(', ')}`,
     ];
     console.log(figures.join('\n'));
 
     expect(kernelAfter).toEqual(kernelBefore);
     expect(docsAfter).toEqual(docsBefore);
+    expect(firewallAfter).toEqual(firewallBefore);
     expect(filesAfter).toEqual(filesBefore);
     expect(cursors(sy.options.stateDir, network)).toEqual({ 'last_reserved_ip.0': expect.stringMatching(/^10\.197\.0\.\d+$/) });
     expect(fdsAfter).toBe(fdsBefore);

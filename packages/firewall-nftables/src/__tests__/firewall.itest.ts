@@ -114,6 +114,24 @@ describe.each([
     expect(await askEcho(OUT, HOST_ADDR, auto.hostPort)).toBe(`from ${OUTSIDE_ADDR}`);
   });
 
+  it('IPv6: a published port answers on the host IPv6 address with the real client, and egress is masqueraded', async () => {
+    await sh('ip', 'addr', 'add', 'fd00:77::1/64', 'dev', 'fwo-h', 'nodad');
+    await execIn(OUT, ['ip', 'addr', 'add', 'fd00:77::2/64', 'dev', 'eth0', 'nodad']);
+    await execIn(OUT, ['ip', '-6', 'route', 'add', 'default', 'via', 'fd00:77::1']);
+    await sy.controller.createNetwork({ name: 'web6', driver: 'bridge', ipv6: true, options: { bridge: 'swyfw-web6', ipMasq: true }, ipam: { ipv4: [{ subnet: '10.98.0.0/24' }], ipv6: [{ subnet: 'fd00:98::/64' }] } });
+    const s6 = await sy.controller.createSandbox({ name: 'fw-s6' });
+    const ep = await sy.controller.connect('web6', 'fw-s6', { portBindings: [{ protocol: 'tcp', containerPort: 80, hostPort: 8086 }] });
+    expect(ep.ipv6).toBeDefined();
+    servers.push(await startEchoServer(s6.netns, 80));
+    expect((await sh('sysctl', '-n', 'net.ipv6.conf.all.forwarding')).trim()).toBe('1');
+    // The first IPv6 exchange may wait for the new bridge's link-local address to finish DAD (~1-2 s).
+    expect(await askEcho(OUT, 'fd00:77::1', 8086, 'tcp', 6000)).toBe('from fd00:77::2');
+    expect(await askEcho(OUT, HOST_ADDR, 8086)).toBe(`from ${OUTSIDE_ADDR}`);
+    expect(await askEcho(s6.netns, 'fd00:77::2', 80, 'tcp', 6000)).toBe('from fd00:77::1');
+    await sy.controller.deleteSandbox('fw-s6');
+    await sy.controller.deleteNetwork('web6');
+  });
+
   it('refuses a host port another sandbox holds, naming it, and changes nothing', async () => {
     await sy.controller.createSandbox({ name: 'fw-late' });
     const before = { ports: await elements('ports4'), rules: await ruleCount(), sandbox: await sy.controller.inspectSandbox('fw-late') };
