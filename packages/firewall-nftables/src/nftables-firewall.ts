@@ -43,14 +43,17 @@ export class NftablesFirewall implements Firewall {
   }
 
   async show(): Promise<string> {
-    const tables = await this.runner.list('list tables inet', false);
-    if (!tables.split('\n').some((l) => l.trim() === `table inet ${TABLE}`)) return `(no table inet ${TABLE})\n`;
+    if (!(await this.hasTable())) return `(no table inet ${TABLE})\n`;
     return this.runner.list(`list table inet ${TABLE}`, false);
   }
 
-  async verify(state: FirewallState): Promise<FirewallCheck> {
+  private async hasTable(): Promise<boolean> {
     const tables = await this.runner.list('list tables inet', false);
-    if (!tables.split('\n').some((l) => l.trim() === `table inet ${TABLE}`)) {
+    return tables.split('\n').some((l) => l.trim() === `table inet ${TABLE}`);
+  }
+
+  async verify(state: FirewallState): Promise<FirewallCheck> {
+    if (!(await this.hasTable())) {
       // Nothing to hold yet (a fresh host): the first change creates the table.
       return { problems: state.networks.length === 0 ? [] : [`table inet ${TABLE} is missing`] };
     }

@@ -22,7 +22,7 @@ import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
 import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
 import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps, reserveHostPorts } from '../firewall/firewall-intents.js';
-import type { FirewallCheck } from '../spi/firewall.js';
+import type { FirewallCheck, FirewallState } from '../spi/firewall.js';
 
 export const DEFAULT_IPAM = 'host-local';
 
@@ -456,7 +456,7 @@ export class NetworkController {
       const collected = [...recovered, ...(await this.reconciler.collect(tx, dryRun))];
       // Last, from the store as it is now: elements a crash or a removed sandbox left in the firewall go, missing ones come back.
       if (this.firewall.available) {
-        const state = firewallState(await tx.list<NetworkRecord>('networks'), await tx.list<SandboxRecord>('sandboxes'));
+        const state = await this.intendedFirewall(tx);
         const check = await this.firewall.verify(state);
         if (check.problems.length > 0) {
           const action = { kind: 'restore-firewall' as const, target: `${this.firewall.name} table`, reason: check.problems.join('; ') };
@@ -507,8 +507,13 @@ export class NetworkController {
 
   /** What the installed rules lack or hold beyond the intended state (from the store); reads only. */
   async checkFirewall(): Promise<FirewallCheck> {
-    const [networks, sandboxes] = await Promise.all([this.store.list<NetworkRecord>('networks'), this.store.list<SandboxRecord>('sandboxes')]);
-    return this.firewall.verify(firewallState(networks, sandboxes));
+    return this.firewall.verify(await this.intendedFirewall(this.store));
+  }
+
+  /** What the firewall should hold, from the records `reader` sees. */
+  private async intendedFirewall(reader: Pick<StoreTx, 'list'>): Promise<FirewallState> {
+    const [networks, sandboxes] = await Promise.all([reader.list<NetworkRecord>('networks'), reader.list<SandboxRecord>('sandboxes')]);
+    return firewallState(networks, sandboxes);
   }
 
   /**
@@ -521,7 +526,7 @@ export class NetworkController {
     if (first.problems.length === 0) return [];
     // Under the store-wide lock: an operation in flight may have applied rules it has not committed yet.
     const fixed = await this.store.transaction(async (tx) => {
-      const state = firewallState(await tx.list<NetworkRecord>('networks'), await tx.list<SandboxRecord>('sandboxes'));
+      const state = await this.intendedFirewall(tx);
       const again = await this.firewall.verify(state);
       if (again.problems.length > 0) await this.syncFirewall(state);
       return again.problems;
@@ -533,7 +538,7 @@ export class NetworkController {
   /** `firewall reload`: replaces Switchyard's rules with the intended state from the store, atomically. */
   async reloadFirewall(): Promise<{ networks: number; endpoints: number }> {
     return this.store.transaction(async (tx) => {
-      const state = firewallState(await tx.list<NetworkRecord>('networks'), await tx.list<SandboxRecord>('sandboxes'));
+      const state = await this.intendedFirewall(tx);
       await this.syncFirewall(state);
       return { networks: state.networks.length, endpoints: state.endpoints.length };
     });
@@ -544,7 +549,7 @@ export class NetworkController {
     return this.firewall.show();
   }
 
-  private async syncFirewall(state: ReturnType<typeof firewallState>): Promise<void> {
+  private async syncFirewall(state: FirewallState): Promise<void> {
     if (!this.firewall.available) return;
     const steps = state.networks.filter((n) => n.masquerade || state.endpoints.some((e) => e.networkId === n.id && e.ports.length > 0)).flatMap(forwardingSteps);
     if (steps.length > 0) await this.kernel.apply(steps.map((op) => ({ ns: HOST_NS, op })));

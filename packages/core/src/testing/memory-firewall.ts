@@ -2,23 +2,15 @@ import type { Firewall, FirewallChange, FirewallCheck, FirewallEndpoint, Firewal
 
 /**
  * A firewall that keeps what it was asked to hold in memory, as a real backend holds rules: for logic
- * tests of core (what reaches the firewall, and when). `failNext` makes the next `apply` fail.
+ * tests of core (what reaches the firewall, and when).
  */
 export class MemoryFirewall implements Firewall {
   readonly name = 'memory';
   readonly available = true;
   readonly networks = new Map<string, FirewallNetwork>();
   readonly endpoints = new Map<string, FirewallEndpoint>();
-  readonly applied: FirewallChange[] = [];
-  failNext?: Error;
 
   async apply(change: FirewallChange): Promise<void> {
-    if (this.failNext) {
-      const error = this.failNext;
-      delete this.failNext;
-      throw error;
-    }
-    this.applied.push(structuredClone(change));
     for (const { endpoint } of change.removeEndpoints ?? []) this.endpoints.delete(endpoint.id);
     for (const network of change.removeNetworks ?? []) this.networks.delete(network.id);
     for (const network of change.addNetworks ?? []) this.networks.set(network.id, structuredClone(network));
