@@ -7,6 +7,7 @@ const VERBS: Record<GcAction['kind'], [done: string, would: string]> = {
   'restore-network': ['restored network', 'would restore network'],
   'remove-link': ['removed link', 'would remove link'],
   'restore-firewall': ['reinstalled the firewall rules of', 'would reinstall the firewall rules of'],
+  'program-external': ['programmed external connectivity again for', 'would program external connectivity again for'],
 };
 
 /**

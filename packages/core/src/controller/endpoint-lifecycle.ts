@@ -34,6 +34,8 @@ export class EndpointLifecycle {
     private readonly firewall: Firewall,
     private readonly files: SandboxFiles,
     private readonly logger: Logger,
+    /** Reads a network record (another endpoint's, when the default route moves between networks). */
+    private readonly networkOf: (name: string) => Promise<NetworkRecord | undefined>,
   ) {}
 
   async connect(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions, hooks: ConnectHooks): Promise<EndpointRecord> {
@@ -129,8 +131,16 @@ export class EndpointLifecycle {
         }
         if (driver.programExternalConnectivity && (endpoint.portBindings.length > 0 || endpoint.providesDefaultRoute)) {
           const joined = driverEndpoint(endpoint);
-          await driver.programExternalConnectivity(dn, { ...joined, portBindings: endpoint.portBindings });
+          await driver.programExternalConnectivity(dn, { ...joined, portBindings: endpoint.portBindings, providesDefaultRoute: endpoint.providesDefaultRoute });
           undo.push('revoke external connectivity', () => driver.revokeExternalConnectivity?.(dn, joined) ?? Promise.resolve());
+        }
+        // The endpoint that had the default route loses it: its driver hears so (libnetwork's gateway move).
+        if (takesOver && current) {
+          const was = await this.networkOf(current.networkName);
+          if (was) {
+            await this.reprogramExternal(was, current, false);
+            undo.push(`give ${current.name} its default route's external connectivity back`, () => this.reprogramExternal(was, current, true));
+          }
         }
         await hooks.commit(updated);
         return endpoint;
@@ -158,6 +168,10 @@ export class EndpointLifecycle {
       this.logger.warn('disconnect: kernel cleanup failed, continuing', { error: String(error) });
     }
     faultPoint('disconnect:kernel-removed');
+    if (next) {
+      const taking = await this.networkOf(next.networkName);
+      if (taking) await this.reprogramExternal(taking, next, true);
+    }
     await runAllCleanups(`disconnect ${sandbox.name} from ${network.name}`, await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de, endpoint));
     faultPoint('disconnect:released');
     const updated: SandboxRecord = {
@@ -214,9 +228,37 @@ export class EndpointLifecycle {
       () => this.kernel.apply([...inSandbox.map((name): KernelStep => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } })), ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))]),
       // The dead connect may have taken the default route over: give it back (an existing route is fine).
       () => (provider ? this.restoreDefaultRoute(sandbox, provider) : Promise.resolve()),
+      async () => {
+        const held = provider && (await this.networkOf(provider.networkName));
+        if (provider && held) await this.reprogramExternal(held, provider, true);
+      },
       () => this.files.writeHosts(sandbox),
       ...(await this.endpointCleanups(network, endpointId, ifname, draft)),
     ]);
+  }
+
+  /**
+   * Tells a driver that its endpoint's default-route role changed: revoke, then program again when the
+   * endpoint still needs it (ports, or the route). Both calls are idempotent by contract.
+   */
+  private async reprogramExternal(network: NetworkRecord, endpoint: EndpointRecord, providesDefaultRoute: boolean): Promise<void> {
+    const driver = await this.drivers.driver(network.driver);
+    if (!driver.programExternalConnectivity) return;
+    const dn = driverNetwork(network);
+    const de = driverEndpoint(endpoint);
+    await driver.revokeExternalConnectivity?.(dn, de);
+    if (endpoint.portBindings.length > 0 || providesDefaultRoute) await driver.programExternalConnectivity(dn, { ...de, portBindings: endpoint.portBindings, providesDefaultRoute });
+  }
+
+  /**
+   * Recovery (`gc`): programs again what a committed endpoint needs from its driver, which a reboot may
+   * have taken along; idempotent, so an endpoint whose programming survived sees no change.
+   */
+  async programExternal(network: NetworkRecord, endpoint: EndpointRecord): Promise<boolean> {
+    const driver = await this.drivers.driver(network.driver);
+    if (!driver.programExternalConnectivity || (endpoint.portBindings.length === 0 && !endpoint.providesDefaultRoute)) return false;
+    await driver.programExternalConnectivity(driverNetwork(network), { ...driverEndpoint(endpoint), portBindings: endpoint.portBindings, providesDefaultRoute: endpoint.providesDefaultRoute });
+    return true;
   }
 
   /** The sandbox's namespace still exists and is still the one it adopted (never a stranger's that took over its path). */

@@ -45,7 +45,7 @@ export class NetworkController {
     @inject(TOKENS.SandboxFiles) private readonly files: SandboxFiles,
     @inject(TOKENS.Options) private readonly options: ResolvedOptions,
   ) {
-    this.endpoints = new EndpointLifecycle(kernel, drivers, firewall, files, logger);
+    this.endpoints = new EndpointLifecycle(kernel, drivers, firewall, files, logger, (name) => store.get<NetworkRecord>('networks', name));
     this.reconciler = new Reconciler(kernel, drivers, this.endpoints, logger);
   }
 

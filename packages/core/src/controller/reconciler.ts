@@ -36,7 +36,7 @@ function processStartTime(pid: number): string | undefined {
 
 /** One thing gc did, or would do under --dry-run. */
 export interface GcAction {
-  kind: 'recover-intent' | 'remove-sandbox' | 'restore-network' | 'remove-link' | 'restore-firewall';
+  kind: 'recover-intent' | 'remove-sandbox' | 'restore-network' | 'remove-link' | 'restore-firewall' | 'program-external';
   /** The sandbox, network, link or intent acted on. */
   target: string;
   reason: string;
@@ -142,6 +142,23 @@ export class Reconciler {
           this.kernel.apply([{ ns: HOST_NS, op: { op: 'link.del', name: link.name, ifExists: true } }]),
         );
         break;
+      }
+    }
+
+    // Drivers that program external connectivity hear again about every endpoint that needs it (idempotent):
+    // a reboot takes what they programmed along. Only a failure is reported; a repeat that changes nothing is not news.
+    if (!dryRun) {
+      for (const sandbox of sandboxes) {
+        for (const endpoint of sandbox.endpoints) {
+          const network = byName.get(endpoint.networkName);
+          if (!network) continue;
+          try {
+            await this.endpoints.programExternal(network, endpoint);
+          } catch (error) {
+            this.logger.warn(`gc: program-external ${endpoint.name} failed`, { error: String(error) });
+            actions.push({ kind: 'program-external', target: endpoint.name, reason: 'its driver programs external connectivity', done: false, error: error instanceof Error ? error.message : String(error) });
+          }
+        }
       }
     }
     return actions;

@@ -133,11 +133,13 @@ export interface NetworkDriver {
   leave(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<LeavePlan>;
   /**
    * Optional. Makes a joined endpoint reachable from outside (published ports, masquerade) through the
-   * firewall port the driver received; called after join for an endpoint that has port bindings or
-   * provides its sandbox's default route at that moment (not again when the route later moves).
-   * Must be undone completely by revokeExternalConnectivity.
+   * firewall port the driver received. Called after join for an endpoint that has port bindings or
+   * provides its sandbox's default route; called again (after a revoke) when the default route moves
+   * to or away from the endpoint, with `providesDefaultRoute` saying which (libnetwork's gateway
+   * move); and again by `gc` for every such endpoint, to bring back what a reboot took along. Must be
+   * idempotent, and undone completely by revokeExternalConnectivity.
    */
-  programExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint & { portBindings: PortBinding[] }): Promise<void>;
+  programExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint & { portBindings: PortBinding[]; providesDefaultRoute: boolean }): Promise<void>;
   /** Optional. Undoes programExternalConnectivity; succeeds when there is nothing to undo. */
   revokeExternalConnectivity?(network: DriverNetwork, endpoint: DriverEndpoint): Promise<void>;
   /**

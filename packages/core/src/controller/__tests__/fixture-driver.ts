@@ -66,7 +66,7 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
     },
     async programExternalConnectivity(_n, e) {
       fail('programExternalConnectivity');
-      controls.calls.push(`program ${e.id.slice(0, 4)}`);
+      controls.calls.push(`program ${e.id.slice(0, 4)}${e.providesDefaultRoute ? ' gw' : ''}`);
     },
     async revokeExternalConnectivity(_n, e) {
       controls.calls.push(`revoke ${e.id.slice(0, 4)}`);

@@ -216,9 +216,58 @@ describe('NetworkController', () => {
       await sy.controller.createSandbox({ name: 's' });
       const ep = await sy.controller.connect('n', 's');
       const id = ep.id.slice(0, 4);
-      expect(controls.calls.filter((c) => /program|revoke|join/.test(c))).toEqual(['join', 'programExternalConnectivity', `program ${id}`]);
+      expect(controls.calls.filter((c) => /program|revoke|join/.test(c))).toEqual(['join', 'programExternalConnectivity', `program ${id} gw`]);
       await sy.controller.disconnect('n', 's');
-      expect(controls.calls.filter((c) => /program |revoke/.test(c))).toEqual([`program ${id}`, `revoke ${id}`]);
+      expect(controls.calls.filter((c) => /program |revoke/.test(c))).toEqual([`program ${id} gw`, `revoke ${id}`]);
+    });
+
+    it('moves external connectivity with the default route: revoked from the endpoint that loses it, programmed on the one that gains it', async () => {
+      await sy.controller.createNetwork({ name: 'a', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.61.0.0/24' }] } });
+      await sy.controller.createNetwork({ name: 'b', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.62.0.0/24' }] } });
+      await sy.controller.createSandbox({ name: 's' });
+      const a = (await sy.controller.connect('a', 's')).id.slice(0, 4);
+      const moves = () => controls.calls.filter((c) => /^(program|revoke) /.test(c));
+      const b = (await sy.controller.connect('b', 's', { gatewayPriority: 10 })).id.slice(0, 4);
+      expect(moves()).toEqual([`program ${a} gw`, `program ${b} gw`, `revoke ${a}`]);
+      controls.calls.length = 0;
+      await sy.controller.disconnect('b', 's');
+      expect(moves()).toEqual([`revoke ${b}`, `revoke ${a}`, `program ${a} gw`]);
+      expect((await sy.controller.inspectSandbox('s')).endpoints.map((e) => e.providesDefaultRoute)).toEqual([true]);
+    });
+
+    it('gives the old gateway endpoint its external connectivity back when a connect that took the default route is undone', async () => {
+      await sy.controller.createNetwork({ name: 'a', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.61.0.0/24' }] } });
+      await sy.controller.createNetwork({ name: 'b', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.62.0.0/24' }] } });
+      await sy.controller.createSandbox({ name: 's' });
+      const a = (await sy.controller.connect('a', 's')).id.slice(0, 4);
+      const before = { kernel: sy.fake.snapshot(), store: await storeState(sy) };
+      controls.calls.length = 0;
+      // Writing the sandbox record, the connect's commit, fails: everything before it is undone.
+      const store = sy.store;
+      const real = store.transaction.bind(store);
+      store.transaction = (body, scope) => real(async (tx) => body({ ...tx, put: (c, id, doc) => (c === 'sandboxes' ? Promise.reject(new Error('disk full')) : tx.put(c, id, doc)) }), scope);
+      try {
+        await expect(sy.controller.connect('b', 's', { gatewayPriority: 10 })).rejects.toThrow('disk full');
+      } finally {
+        store.transaction = real;
+      }
+      const moves = controls.calls.filter((c) => /^(program|revoke) /.test(c));
+      const b = moves[0]?.slice(8, 12);
+      // Done: b programmed, a revoked. Undone in reverse: a programmed again as the gateway, b revoked.
+      expect(moves).toEqual([`program ${b} gw`, `revoke ${a}`, `revoke ${a}`, `program ${a} gw`, `revoke ${b}`]);
+      expect({ kernel: sy.fake.snapshot(), store: await storeState(sy) }).toEqual(before);
+    });
+
+    it('gc programs external connectivity again for every endpoint that needs it (a reboot takes it along)', async () => {
+      await sy.controller.createNetwork({ name: 'a', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.61.0.0/24' }] } });
+      await sy.controller.createNetwork({ name: 'b', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.62.0.0/24' }] } });
+      await sy.controller.createSandbox({ name: 's' });
+      const a = (await sy.controller.connect('a', 's')).id.slice(0, 4);
+      await sy.controller.connect('b', 's');
+      controls.calls.length = 0;
+      const report = await sy.controller.gc();
+      expect(report.actions).toEqual([]);
+      expect(controls.calls.filter((c) => /^(program|revoke) /.test(c))).toEqual([`program ${a} gw`]);
     });
 
     it('undoes the join when programming external connectivity fails', async () => {
