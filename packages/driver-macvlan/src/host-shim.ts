@@ -50,8 +50,11 @@ function fromBigInt(n: bigint, family: 4 | 6): string {
   return parseCidr(`${groups.join(':')}/128`).address; // canonical (compressed) form
 }
 
-/** Picks and checks the shim's addresses: the given ones, or the highest host address of each subnet. */
-export function shimAddresses(network: DriverNetwork, wanted: { ipv4?: string | undefined; ipv6?: string | undefined }): ShimAddress[] {
+/**
+ * Picks and checks the shim's addresses: the given ones, or the highest host address of each subnet;
+ * with `asGateway`, each subnet's gateway address (the host routes, and masquerades, for the sandboxes).
+ */
+export function shimAddresses(network: DriverNetwork, wanted: { ipv4?: string | undefined; ipv6?: string | undefined }, asGateway = false): ShimAddress[] {
   const out: ShimAddress[] = [];
   for (const [family, pool, given, option] of [
     [4, network.ipv4, wanted.ipv4, 'shimAddress'],
@@ -63,6 +66,15 @@ export function shimAddresses(network: DriverNetwork, wanted: { ipv4?: string | 
           hint: `Leave ${option} out, or enable IPv${family} on the network.`,
         });
       }
+      continue;
+    }
+    if (asGateway) {
+      if (!pool.gateway) {
+        throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `ipMasq makes the host the gateway of network "${network.name}", and its IPv${family} subnet ${pool.subnet} has no gateway`, {
+          hint: 'Give the subnet a gateway address (ipam gateway), or leave ipMasq off.',
+        });
+      }
+      out.push({ family, address: parseCidr(`${pool.gateway}/${family === 4 ? 32 : 128}`).address, subnet: pool.subnet });
       continue;
     }
     const address = given ?? lastHostAddress(pool.subnet);

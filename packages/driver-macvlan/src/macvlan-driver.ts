@@ -55,10 +55,16 @@ export class MacvlanDriver implements NetworkDriver {
     const state: MacvlanState = { ...setup.state };
     if (o.mode === 'passthru') notes.push(`passthru mode: ${master.name} takes at most one sandbox, which gets the master's own MAC address`);
     if (o.hostShim) {
-      const shim: HostShim = { name: shimName(network.id), addresses: shimAddresses(network, { ipv4: o.shimAddress, ipv6: o.shimAddress6 }) };
+      const masquerade = o.ipMasq && !network.internal;
+      const shim: HostShim = { name: shimName(network.id), addresses: shimAddresses(network, { ipv4: o.shimAddress, ipv6: o.shimAddress6 }, masquerade) };
       steps.push(...planHostShim(shim, master.name));
       state.shim = shim;
       notes.push(`host shim ${shim.name} (${shim.addresses.map((a) => a.address).join(', ')}) on ${master.name} lets the host reach the sandboxes (a host route per sandbox)`);
+      if (masquerade) {
+        notes.push(`IP masquerade: the shim holds the gateway address, so the sandboxes route through the host and traffic leaving the subnet takes the host address`);
+        // The gateway is IPAM's already: nothing more to reserve.
+        return { steps, state: state as unknown as JsonObject, notes, firewall: { interfaces: [shim.name], masquerade: true } };
+      }
     } else {
       notes.push(`the host cannot reach these sandboxes through ${master.name} (the kernel does not pass traffic between a macvlan master and its sub-interfaces); set hostShim: true to add a shim interface`);
     }

@@ -13,6 +13,11 @@ export interface MacvlanOptions {
   shimAddress?: string;
   /** The shim's IPv6 address; default: the subnet's last address. */
   shimAddress6?: string;
+  /**
+   * Masquerade egress through the host (CNI's field name): the host shim takes the network's gateway
+   * address, so sandboxes route through the host, and traffic leaving the subnet takes the host's address.
+   */
+  ipMasq: boolean;
 }
 
 export const MACVLAN_MODES: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
@@ -32,9 +37,24 @@ export function readMacvlanOptions(options: JsonObject): MacvlanOptions {
       hostShim: { type: 'boolean', default: false },
       shimAddress: { type: 'string', describe: 'an IPv4 address without prefix length, e.g. 192.168.1.250' },
       shimAddress6: { type: 'string', describe: 'an IPv6 address without prefix length, e.g. fd00::fe' },
+      ipMasq: { type: 'boolean', default: false },
     },
     options,
   ) as unknown as MacvlanOptions;
+  if (o.ipMasq) {
+    // The host becomes the sandboxes' gateway through the shim.
+    if (options.hostShim === false) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', 'The macvlan option ipMasq needs the host shim, and hostShim is false', {
+        hint: 'Masquerade routes the sandboxes through the host, over the shim: leave hostShim out (ipMasq turns it on) or ipMasq off.',
+      });
+    }
+    if (o.shimAddress !== undefined || o.shimAddress6 !== undefined) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', "With ipMasq the host shim takes the network's gateway address, so shimAddress and shimAddress6 do not apply", {
+        hint: "Leave them out, and choose the gateway address with the network's IPAM gateway instead.",
+      });
+    }
+    o.hostShim = true;
+  }
   for (const [key, family] of [
     ['shimAddress', 4],
     ['shimAddress6', 6],

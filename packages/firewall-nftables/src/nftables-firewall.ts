@@ -1,7 +1,7 @@
 import type { Firewall, FirewallChange, FirewallCheck, FirewallState } from '@switchyard/core';
 import { existsSync } from 'node:fs';
 import { LibnftablesRunner, NftCommandRunner, defaultNftRunner, type NftRunner } from './nft-runner.js';
-import { BASE_CHAINS, TABLE, changeScript, networkChain, portElements, syncScript } from './ruleset.js';
+import { BASE_CHAINS, TABLE, changeScript, expectedElementCounts, networkChain, syncScript } from './ruleset.js';
 
 interface NftJsonObject {
   chain?: { name: string };
@@ -47,9 +47,14 @@ export class NftablesFirewall implements Firewall {
     return this.runner.list(`list table inet ${TABLE}`, false);
   }
 
-  private async hasTable(): Promise<boolean> {
-    const tables = await this.runner.list('list tables inet', false);
-    return tables.split('\n').some((l) => l.trim() === `table inet ${TABLE}`);
+  private async hasTable(family: 'inet' | 'bridge' = 'inet'): Promise<boolean> {
+    const tables = await this.runner.list(`list tables ${family}`, false);
+    return tables.split('\n').some((l) => l.trim() === `table ${family} ${TABLE}`);
+  }
+
+  private async tableObjects(family: 'inet' | 'bridge'): Promise<NftJsonObject[]> {
+    const parsed = JSON.parse(await this.runner.list(`list table ${family} ${TABLE}`, true)) as { nftables?: NftJsonObject[] };
+    return parsed.nftables ?? [];
   }
 
   async verify(state: FirewallState): Promise<FirewallCheck> {
@@ -57,18 +62,18 @@ export class NftablesFirewall implements Firewall {
       // Nothing to hold yet (a fresh host): the first change creates the table.
       return { problems: state.networks.length === 0 ? [] : [`table inet ${TABLE} is missing`] };
     }
-    const parsed = JSON.parse(await this.runner.list(`list table inet ${TABLE}`, true)) as { nftables?: NftJsonObject[] };
-    const objects = parsed.nftables ?? [];
+    const objects = await this.tableObjects('inet');
     const chains = new Set(objects.flatMap((o) => (o.chain ? [o.chain.name] : [])));
-    const sizes = new Map(objects.flatMap((o) => (o.map ? [[o.map.name, o.map.elem?.length ?? 0] as const] : o.set ? [[o.set.name, o.set.elem?.length ?? 0] as const] : [])));
     const problems: string[] = [];
     for (const chain of [...BASE_CHAINS, ...state.networks.map(networkChain)]) if (!chains.has(chain)) problems.push(`chain ${chain} is missing`);
-    const interfaces = new Set([...state.networks.flatMap((n) => n.interfaces), ...state.endpoints.flatMap((e) => e.interfaces)]);
-    const expected: Array<[string, number]> = [
-      ['from_net', interfaces.size],
-      ['ports4', state.endpoints.reduce((n, e) => n + portElements(e)[4].length, 0)],
-      ['ports6', state.endpoints.reduce((n, e) => n + portElements(e)[6].length, 0)],
-    ];
+    const expected = expectedElementCounts(state);
+    const sizes = new Map<string, number>(objects.flatMap((o) => ((o.map ?? o.set) ? [[`inet ${(o.map ?? o.set)?.name}`, (o.map ?? o.set)?.elem?.length ?? 0] as const] : [])));
+    // The bridge table (anti-spoofing on bridge ports) is read only when something should be in it.
+    if ([...expected.keys()].some((k) => k.startsWith('bridge '))) {
+      const bridge = (await this.hasTable('bridge')) ? await this.tableObjects('bridge') : [];
+      if (bridge.length === 0) problems.push(`table bridge ${TABLE} is missing`);
+      for (const o of bridge) if (o.set ?? o.map) sizes.set(`bridge ${(o.set ?? o.map)?.name}`, (o.set ?? o.map)?.elem?.length ?? 0);
+    }
     for (const [name, count] of expected) {
       const got = sizes.get(name);
       if (got === undefined) problems.push(`${name} is missing`);

@@ -259,6 +259,43 @@ export function changeScript(change: FirewallChange, skeleton = true): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * How many elements each set and map should hold for `state`, keyed `inet <name>` / `bridge <name>`
+ * (what `verify` compares with the kernel's counts; the elements themselves are the change scripts').
+ */
+export function expectedElementCounts(state: FirewallState): Map<string, number> {
+  const networks = new Map(state.networks.map((n) => [n.id, n]));
+  const counts = new Map<string, number>();
+  const add = (key: string, n = 1) => counts.set(key, (counts.get(key) ?? 0) + n);
+  for (const key of ['from_net', 'ports4', 'ports6', 'masq4', 'masq6', 'subnets4', 'subnets6', 'guarded', 'allow4', 'allow6']) add(`inet ${key}`, 0);
+  const interfaces = new Set<string>();
+  for (const network of state.networks) {
+    for (const dev of network.interfaces) interfaces.add(dev);
+    for (const family of [4, 6] as const) {
+      add(`inet subnets${family}`, subnetsOf(network, family).length);
+      if (network.masquerade) add(`inet masq${family}`, subnetsOf(network, family).length);
+    }
+  }
+  let bridged = false;
+  for (const endpoint of state.endpoints) {
+    for (const dev of endpoint.interfaces) interfaces.add(dev);
+    const ports = portElements(endpoint);
+    add('inet ports4', ports[4].length);
+    add('inet ports6', ports[6].length);
+    const network = networks.get(endpoint.networkId);
+    if (!network) continue;
+    for (const [set] of guardElements(network, endpoint)) {
+      // `<family> <table> <set>`
+      const [family, , name] = set.split(' ');
+      if (family === 'bridge') bridged = true;
+      add(`${family} ${name}`);
+    }
+  }
+  add('inet from_net', interfaces.size);
+  if (bridged) for (const key of ['guarded', 'allow_mac', 'allow4', 'allow6']) add(`bridge ${key}`, 0);
+  return counts;
+}
+
 /** The whole table from scratch, replacing whatever is there, in one transaction. */
 export function syncScript(state: FirewallState): string {
   const networks = new Map(state.networks.map((n) => [n.id, n]));

@@ -1,5 +1,5 @@
 import { HOST_NS, nsKey, type KernelStep, type LinkAddOp, type NetnsRef } from '@switchyard/core';
-import { FakeKernel, createTestSwitchyard, runDriverConformance, type TestSwitchyard } from '@switchyard/core/testing';
+import { FakeKernel, MemoryFirewall, createTestSwitchyard, runDriverConformance, type TestSwitchyard } from '@switchyard/core/testing';
 import macvlanDriver, { MACVLAN_TEMP_PREFIX, shimName } from '../index.js';
 
 runDriverConformance('macvlan', () => macvlanDriver, {
@@ -13,6 +13,9 @@ runDriverConformance('macvlan', () => macvlanDriver, {
     { master: 'lab0', shimAddress: '10.0.0.1' },
     { master: 'lab0', hostShim: true, mode: 'private' },
     { master: 'lab0', hostShim: true, shimAddress: 'fd00::1' },
+    { master: 'lab0', ipMasq: true, hostShim: false },
+    { master: 'lab0', ipMasq: true, shimAddress: '10.0.0.9' },
+    { master: 'lab0', ipMasq: true, mode: 'vepa' },
   ],
 });
 
@@ -37,7 +40,7 @@ function macvlanAdds(fake: FakeKernel): Array<KernelStep & { op: LinkAddOp & { k
 async function setUp(features: ConstructorParameters<typeof FakeKernel>[0] = {}): Promise<TestSwitchyard> {
   const kernel = new FakeKernel(features);
   kernel.addDevice('lab0', { up: true, mtu: 1500 });
-  return createTestSwitchyard([macvlanDriver], { kernel });
+  return createTestSwitchyard([macvlanDriver], { kernel, firewall: new MemoryFirewall() });
 }
 
 describe('macvlan driver: joining sandboxes', () => {
@@ -226,6 +229,20 @@ describe('macvlan driver: host shim', () => {
     await sy.controller.deleteNetwork('lan');
     expect(sy.fake.snapshot()).toEqual(before);
     expect(sy.ipam.allocated()).toEqual([]);
+  });
+
+  it('with ipMasq, gives the shim the gateway address (the sandboxes route through the host) and asks the firewall to masquerade the subnet', async () => {
+    const net = await sy.controller.createNetwork({ name: 'lan', driver: 'macvlan', options: { master: 'lab0', ipMasq: true }, ipam: { ipv4: [{ subnet: '10.43.0.0/24' }] } });
+    const shim = shimName(net.id);
+    expect((await sy.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === shim).map((a) => a.cidr)).toEqual(['10.43.0.1/32']);
+    expect(net.firewall).toEqual({ interfaces: [shim], masquerade: true });
+    await sy.controller.createSandbox({ name: 's1' });
+    const ep = await sy.controller.connect('lan', 's1');
+    expect(ep.gateway4).toBe('10.43.0.1');
+    // An internal network never masquerades: its shim keeps the highest address, and no gateway.
+    const internal = await sy.controller.createNetwork({ name: 'quiet', driver: 'macvlan', internal: true, options: { master: 'lab0', ipMasq: true }, ipam: { ipv4: [{ subnet: '10.44.0.0/24' }] } });
+    expect(internal.firewall).toBeUndefined();
+    expect((await sy.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === shimName(internal.id)).map((a) => a.cidr)).toEqual(['10.44.0.254/32']);
   });
 
   it('works when the master already has an address (and so a route) in the network subnet', async () => {

@@ -3,6 +3,7 @@ import { HOST_NS, IproutesExecutor, setFaultHook, stripPrefix, type NetnsRef } f
 import { askEcho, createLabSwitchyard, execIn, isolatedFrom, ping, requireLab, startEchoServer, type EchoServer, type LabSwitchyard } from '@switchyard/core/testing';
 import bridgeDriver from '@switchyard/driver-bridge';
 import vethDriver from '@switchyard/driver-veth';
+import macvlanDriver from '@switchyard/driver-macvlan';
 import hostLocal from '@switchyard/ipam-host-local';
 import { NftablesFirewall } from '../nftables-firewall.js';
 import { LibnftablesRunner, NftCommandRunner } from '../nft-runner.js';
@@ -65,7 +66,7 @@ describe.each([
     await sh('ip', 'link', 'set', 'fwo-h', 'up');
     await execa('nsenter', ['--net=/run/netns/fw-out', 'sh', '-c', `ip addr add ${OUTSIDE_ADDR}/24 dev eth0 && ip link set eth0 up && ip link set lo up && ip route add default via ${HOST_ADDR}`]);
     // The test reads the kernel back with the `nft` command whichever runner wrote it.
-    sy = await createLabSwitchyard({ kernel: new IproutesExecutor(), drivers: [bridgeDriver, vethDriver], ipams: [hostLocal], firewall: new NftablesFirewall(runner()) });
+    sy = await createLabSwitchyard({ kernel: new IproutesExecutor(), drivers: [bridgeDriver, vethDriver, macvlanDriver], ipams: [hostLocal], firewall: new NftablesFirewall(runner()) });
     servers.push(await startEchoServer(OUT, 80));
   });
 
@@ -112,6 +113,53 @@ describe.each([
     const auto = ep.portBindings.find((b) => b.protocol === 'tcp')!;
     expect(auto.hostPort).toBe(49152);
     expect(await askEcho(OUT, HOST_ADDR, auto.hostPort)).toBe(`from ${OUTSIDE_ADDR}`);
+  });
+
+  it('publishes named ports (rkt): the sandbox declares http and dns, a connect maps host ports to them by name', async () => {
+    const named = await sy.controller.createSandbox({
+      name: 'fw-named',
+      ports: [
+        { name: 'http', port: 8000, protocol: 'tcp' },
+        { name: 'dns', port: 5300, protocol: 'udp' },
+      ],
+    });
+    const ep = await sy.controller.connect('web', 'fw-named', {
+      portBindings: [
+        { name: 'http', hostPort: 8888 },
+        { name: 'dns', hostPort: 0 },
+      ],
+    });
+    expect(ep.portBindings.map((b) => `${b.name} ${b.hostPort}->${b.containerPort}/${b.protocol}`)).toEqual(['http 8888->8000/tcp', `dns ${ep.portBindings[1]?.hostPort}->5300/udp`]);
+    servers.push(await startEchoServer(named.netns, 8000), await startEchoServer(named.netns, 5300, 'udp'));
+    expect(await askEcho(OUT, HOST_ADDR, 8888)).toBe(`from ${OUTSIDE_ADDR}`);
+    expect(await askEcho(OUT, HOST_ADDR, ep.portBindings[1]!.hostPort, 'udp')).toBe(`from ${OUTSIDE_ADDR}`);
+    await sy.controller.deleteSandbox('fw-named');
+    expect(await askEcho(OUT, HOST_ADDR, 8888)).not.toMatch(/^from/);
+  });
+
+  it('masquerades a macvlan network (ipMasq): the host shim is its gateway, the outside sees the host address; it all goes with the network', async () => {
+    await sh('ip', 'link', 'add', 'fwmv0', 'type', 'veth', 'peer', 'name', 'fwmv1');
+    // Both ends up: a macvlan (the shim, the sandbox's) has carrier only when its master does.
+    await sh('ip', 'link', 'set', 'fwmv0', 'up');
+    await sh('ip', 'link', 'set', 'fwmv1', 'up');
+    try {
+      const net = await sy.controller.createNetwork({ name: 'mvmasq', driver: 'macvlan', options: { master: 'fwmv0', ipMasq: true }, ipam: { ipv4: [{ subnet: '10.89.0.0/24' }] } });
+      expect(net.firewall).toMatchObject({ masquerade: true });
+      const s = await sy.controller.createSandbox({ name: 'fw-mv' });
+      const ep = await sy.controller.connect('mvmasq', 'fw-mv');
+      expect(ep.gateway4).toBe('10.89.0.1');
+      expect(await askEcho(s.netns, OUTSIDE_ADDR, 80)).toBe(`from ${HOST_ADDR}`);
+      // The host reaches the sandbox by its own address (through the shim), unmasqueraded.
+      servers.push(await startEchoServer(s.netns, 7070));
+      expect(await askEcho(HOST_NS, stripPrefix(ep.ipv4!), 7070)).toBe('from 10.89.0.1');
+      await sy.controller.deleteSandbox('fw-mv');
+      await sy.controller.deleteNetwork('mvmasq');
+      expect(JSON.stringify(await nftJson())).not.toContain('10.89.0.0');
+    } finally {
+      await sy.controller.deleteSandbox('fw-mv').catch(() => undefined);
+      await sy.controller.deleteNetwork('mvmasq').catch(() => undefined);
+      await execa('ip', ['link', 'del', 'fwmv0'], { reject: false });
+    }
   });
 
   it('IPv6: a published port answers on the host IPv6 address with the real client, and egress is masqueraded', async () => {
@@ -184,7 +232,7 @@ describe.each([
     expect(await tableContent()).toEqual(before);
     // A missing element is noticed too; reload puts it back.
     await sh('nft', 'flush', 'map', 'inet', 'switchyard', 'ports4');
-    expect((await sy.controller.checkFirewall()).problems).toEqual([expect.stringMatching(/^ports4 holds 0 entries/)]);
+    expect((await sy.controller.checkFirewall()).problems).toEqual([expect.stringMatching(/^inet ports4 holds 0 entries/)]);
     await sy.controller.reloadFirewall();
     expect((await sy.controller.checkFirewall()).problems).toEqual([]);
     expect(await askEcho(OUT, HOST_ADDR, 8080)).toBe(`from ${OUTSIDE_ADDR}`);
@@ -248,6 +296,12 @@ describe.each([
     await execIn(sb.netns, ['ip', 'link', 'set', ep.ifname, 'address', '02:66:66:66:66:66']);
     expect(await ping(sb.netns, OUTSIDE_ADDR, { tries: 2 })).toBe(false);
     await execIn(sb.netns, ['ip', 'link', 'set', ep.ifname, 'address', ep.mac!]);
+    expect(await ping(sb.netns, OUTSIDE_ADDR)).toBe(true);
+    // A missing bridge-port element is noticed (the verify reads the bridge table too) and restored.
+    await sh('nft', 'flush', 'set', 'bridge', 'switchyard', 'allow_mac');
+    expect((await sy.controller.checkFirewall()).problems).toEqual([expect.stringMatching(/^bridge allow_mac holds 0 entries, 1 expected/)]);
+    await sy.controller.restoreFirewall();
+    expect((await sy.controller.checkFirewall()).problems).toEqual([]);
     expect(await ping(sb.netns, OUTSIDE_ADDR)).toBe(true);
     await sy.controller.deleteSandbox(sb.name);
     await sy.controller.deleteNetwork('guard-br');
