@@ -21,6 +21,7 @@ const SANDBOX_EXAMPLES = `
 Examples:
   switchyard sandbox create web1
   switchyard sandbox create web1 --hostname web1.local --dns 10.88.0.1
+  switchyard sandbox create web2 --expose http=80 --expose dns=53/udp   (then: connect bridge web2 -p http:8080)
   switchyard sandbox create loner --none
   switchyard sandbox create adopt --netns /proc/4242/ns/net`;
 
@@ -29,7 +30,8 @@ Examples:
   switchyard connect frontend web1
   switchyard connect frontend web2 --ip 10.88.0.20 --alias api --priority 10
   switchyard connect frontend web3 -p 8080:80 -p 127.0.0.1:5353:53/udp
-  switchyard connect frontend web4 -p 8443:443 --allow-from 192.168.0.0/16`;
+  switchyard connect frontend web4 -p 8443:443 --allow-from 192.168.0.0/16
+  switchyard connect frontend web5 -p http:8888          (web5 created with --expose http=80)`;
 
 const RUN_EXAMPLES = `
 Examples:
@@ -108,6 +110,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--pid <n>', 'adopt the namespace of a process')
     .option('--hostname <name>', 'hostname written to the sandbox hosts file (default: the name)')
     .option('--dns <ip>', 'nameserver for the sandbox resolv.conf (repeatable)', collect)
+    .option('--expose <name=port>', "declare a named port, NAME=PORT[/tcp|udp|sctp], published with -p NAME:HOST_PORT (rkt's named ports; repeatable)", collect)
     .addHelpText('after', SANDBOX_EXAMPLES)
     .action(async (name: string, opts: SandboxCreateFlags) => (await import('./commands/sandbox.js')).sandboxCreate(ctx, name, opts));
   sandbox
@@ -138,7 +141,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--ifname <name>', 'interface name inside the sandbox (default: the next free ethN)')
     .option('--alias <name>', 'extra host name for this endpoint (repeatable)', collect)
     .option('--priority <n>', 'the highest priority endpoint provides the default route')
-    .option('-p, --port <spec>', 'publish a port, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], ranges allowed, no host port = a free one (repeatable)', collect)
+    .option('-p, --port <spec>', 'publish a port, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], ranges allowed, no host port = a free one; or a named port as rkt: NAME:[HOST_IP:]HOST_PORT (repeatable)', collect)
     .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
     .addHelpText('after', CONNECT_EXAMPLES)
     .action(async (net: string, sb: string, opts: ConnectFlags) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
@@ -154,8 +157,9 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .argument('[command...]', 'the command to run, after --')
     .description('run a command in an ephemeral sandbox joined to networks (rkt run --net); everything is removed when it exits')
     .option('--net <nets>', 'networks: a,b[:IP=x], all, none or host (repeatable; default: default)', collect)
-    .option('-p, --port <spec>', 'publish a port of the first network joined, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp] (repeatable)', collect)
+    .option('-p, --port <spec>', 'publish a port of the first network joined, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], or a named port: NAME:[HOST_IP:]HOST_PORT (repeatable)', collect)
     .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
+    .option('--expose <name=port>', 'declare a named port of the sandbox, NAME=PORT[/tcp|udp|sctp] (repeatable)', collect)
     .option('--name <name>', 'sandbox name (default: run-<random>)')
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (argv: string[], opts: RunFlags) => (await import('./commands/run.js')).run(ctx, argv, opts));

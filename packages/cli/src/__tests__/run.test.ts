@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { SandboxRecord } from '@switchyard/core';
 import { commandLine, type CommandOutcome, type SignalSource } from '../run/child-process.js';
 import { parseNetList } from '../run/net-list.js';
-import { parsePortFlags } from '../port-spec.js';
+import { parseExposeFlags, parsePortFlags } from '../port-spec.js';
 import { planRun } from '../run/plan.js';
 import { harness, type Harness } from './harness.js';
 
@@ -48,9 +48,28 @@ describe('--net parsing (rkt syntax)', () => {
     expect(parsePortFlags(['10.0.0.1::80'], '192.168.1.7/16')).toEqual([{ protocol: 'tcp', containerPort: 80, hostPort: 0, hostIp: '10.0.0.1', allowFrom: '192.168.0.0/16' }]);
     expect(() => parsePortFlags(['8000-8002:80-81'])).toThrow('the host range has 3 ports and the container range 2');
     expect(() => parsePortFlags(['80:70000'])).toThrow('is not a port (1-65535)');
-    expect(() => parsePortFlags(['http:80'])).toThrow('is not a port');
+    expect(() => parsePortFlags(['80:http'])).toThrow('is not a port');
     expect(() => parsePortFlags(['[::1]:80:80'], '10.0.0.0/8')).toThrow('of the other IP family');
     expect(() => parsePortFlags([], '10.0.0.0/8')).toThrow('no --port is given');
+  });
+
+  test("--port takes rkt's NAME:[HOST_IP:]HOST_PORT for a named port, and --expose declares one", () => {
+    expect(parsePortFlags(['http:8888', 'dns:127.0.0.1:5353', 'admin:[::1]:9000', 'metrics'])).toEqual([
+      { name: 'http', hostPort: 8888 },
+      { name: 'dns', hostPort: 5353, hostIp: '127.0.0.1' },
+      { name: 'admin', hostPort: 9000, hostIp: '::1' },
+      { name: 'metrics', hostPort: 0 },
+    ]);
+    expect(parsePortFlags(['http:8888'], '10.0.0.0/8')).toEqual([{ name: 'http', hostPort: 8888, allowFrom: '10.0.0.0/8' }]);
+    expect(() => parsePortFlags(['http:8888/udp'])).toThrow('is not a port mapping');
+    expect(() => parsePortFlags(['http:99999'])).toThrow('is not a port (1-65535)');
+    expect(() => parsePortFlags(['http:nowhere:80'])).toThrow('is not an IP address');
+    expect(parseExposeFlags(['http=80', 'dns=53/udp', 'x-1=9/sctp'])).toEqual([
+      { name: 'http', port: 80, protocol: 'tcp' },
+      { name: 'dns', port: 53, protocol: 'udp' },
+      { name: 'x-1', port: 9, protocol: 'sctp' },
+    ]);
+    for (const bad of ['http', 'http=0', 'Http=80', 'http=80/icmp', 'http-=80', '8080=80']) expect(() => parseExposeFlags([bad])).toThrow('is not a named port');
   });
 });
 

@@ -8,7 +8,7 @@ import { oneLine } from '../output/failure.js';
 import { endpointSummary, netnsText } from '../output/views.js';
 import { exitStatusOf, processSignals, startInSandbox, type CommandOutcome, type RunningCommand } from '../run/child-process.js';
 import { parseNetList } from '../run/net-list.js';
-import { parsePortFlags } from '../port-spec.js';
+import { parseExposeFlags, parsePortFlags } from '../port-spec.js';
 import { planRun, type RunPlan } from '../run/plan.js';
 
 export interface RunFlags {
@@ -16,6 +16,7 @@ export interface RunFlags {
   port?: string[];
   allowFrom?: string;
   name?: string;
+  expose?: string[];
 }
 
 // SIGHUP too: closing the terminal must still tear the sandbox down.
@@ -29,6 +30,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   if (argv.length === 0) throw usageError('run needs a command to run', 'Put it after `--`: switchyard run --net=default -- ping -c1 172.16.28.1');
   const list = parseNetList(f.net ?? []);
   const ports = parsePortFlags(f.port ?? [], f.allowFrom);
+  const declared = parseExposeFlags(f.expose ?? []);
   if (ports.length > 0 && list.kind !== 'contained') throw usageError(`--port needs a contained sandbox, not --net=${list.kind}`, 'Join at least one network (e.g. --net=default) to publish ports.');
   const name = f.name ?? `run-${randomBytes(3).toString('hex')}`;
   await ctx.requirePrivileges('Running a command in a sandbox');
@@ -64,7 +66,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   const created: EnsuredNetwork[] = [];
   try {
     // Labelled with this process, so `switchyard gc` removes the sandbox if this process is killed.
-    sandbox = await sy.controller.createSandbox({ name, mode: plan.mode, labels: { [RUN_OWNER_LABEL]: runOwnerLabel() } });
+    sandbox = await sy.controller.createSandbox({ name, mode: plan.mode, labels: { [RUN_OWNER_LABEL]: runOwnerLabel() }, ...(declared.length > 0 ? { ports: declared } : {}) });
     ctx.progress(`sandbox ${name} created (${plan.mode}, netns ${netnsText(sandbox.netns)})`);
     for (const [i, n] of plan.networks.entries()) {
       if (interrupted) break;

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
 import { netnsText, sandboxDetails, sandboxesTable, shortId, withStale } from '../output/views.js';
 import { removeEach } from './remove-each.js';
+import { parseExposeFlags } from '../port-spec.js';
 
 export interface SandboxCreateFlags {
   none?: boolean;
@@ -11,6 +12,7 @@ export interface SandboxCreateFlags {
   pid?: string;
   hostname?: string;
   dns?: string[];
+  expose?: string[];
 }
 
 /** `sandbox create NAME`: a new namespace (default), loopback only (--none), the host's (--host), or an existing one. */
@@ -33,6 +35,7 @@ export function sandboxSpec(name: string, f: SandboxCreateFlags): SandboxSpec {
     ...(f.pid ? { pid: parseIntegerFlag('--pid', f.pid, 1, 2 ** 22) } : {}),
     ...(f.hostname ? { hostname: f.hostname } : {}),
     ...(nameservers.length > 0 ? { dns: { nameservers } } : {}),
+    ...(f.expose && f.expose.length > 0 ? { ports: parseExposeFlags(f.expose) } : {}),
   };
 }
 

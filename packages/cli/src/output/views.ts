@@ -113,6 +113,7 @@ export function sandboxDetails(s: SandboxRecord, stale?: string): string {
     ['dns', dns.length > 0 ? dns.join(', ') : '-'],
     ['files', s.filesDir ?? '-'],
     ['labels', labelsText(s.labels)],
+    ['named ports', s.ports && s.ports.length > 0 ? s.ports.map((p) => `${p.name}=${p.port}/${p.protocol}`).join(', ') : '-'],
     ['created', s.createdAt],
   ];
   let out = `Sandbox ${s.name}\n` + formatPairs(pairs);
@@ -130,7 +131,7 @@ export function portRows(sandboxes: readonly SandboxRecord[]): string[][] {
     s.endpoints.flatMap((e) =>
       e.portBindings.map((b) => {
         const ip = b.hostIp ?? (e.ipv4 && e.ipv6 ? '*' : e.ipv6 ? '::' : '0.0.0.0');
-        return [s.name, e.networkName, `${b.containerPort}/${b.protocol}`, `${ip.includes(':') && ip !== '::' ? `[${ip}]` : ip}:${b.hostPort}`, b.allowFrom ?? 'anywhere'];
+        return [s.name, e.networkName, `${b.containerPort}/${b.protocol}${b.name ? ` (${b.name})` : ''}`, `${ip.includes(':') && ip !== '::' ? `[${ip}]` : ip}:${b.hostPort}`, b.allowFrom ?? 'anywhere'];
       }),
     ),
   );
@@ -140,6 +141,6 @@ export function portRows(sandboxes: readonly SandboxRecord[]): string[][] {
 export function endpointSummary(e: EndpointRecord): string {
   const addrs = [e.ipv4, e.ipv6].filter(Boolean).join(' ') || 'no address';
   const gw = e.gateway4 ?? e.gateway6;
-  const ports = e.portBindings.map((b) => `${b.hostIp ? `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:` : ''}${b.hostPort}->${b.containerPort}/${b.protocol}`);
+  const ports = e.portBindings.map((b) => `${b.hostIp ? `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:` : ''}${b.hostPort}->${b.containerPort}/${b.protocol}${b.name ? ` (${b.name})` : ''}`);
   return `${e.ifname} ${addrs}${gw ? `, gateway ${gw}` : ''}${e.providesDefaultRoute ? ' (default route)' : ''}${ports.length > 0 ? `, ports ${ports.join(' ')}` : ''}`;
 }

@@ -3,7 +3,7 @@ import { TOKENS } from '../di/tokens.js';
 import type { ResolvedOptions } from '../di/options.js';
 import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
 import type { SwitchyardEventBus, SwitchyardEvents } from '../events/events.js';
-import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAssignment, SandboxRecord, SandboxSpec } from '../model/types.js';
+import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAssignment, PortBinding, SandboxRecord, SandboxSpec } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel } from '../spi/kernel.js';
@@ -11,7 +11,7 @@ import type { LockScope, StateStore, StoreTx } from '../spi/state-store.js';
 import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
 import { assertNetworkSpec } from './network-spec-checks.js';
-import { normalizePortBindings } from '../firewall/port-bindings.js';
+import { normalizeNamedPorts, normalizePortBindings, resolveNamedPorts } from '../firewall/port-bindings.js';
 import { assertAdoptableNamespace, netnsIdentity } from '../sandbox/netns-identity.js';
 import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../sandbox/sandbox-names.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
@@ -21,7 +21,8 @@ import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
 import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
-import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps, reserveHostPorts } from '../firewall/firewall-intents.js';
+import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps } from '../firewall/firewall-intents.js';
+import { HOST_PORTS_DOC, hostPortIndexFrom, recordHolds, reserveHostPorts, withHeldPorts, withoutHolders, type HostPortIndex } from '../firewall/host-ports.js';
 import type { FirewallCheck, FirewallState } from '../spi/firewall.js';
 
 export const DEFAULT_IPAM = 'host-local';
@@ -229,6 +230,7 @@ export class NetworkController {
   async createSandbox(spec: SandboxSpec): Promise<SandboxRecord> {
     assertObjectName('Sandbox', spec.name);
     assertSandboxFileInputs(spec);
+    const ports = spec.ports === undefined ? [] : normalizeNamedPorts(spec.ports);
     const mode = spec.mode ?? 'isolated';
     if (mode !== 'isolated' && (spec.netnsPath || spec.pid)) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox mode "${mode}" cannot take an existing namespace`, {
@@ -253,6 +255,7 @@ export class NetworkController {
           dns: { nameservers: spec.dns?.nameservers ?? [], search: spec.dns?.search ?? [], options: spec.dns?.options ?? [] },
           extraHosts: spec.extraHosts ?? [],
           labels: { ...(spec.labels ?? {}) },
+          ...(ports.length > 0 ? { ports } : {}),
           endpoints: [],
           createdAt: new Date().toISOString(),
         };
@@ -329,6 +332,7 @@ export class NetworkController {
       faultPoint('sandbox.delete:torn-down');
       await tx.delete('sandboxes', sandbox.name);
       faultPoint('sandbox.delete:record-deleted');
+      if (sandbox.endpoints.some((e) => e.portBindings.length > 0)) await this.releasePorts(tx, { sandbox: sandbox.name });
       await tx.delete('intents', intent.id);
       return { sandbox, left: sandbox.endpoints.map((e) => ({ e, n: networks.get(e.networkName) })) };
     });
@@ -356,8 +360,9 @@ export class NetworkController {
             hint: 'Publish the ports on a connect to a network that is not internal.',
           });
         }
-        const bindings = normalizePortBindings(opts.portBindings);
-        request = { ...opts, portBindings: reserveHostPorts(bindings, await tx.list<SandboxRecord>('sandboxes'), this.options.hostPortRange, sandbox.name) };
+        const bindings = normalizePortBindings(resolveNamedPorts(opts.portBindings, sandbox));
+        const index = await this.reservePorts(tx, bindings, sandbox.name, `${sandbox.name}.${network.name}`);
+        request = { ...opts, portBindings: index.reserved };
       }
       const attempt = async () => {
         const intentId = newId();
@@ -374,11 +379,17 @@ export class NetworkController {
         return { endpoint, network, sandbox: committed as SandboxRecord };
       };
       try {
-        return await attempt();
+        try {
+          return await attempt();
+        } catch (error) {
+          // The network's bridge (or other objects) vanished under it (a reboot, `ip link del`): bring them back once and retry.
+          if (!isSwitchyardError(error) || (await this.restoreNetworkObjects(tx, network)).length === 0) throw error;
+          return await attempt();
+        }
       } catch (error) {
-        // The network's bridge (or other objects) vanished under it (a reboot, `ip link del`): bring them back once and retry.
-        if (!isSwitchyardError(error) || (await this.restoreNetworkObjects(tx, network)).length === 0) throw error;
-        return attempt();
+        // The host ports this connect reserved go back (a crash here leaves them for the next reservation or gc to drop).
+        if (publishes) await this.releasePorts(tx, { endpoints: [`${sandbox.name}.${network.name}`] }).catch(() => undefined);
+        throw error;
       }
     });
     this.emit('endpoint.joined', result.endpoint, result.sandbox, result.network);
@@ -387,7 +398,7 @@ export class NetworkController {
 
   /** Disconnects a sandbox from a network; the next-best endpoint takes over the default route. */
   async disconnect(networkNameOrId: string, sandboxNameOrId: string): Promise<EndpointRecord> {
-    const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId), async (tx) => {
+    const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId, 'if-held'), async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
       const sandbox = await this.findSandbox(tx, sandboxNameOrId);
       const endpoint = sandbox.endpoints.find((e) => e.networkId === network.id);
@@ -402,6 +413,7 @@ export class NetworkController {
       const updated = await this.endpoints.disconnect(network, sandbox, endpoint);
       await tx.put('sandboxes', updated.name, updated);
       faultPoint('disconnect:committed');
+      if (endpoint.portBindings.length > 0) await this.releasePorts(tx, { endpoints: [endpoint.name] });
       await tx.delete('intents', intent.id);
       return { endpoint, network, sandbox: updated };
     });
@@ -454,6 +466,7 @@ export class NetworkController {
         }
       }
       const collected = [...recovered, ...(await this.reconciler.collect(tx, dryRun))];
+      if (!dryRun) await this.rebuildPortIndex(tx);
       // Last, from the store as it is now: elements a crash or a removed sandbox left in the firewall go, missing ones come back.
       if (this.firewall.available) {
         const state = await this.intendedFirewall(tx);
@@ -666,11 +679,56 @@ export class NetworkController {
   }
 
   /** Connect and disconnect: the network shared (it must not go away), the sandbox exclusively. */
-  private endpointScope(networkNameOrId: string, sandboxNameOrId: string, ports = false) {
+  /** `ports`: also the host-port lock (a connect that publishes; `if-held`: a disconnect whose endpoint holds ports). */
+  private endpointScope(networkNameOrId: string, sandboxNameOrId: string, ports: boolean | 'if-held' = false) {
     return async (r: Pick<StoreTx, 'get' | 'list'>): Promise<LockScope> => {
       const [network, sandbox] = await Promise.all([this.findNetwork(r, networkNameOrId), this.findSandbox(r, sandboxNameOrId)]);
-      return { shared: [`network:${network.name}`], exclusive: [`sandbox:${sandbox.name}`, ...(ports ? ['ports:host'] : [])] };
+      const holds = ports === 'if-held' ? sandbox.endpoints.some((e) => e.networkId === network.id && e.portBindings.length > 0) : ports;
+      return { shared: [`network:${network.name}`], exclusive: [`sandbox:${sandbox.name}`, ...(holds ? [PORTS_LOCK] : [])] };
     };
+  }
+
+  // ---------------------------------------------------------------- host ports
+
+  /** The host-port index (built from the sandbox records the first time). Under the ports lock. */
+  private async portIndex(tx: StoreTx): Promise<HostPortIndex> {
+    return (await tx.get<HostPortIndex>('meta', HOST_PORTS_DOC)) ?? hostPortIndexFrom(await tx.list<SandboxRecord>('sandboxes'));
+  }
+
+  private async savePortIndex(tx: StoreTx, index: HostPortIndex): Promise<void> {
+    if (index.held.length === 0) await tx.delete('meta', HOST_PORTS_DOC);
+    else await tx.put('meta', HOST_PORTS_DOC, index);
+  }
+
+  /**
+   * Reserves the bindings' host ports for `endpoint` in the index (picking free ones for port 0) and
+   * returns them. An entry in the way whose holder's record no longer holds the port (its process died
+   * between its two writes) is dropped, and the reservation tried again.
+   */
+  private async reservePorts(tx: StoreTx, bindings: PortBinding[], sandbox: string, endpoint: string): Promise<{ reserved: PortBinding[] }> {
+    let index = await this.portIndex(tx);
+    for (;;) {
+      try {
+        const reserved = reserveHostPorts(bindings, index, this.options.hostPortRange, sandbox);
+        await this.savePortIndex(tx, withHeldPorts(index, sandbox, endpoint, reserved));
+        return { reserved };
+      } catch (error) {
+        const holder = isSwitchyardError(error) && error.code === 'SWY_ERR_PORT_CONFLICT' ? index.held.find((h) => h.sandbox === error.details?.holder && h.endpoint === error.details?.endpoint) : undefined;
+        if (!holder || holder.endpoint === '' || recordHolds(await tx.get<SandboxRecord>('sandboxes', holder.sandbox), holder)) throw error;
+        this.logger.warn(`host ports: dropped a stale reservation of ${holder.hostPort}/${holder.protocol} by ${holder.endpoint}`);
+        index = { version: 1, held: index.held.filter((h) => h !== holder) };
+      }
+    }
+  }
+
+  private async releasePorts(tx: StoreTx, gone: { endpoints?: string[]; sandbox?: string }): Promise<void> {
+    const index = await tx.get<HostPortIndex>('meta', HOST_PORTS_DOC);
+    if (index) await this.savePortIndex(tx, withoutHolders(index, gone));
+  }
+
+  /** `gc`, under the store-wide lock: the index as the records say (stale entries go). */
+  private async rebuildPortIndex(tx: StoreTx): Promise<void> {
+    await this.savePortIndex(tx, hostPortIndexFrom(await tx.list<SandboxRecord>('sandboxes')));
   }
 
   // ---------------------------------------------------------------- lookups
@@ -701,11 +759,15 @@ export class NetworkController {
   }
 }
 
+/** Held by every transaction that changes the host-port index. */
+const PORTS_LOCK = 'ports:host';
+
 /** A sandbox exclusively, and every network it is on shared (its endpoints leave them). */
 function sandboxScope(find: (r: Pick<StoreTx, 'get' | 'list'>, key: string) => Promise<SandboxRecord>, nameOrId: string) {
   return async (r: Pick<StoreTx, 'get' | 'list'>): Promise<LockScope> => {
     const sandbox = await find(r, nameOrId);
-    return { exclusive: [`sandbox:${sandbox.name}`], shared: [...new Set(sandbox.endpoints.map((e) => `network:${e.networkName}`))] };
+    const ports = sandbox.endpoints.some((e) => e.portBindings.length > 0) ? [PORTS_LOCK] : [];
+    return { exclusive: [`sandbox:${sandbox.name}`, ...ports], shared: [...new Set(sandbox.endpoints.map((e) => `network:${e.networkName}`))] };
   };
 }
 

@@ -1,5 +1,5 @@
 import { SwitchyardError } from '../errors/switchyard-error.js';
-import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord } from '../model/types.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../model/types.js';
 import type { Firewall, FirewallEndpoint, FirewallNetwork, FirewallState } from '../spi/firewall.js';
 import type { KernelOp } from '../spi/kernel.js';
 import { stripPrefix } from '../util/addresses.js';
@@ -78,64 +78,3 @@ export function forwardingSteps(network: FirewallNetwork): KernelOp[] {
 
 /** The host port range automatic host ports come from (IANA's dynamic ports), unless configured. */
 export const DEFAULT_HOST_PORT_RANGE: readonly [number, number] = [49152, 65535];
-
-interface Holder {
-  sandbox: string;
-  endpoint: string;
-  binding: PortBinding;
-}
-
-function familyOf(binding: PortBinding): 4 | 6 | undefined {
-  const ip = binding.hostIp ?? binding.allowFrom;
-  if (ip === undefined) return undefined;
-  return ip.includes(':') ? 6 : 4;
-}
-
-/** Two bindings claim the same host port: same protocol and port, and host addresses that overlap (no address = all of them). */
-function overlaps(a: PortBinding, b: PortBinding): boolean {
-  if (a.protocol !== b.protocol || a.hostPort !== b.hostPort) return false;
-  const fa = familyOf(a);
-  const fb = familyOf(b);
-  if (fa !== undefined && fb !== undefined && fa !== fb) return false;
-  return isWildcard(a.hostIp) || isWildcard(b.hostIp) || a.hostIp === b.hostIp;
-}
-
-/** No host IP, 0.0.0.0 or ::: every address (of the family, for the last two). */
-function isWildcard(hostIp: string | undefined): boolean {
-  return hostIp === undefined || hostIp === '0.0.0.0' || hostIp === '::';
-}
-
-/**
- * Gives each binding with host port 0 a free port from `range`, and refuses a binding whose host port
- * another endpoint (or an earlier binding of this one) already holds, naming the holder. Runs under the
- * store's `ports` lock, so two connects never pick or claim the same port.
- */
-export function reserveHostPorts(bindings: PortBinding[], sandboxes: SandboxRecord[], range: readonly [number, number], self: string): PortBinding[] {
-  const held: Holder[] = sandboxes.flatMap((s) => s.endpoints.flatMap((e) => e.portBindings.map((binding) => ({ sandbox: s.name, endpoint: e.name, binding }))));
-  const out: PortBinding[] = [];
-  for (const wanted of bindings) {
-    let binding = wanted;
-    if (wanted.hostPort === 0) {
-      let port = range[0];
-      while (port <= range[1] && held.some((h) => overlaps(h.binding, { ...wanted, hostPort: port }))) port++;
-      if (port > range[1]) {
-        throw new SwitchyardError('SWY_ERR_PORT_RANGE_EXHAUSTED', `No free ${wanted.protocol} host port is left in ${range[0]}-${range[1]} for container port ${wanted.containerPort}`, {
-          hint: 'Give the host port explicitly, unpublish ports you no longer need, or widen the host port range.',
-        });
-      }
-      binding = { ...wanted, hostPort: port };
-    }
-    const holder = held.find((h) => overlaps(h.binding, binding));
-    if (holder) {
-      const where = `${binding.hostIp ?? 'all addresses'}:${binding.hostPort}/${binding.protocol}`;
-      const who = holder.sandbox === self && holder.endpoint === '' ? 'an earlier binding of this same request' : `sandbox "${holder.sandbox}" (endpoint ${holder.endpoint})`;
-      throw new SwitchyardError('SWY_ERR_PORT_CONFLICT', `Host port ${where} is already published by ${who}`, {
-        hint: 'Pick another host port, leave the host port out to get a free one, or unpublish it first (disconnect that endpoint).',
-        details: { holder: holder.sandbox },
-      });
-    }
-    held.push({ sandbox: self, endpoint: '', binding });
-    out.push(binding);
-  }
-  return out;
-}

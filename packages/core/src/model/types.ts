@@ -88,6 +88,16 @@ export interface SandboxSpec {
   dns?: { nameservers?: string[]; search?: string[]; options?: string[] };
   extraHosts?: Array<{ name: string; address: string }>;
   labels?: Record<string, string>;
+  /** Ports the sandbox's application declares by name (rkt's image manifest ports), published with `{ name, hostPort }`. */
+  ports?: NamedPort[];
+}
+
+/** A port declared by name: `-p http:8888` publishes host port 8888 to it. */
+export interface NamedPort {
+  /** Lowercase letters, digits and dashes, starting and ending with a letter or digit (rkt's AC name), at most 63. */
+  name: string;
+  port: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
 }
 
 /** Device and inode of a namespace file: what identifies a network namespace. */
@@ -109,6 +119,8 @@ export interface SandboxRecord {
   dns: { nameservers: string[]; search: string[]; options: string[] };
   extraHosts: Array<{ name: string; address: string }>;
   labels: Record<string, string>;
+  /** Its named ports (absent: none declared). */
+  ports?: NamedPort[];
   /** Directory with this sandbox's `hosts` and `resolv.conf`. */
   filesDir?: string;
   /** Endpoints joined to this sandbox, one per network (kept with the sandbox: one read per connect). */
@@ -125,6 +137,17 @@ export interface PortBinding {
   hostIp?: string;
   /** Only clients from this subnet (CIDR). */
   allowFrom?: string;
+  /** The sandbox's named port this binding publishes (containerPort and protocol are the declaration's). */
+  name?: string;
+}
+
+/** Publishes a sandbox's named port (rkt's `--port NAME:HOSTPORT`); resolved against its declarations at connect. */
+export interface NamedPortBinding {
+  name: string;
+  /** 0 = a free one from the host port range. */
+  hostPort: number;
+  hostIp?: string;
+  allowFrom?: string;
 }
 
 export interface ConnectOptions {
@@ -136,7 +159,8 @@ export interface ConnectOptions {
   /** Interface name inside the sandbox; default `eth<N>`. */
   ifname?: string;
   aliases?: string[];
-  portBindings?: PortBinding[];
+  /** Ports to publish, by number or by the sandbox's declared name. */
+  portBindings?: Array<PortBinding | NamedPortBinding>;
   /** Highest priority endpoint provides the sandbox's default route (Docker's join priority). */
   gatewayPriority?: number;
 }

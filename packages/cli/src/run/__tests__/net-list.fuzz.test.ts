@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parseIpAddress } from '@switchyard/core';
-import { normalizePortBindings } from '../../../../core/src/firewall/port-bindings.js';
+import { normalizePortBindings, resolveNamedPorts } from '../../../../core/src/firewall/port-bindings.js';
 import { parseNetList } from '../net-list.js';
 import { parsePortFlags } from '../../port-spec.js';
 import { RUNS, attemptSync, check, checkRefused, checkSame, hostileString, ipv4Text, ipv6Text, numberText, objectNameText, textFor } from '../../../../core/src/__tests__/hostile-input.js';
@@ -27,6 +27,8 @@ const portSpec = textFor(
     fc.tuple(hostAddress, range, range, protocol).map(([a, h, c, p]) => `${a}${h}:${c}${p}`),
     fc.tuple(range, protocol).map(([c, p]) => `${c}${p}`),
     fc.tuple(hostAddress, range, protocol).map(([a, c, p]) => `${a}:${c}${p}`),
+    // rkt's named form: NAME[:[HOST_IP:]HOST_PORT].
+    fc.tuple(fc.constantFrom('http', 'dns-1', 'x-', 'Http'), fc.option(fc.tuple(hostAddress, port), { nil: undefined }), protocol).map(([n, at, p]) => `${n}${at ? `:${at[0]}${at[1]}` : ''}${p}`),
   ),
   4,
 );
@@ -39,7 +41,10 @@ describe('--port', () => {
         const r = attemptSync(() => parsePortFlags(values, from));
         if (!r.ok) return checkRefused(r, 'SWY_ERR_USAGE');
         check(r.value.length >= values.length, 'at least one binding per --port');
-        checkSame(normalizePortBindings(r.value), r.value);
+        // Named bindings are checked as core sees them: resolved against a sandbox that declares the name.
+        const names = r.value.flatMap((b) => ('name' in b && b.name !== undefined ? [b.name] : []));
+        const resolved = resolveNamedPorts(r.value, { name: 's', ports: [...new Set(names)].map((name) => ({ name, port: 80, protocol: 'tcp' as const })) });
+        checkSame(normalizePortBindings(resolved), resolved);
       }),
       { numRuns: RUNS },
     );
