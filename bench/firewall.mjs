@@ -154,6 +154,7 @@ export default async function bench({ log, count = 200 }) {
       ours: summary(t.ours),
       theirs: summary(t.theirs),
       rules,
+      filler,
       fillerMaps,
       cleanup: async () => {
         await c.deleteSandbox('filler');
@@ -181,10 +182,14 @@ export default async function bench({ log, count = 200 }) {
   spawnSync('ip', ['netns', 'exec', 'fw0', 'ping', '-c1', '-W1', '10.110.0.1']);
   await new Promise((r) => setTimeout(r, 800));
   // Through the published port (DNAT lookup in a 1000-entry map) and straight to the sandbox's address (no NAT), alternating.
-  const rate = { published: [], direct: [] };
+  // And through the same published port with only its own mapping installed: the 999 others go and come back each round.
+  const rate = { published: [], direct: [], alone: [] };
   for (let round = 0; round < 3; round++) {
     rate.published.push(connRate('203.0.113.1', 21000, 1000));
     rate.direct.push(connRate(ourAddr, 80, 1000));
+    await c.disconnect('fwb', 'filler');
+    rate.alone.push(connRate('203.0.113.1', 21000, 1000));
+    await c.connect('fwb', 'filler', { portBindings: at1000.filler });
   }
   const thr = { published: [], direct: [] };
   for (let round = 0; round < 3; round++) {
@@ -210,6 +215,7 @@ export default async function bench({ log, count = 200 }) {
   const med = (xs) => summary(xs).median;
   // Peer = the same sandbox reached directly (no NAT): the cost of Switchyard's own forwarding path.
   results.push({ name: 'conn/s via published port (1000 mappings) vs direct [peer: direct]', ours: med(rate.published), peer: med(rate.direct), unit: 'conn/s', lowerIsBetter: false, detail: rate });
+  results.push({ name: 'conn/s via published port, 1000 mappings vs its own alone [peer: alone]', ours: med(rate.published), peer: med(rate.alone), unit: 'conn/s', lowerIsBetter: false });
   results.push({ name: 'iperf3 via published port vs direct [peer: direct]', ours: med(thr.published), peer: med(thr.direct), unit: 'Gbit/s', lowerIsBetter: false, detail: thr });
 
   await at1000.cleanup();
