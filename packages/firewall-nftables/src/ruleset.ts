@@ -9,8 +9,12 @@ import type { FirewallChange, FirewallEndpoint, FirewallNetwork, FirewallState, 
  * - `ifaces`: every Switchyard host interface; `internal_ifaces`: those of internal networks;
  * - `from_net`: interface -> `jump net-<network>` (the network's isolation chain);
  * - `masq4`/`masq6`: masqueraded subnets; `subnets4`/`subnets6`: every Switchyard subnet;
- * - `ports4`/`ports6`: `client . host address . protocol . host port -> container address . port`,
- *   intervals on the first two (0.0.0.0/0 means any), so one lookup finds a published port.
+ * - published ports in three maps per family, each binding in exactly one (host-port reservations keep
+ *   them from overlapping), so a packet takes at most three lookups and adding one is one element:
+ *   `pub4`/`pub6` `protocol . host port -> container address . port` (every host address, any client:
+ *   the common case, a hash lookup); `pubaddr4`/`pubaddr6` `host address . protocol . host port -> …`
+ *   (one host address); `ports4`/`ports6` `client . host address . protocol . host port -> …` with
+ *   intervals on the first two (0.0.0.0/0 means any), for bindings with a client allow-list.
  */
 export const TABLE = 'switchyard';
 const T = `inet ${TABLE}`;
@@ -28,8 +32,12 @@ function declareSets(): string[] {
     `add set ${T} masq6 { type ipv6_addr; flags interval; comment "masqueraded subnets"; }`,
     `add set ${T} subnets4 { type ipv4_addr; flags interval; comment "every Switchyard subnet"; }`,
     `add set ${T} subnets6 { type ipv6_addr; flags interval; comment "every Switchyard subnet"; }`,
-    `add map ${T} ports4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; comment "published ports"; }`,
-    `add map ${T} ports6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; flags interval; comment "published ports"; }`,
+    `add map ${T} ports4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; comment "published ports with a client allow-list"; }`,
+    `add map ${T} ports6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; flags interval; comment "published ports with a client allow-list"; }`,
+    `add map ${T} pubaddr4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; comment "published ports on one host address"; }`,
+    `add map ${T} pubaddr6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; comment "published ports on one host address"; }`,
+    `add map ${T} pub4 { type inet_proto . inet_service : ipv4_addr . inet_service; comment "published ports on every host address"; }`,
+    `add map ${T} pub6 { type inet_proto . inet_service : ipv6_addr . inet_service; comment "published ports on every host address"; }`,
     `add set ${T} guarded { type ifname; comment "routed endpoint interfaces under anti-spoofing"; }`,
     `add set ${T} allow4 { type ifname . ipv4_addr; comment "their own addresses"; }`,
     `add set ${T} allow6 { type ifname . ipv6_addr; comment "their own addresses"; }`,
@@ -45,8 +53,16 @@ function declareSets(): string[] {
 export const BASE_CHAINS = ['nat-prerouting', 'nat-output', 'nat-postrouting', 'forward', 'antispoof'] as const;
 
 function baseChains(): string[] {
-  const dnat4 = 'meta l4proto { tcp, udp, sctp } fib daddr type local dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @ports4';
-  const dnat6 = 'meta l4proto { tcp, udp, sctp } fib daddr type local dnat ip6 to ip6 saddr . ip6 daddr . meta l4proto . th dport map @ports6';
+  // A lookup that misses ends its rule, so the next map is tried; a port is in one map only.
+  const local = 'meta l4proto { tcp, udp, sctp } fib daddr type local';
+  const dnat = (from: string) => [
+    `${local} dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @ports4 comment "published ports with an allow-list${from}"`,
+    `${local} dnat ip6 to ip6 saddr . ip6 daddr . meta l4proto . th dport map @ports6 comment "published ports with an allow-list${from}"`,
+    `${local} dnat ip to ip daddr . meta l4proto . th dport map @pubaddr4 comment "published ports on one address${from}"`,
+    `${local} dnat ip6 to ip6 daddr . meta l4proto . th dport map @pubaddr6 comment "published ports on one address${from}"`,
+    `${local} meta nfproto ipv4 dnat ip to meta l4proto . th dport map @pub4 comment "published ports${from}"`,
+    `${local} meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @pub6 comment "published ports${from}"`,
+  ];
   const chain = (name: string, spec: string, rules: string[], table = T) => [`add chain ${table} ${name} { ${spec}; policy accept; }`, `flush chain ${table} ${name}`, ...rules.map((r) => `add rule ${table} ${name} ${r}`)];
   return [
     // A routed endpoint (veth) sends only from its own addresses (unspecified and link-local sources aside: DAD, ND).
@@ -68,9 +84,9 @@ function baseChains(): string[] {
       ],
       B,
     ),
-    ...chain('nat-prerouting', 'type nat hook prerouting priority dstnat', [`${dnat4} comment "published ports"`, `${dnat6} comment "published ports"`]),
+    ...chain('nat-prerouting', 'type nat hook prerouting priority dstnat', dnat('')),
     // Connections from the host itself, to one of its addresses or to localhost (-100 is dstnat's value).
-    ...chain('nat-output', 'type nat hook output priority -100', [`${dnat4} comment "published ports, from the host"`, `${dnat6} comment "published ports, from the host"`]),
+    ...chain('nat-output', 'type nat hook output priority -100', dnat(', from the host')),
     ...chain('nat-postrouting', 'type nat hook postrouting priority srcnat', [
       // localhost -> published port: the sandbox could not answer 127.0.0.1.
       'ct status dnat ip saddr 127.0.0.0/8 masquerade comment "published ports, from localhost"',
@@ -162,22 +178,35 @@ export function removeNetwork(network: FirewallNetwork): string[] {
   return out;
 }
 
-/** Map keys and values of one endpoint's published ports, per family. */
-export function portElements(endpoint: FirewallEndpoint): { 4: Array<{ key: string; value: string }>; 6: Array<{ key: string; value: string }> } {
-  const out: { 4: Array<{ key: string; value: string }>; 6: Array<{ key: string; value: string }> } = { 4: [], 6: [] };
+export type PortMap = 'ports' | 'pubaddr' | 'pub';
+
+export interface PortElement {
+  /** Which map (with the family: `pub4`, `pubaddr6`, …). */
+  map: PortMap;
+  key: string;
+  value: string;
+}
+
+/** Map elements of one endpoint's published ports, per family: each binding in the one map its shape belongs to. */
+export function portElements(endpoint: FirewallEndpoint): { 4: PortElement[]; 6: PortElement[] } {
+  const out: { 4: PortElement[]; 6: PortElement[] } = { 4: [], 6: [] };
   for (const port of endpoint.ports) {
     for (const family of [4, 6] as const) {
       const target = family === 4 ? endpoint.ipv4 : endpoint.ipv6;
       if (!target || !portAppliesTo(port, family)) continue;
       const any = family === 4 ? '0.0.0.0/0' : '::/0';
+      const value = `${target} . ${port.containerPort}`;
       // 0.0.0.0 and :: mean every address of their family (Docker's `-p 0.0.0.0:80:80`).
-      const host = port.hostIp === undefined || port.hostIp === '0.0.0.0' || port.hostIp === '::' ? any : port.hostIp;
-      const key = `${port.allowFrom ?? any} . ${host} . ${port.protocol} . ${port.hostPort}`;
-      out[family].push({ key, value: `${target} . ${port.containerPort}` });
+      const everyAddress = port.hostIp === undefined || port.hostIp === '0.0.0.0' || port.hostIp === '::';
+      if (port.allowFrom !== undefined) out[family].push({ map: 'ports', key: `${port.allowFrom} . ${everyAddress ? any : port.hostIp} . ${port.protocol} . ${port.hostPort}`, value });
+      else if (!everyAddress) out[family].push({ map: 'pubaddr', key: `${port.hostIp} . ${port.protocol} . ${port.hostPort}`, value });
+      else out[family].push({ map: 'pub', key: `${port.protocol} . ${port.hostPort}`, value });
     }
   }
   return out;
 }
+
+const PORT_MAPS: readonly PortMap[] = ['ports', 'pubaddr', 'pub'];
 
 /** A binding with a host IP is for that IP's family; one without is for every family the endpoint has. */
 function portAppliesTo(port: PublishedPort, family: 4 | 6): boolean {
@@ -209,10 +238,12 @@ export function addEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint
   const guards = guardElements(network, endpoint);
   for (const [set, element] of [...guards.filter(([s]) => !s.endsWith(' guarded')), ...guards.filter(([s]) => s.endsWith(' guarded'))]) out.push(`add element ${set} { ${element} }`);
   const elements = portElements(endpoint);
+  const comment = `comment ${quote(`endpoint ${endpoint.name}`)}`;
   for (const family of [4, 6] as const) {
-    if (elements[family].length === 0) continue;
-    const comment = `comment ${quote(`endpoint ${endpoint.name}`)}`;
-    out.push(`add element ${T} ports${family} { ${elements[family].map((e) => `${e.key} ${comment} : ${e.value}`).join(', ')} }`);
+    for (const map of PORT_MAPS) {
+      const mine = elements[family].filter((e) => e.map === map);
+      if (mine.length > 0) out.push(`add element ${T} ${map}${family} { ${mine.map((e) => `${e.key} ${comment} : ${e.value}`).join(', ')} }`);
+    }
   }
   return out;
 }
@@ -223,13 +254,16 @@ export function removeEndpoint(network: FirewallNetwork, endpoint: FirewallEndpo
   const out: string[] = [];
   for (const [set, element] of guardElements(network, endpoint)) out.push(`add element ${set} { ${element} }`, `delete element ${set} { ${element} }`);
   for (const family of [4, 6] as const) {
-    out.push(
-      ...removeElements(
-        `ports${family}`,
-        elements[family].map((e) => `${e.key} : ${e.value}`),
-        elements[family].map((e) => e.key),
-      ),
-    );
+    for (const map of PORT_MAPS) {
+      const mine = elements[family].filter((e) => e.map === map);
+      out.push(
+        ...removeElements(
+          `${map}${family}`,
+          mine.map((e) => `${e.key} : ${e.value}`),
+          mine.map((e) => e.key),
+        ),
+      );
+    }
   }
   // The network's chain exists while it has endpoints; declaring it lets the verdict-map entry be re-added for removal.
   if (names.length > 0) out.push(`add chain ${T} ${networkChain(network)}`);
@@ -267,7 +301,7 @@ export function expectedElementCounts(state: FirewallState): Map<string, number>
   const networks = new Map(state.networks.map((n) => [n.id, n]));
   const counts = new Map<string, number>();
   const add = (key: string, n = 1) => counts.set(key, (counts.get(key) ?? 0) + n);
-  for (const key of ['from_net', 'ports4', 'ports6', 'masq4', 'masq6', 'subnets4', 'subnets6', 'guarded', 'allow4', 'allow6']) add(`inet ${key}`, 0);
+  for (const key of ['from_net', 'masq4', 'masq6', 'subnets4', 'subnets6', 'guarded', 'allow4', 'allow6', ...PORT_MAPS.flatMap((m) => [`${m}4`, `${m}6`])]) add(`inet ${key}`, 0);
   const interfaces = new Set<string>();
   for (const network of state.networks) {
     for (const dev of network.interfaces) interfaces.add(dev);
@@ -280,8 +314,7 @@ export function expectedElementCounts(state: FirewallState): Map<string, number>
   for (const endpoint of state.endpoints) {
     for (const dev of endpoint.interfaces) interfaces.add(dev);
     const ports = portElements(endpoint);
-    add('inet ports4', ports[4].length);
-    add('inet ports6', ports[6].length);
+    for (const family of [4, 6] as const) for (const e of ports[family]) add(`inet ${e.map}${family}`);
     const network = networks.get(endpoint.networkId);
     if (!network) continue;
     for (const [set] of guardElements(network, endpoint)) {

@@ -22,7 +22,7 @@ import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
 import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
 import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps } from '../firewall/firewall-intents.js';
-import { HOST_PORTS_DOC, hostPortIndexFrom, recordHolds, reserveHostPorts, withHeldPorts, withoutHolders, type HostPortIndex } from '../firewall/host-ports.js';
+import { HostPortBook, rebuildHostPorts } from '../firewall/host-ports.js';
 import type { FirewallCheck, FirewallState } from '../spi/firewall.js';
 
 export const DEFAULT_IPAM = 'host-local';
@@ -332,7 +332,11 @@ export class NetworkController {
       faultPoint('sandbox.delete:torn-down');
       await tx.delete('sandboxes', sandbox.name);
       faultPoint('sandbox.delete:record-deleted');
-      if (sandbox.endpoints.some((e) => e.portBindings.length > 0)) await this.releasePorts(tx, { sandbox: sandbox.name });
+      await this.releasePorts(
+        tx,
+        sandbox.endpoints.flatMap((e) => e.portBindings),
+        { sandbox: sandbox.name },
+      );
       await tx.delete('intents', intent.id);
       return { sandbox, left: sandbox.endpoints.map((e) => ({ e, n: networks.get(e.networkName) })) };
     });
@@ -350,6 +354,7 @@ export class NetworkController {
     const publishes = (opts.portBindings ?? []).length > 0;
     if (publishes) assertFirewallFor(this.firewall, 'Publishing ports');
     let request = opts;
+    let reserved: PortBinding[] = [];
     // Port-publishing connects also take the `ports` lock: host ports are picked and checked under it.
     const result = await this.lockedOn(this.endpointScope(networkNameOrId, sandboxNameOrId, publishes), async (tx) => {
       const network = await this.findNetwork(tx, networkNameOrId);
@@ -361,8 +366,8 @@ export class NetworkController {
           });
         }
         const bindings = normalizePortBindings(resolveNamedPorts(opts.portBindings, sandbox));
-        const index = await this.reservePorts(tx, bindings, sandbox.name, `${sandbox.name}.${network.name}`);
-        request = { ...opts, portBindings: index.reserved };
+        reserved = (await this.reservePorts(tx, bindings, sandbox.name, `${sandbox.name}.${network.name}`)).reserved;
+        request = { ...opts, portBindings: reserved };
       }
       const attempt = async () => {
         const intentId = newId();
@@ -388,7 +393,7 @@ export class NetworkController {
         }
       } catch (error) {
         // The host ports this connect reserved go back (a crash here leaves them for the next reservation or gc to drop).
-        if (publishes) await this.releasePorts(tx, { endpoints: [`${sandbox.name}.${network.name}`] }).catch(() => undefined);
+        if (publishes) await this.releasePorts(tx, reserved, { sandbox: sandbox.name, endpoint: `${sandbox.name}.${network.name}` }).catch(() => undefined);
         throw error;
       }
     });
@@ -413,7 +418,7 @@ export class NetworkController {
       const updated = await this.endpoints.disconnect(network, sandbox, endpoint);
       await tx.put('sandboxes', updated.name, updated);
       faultPoint('disconnect:committed');
-      if (endpoint.portBindings.length > 0) await this.releasePorts(tx, { endpoints: [endpoint.name] });
+      await this.releasePorts(tx, endpoint.portBindings, { sandbox: sandbox.name, endpoint: endpoint.name });
       await tx.delete('intents', intent.id);
       return { endpoint, network, sandbox: updated };
     });
@@ -466,7 +471,7 @@ export class NetworkController {
         }
       }
       const collected = [...recovered, ...(await this.reconciler.collect(tx, dryRun))];
-      if (!dryRun) await this.rebuildPortIndex(tx);
+      if (!dryRun) await rebuildHostPorts(tx);
       // Last, from the store as it is now: elements a crash or a removed sandbox left in the firewall go, missing ones come back.
       if (this.firewall.available) {
         const state = await this.intendedFirewall(tx);
@@ -690,45 +695,23 @@ export class NetworkController {
 
   // ---------------------------------------------------------------- host ports
 
-  /** The host-port index (built from the sandbox records the first time). Under the ports lock. */
-  private async portIndex(tx: StoreTx): Promise<HostPortIndex> {
-    return (await tx.get<HostPortIndex>('meta', HOST_PORTS_DOC)) ?? hostPortIndexFrom(await tx.list<SandboxRecord>('sandboxes'));
+  private portBook(tx: StoreTx): HostPortBook {
+    return new HostPortBook(tx, this.options.hostPortRange, (h) => this.logger.warn(`host ports: dropped a stale reservation of ${h.hostPort}/${h.protocol} by ${h.endpoint}`));
   }
 
-  private async savePortIndex(tx: StoreTx, index: HostPortIndex): Promise<void> {
-    if (index.held.length === 0) await tx.delete('meta', HOST_PORTS_DOC);
-    else await tx.put('meta', HOST_PORTS_DOC, index);
-  }
-
-  /**
-   * Reserves the bindings' host ports for `endpoint` in the index (picking free ones for port 0) and
-   * returns them. An entry in the way whose holder's record no longer holds the port (its process died
-   * between its two writes) is dropped, and the reservation tried again.
-   */
+  /** Reserves the bindings' host ports for `endpoint` (picking free ones for port 0) and returns them. Under the ports lock. */
   private async reservePorts(tx: StoreTx, bindings: PortBinding[], sandbox: string, endpoint: string): Promise<{ reserved: PortBinding[] }> {
-    let index = await this.portIndex(tx);
-    for (;;) {
-      try {
-        const reserved = reserveHostPorts(bindings, index, this.options.hostPortRange, sandbox);
-        await this.savePortIndex(tx, withHeldPorts(index, sandbox, endpoint, reserved));
-        return { reserved };
-      } catch (error) {
-        const holder = isSwitchyardError(error) && error.code === 'SWY_ERR_PORT_CONFLICT' ? index.held.find((h) => h.sandbox === error.details?.holder && h.endpoint === error.details?.endpoint) : undefined;
-        if (!holder || holder.endpoint === '' || recordHolds(await tx.get<SandboxRecord>('sandboxes', holder.sandbox), holder)) throw error;
-        this.logger.warn(`host ports: dropped a stale reservation of ${holder.hostPort}/${holder.protocol} by ${holder.endpoint}`);
-        index = { version: 1, held: index.held.filter((h) => h !== holder) };
-      }
-    }
+    const book = this.portBook(tx);
+    const reserved = await book.reserve(bindings, sandbox, endpoint);
+    await book.save();
+    return { reserved };
   }
 
-  private async releasePorts(tx: StoreTx, gone: { endpoints?: string[]; sandbox?: string }): Promise<void> {
-    const index = await tx.get<HostPortIndex>('meta', HOST_PORTS_DOC);
-    if (index) await this.savePortIndex(tx, withoutHolders(index, gone));
-  }
-
-  /** `gc`, under the store-wide lock: the index as the records say (stale entries go). */
-  private async rebuildPortIndex(tx: StoreTx): Promise<void> {
-    await this.savePortIndex(tx, hostPortIndexFrom(await tx.list<SandboxRecord>('sandboxes')));
+  private async releasePorts(tx: StoreTx, bindings: ReadonlyArray<Pick<PortBinding, 'protocol' | 'hostPort'>>, holder: { sandbox: string; endpoint?: string }): Promise<void> {
+    if (bindings.length === 0) return;
+    const book = this.portBook(tx);
+    await book.release(bindings, holder);
+    await book.save();
   }
 
   // ---------------------------------------------------------------- lookups

@@ -46,6 +46,13 @@ async function tableContent(): Promise<string[]> {
     .sort();
 }
 
+/** Published-port elements in all six maps. */
+async function portEntries(): Promise<number> {
+  let n = 0;
+  for (const map of ['ports4', 'ports6', 'pubaddr4', 'pubaddr6', 'pub4', 'pub6']) n += await elements(map);
+  return n;
+}
+
 async function ruleCount(): Promise<number> {
   return (await nftJson()).nftables.filter((o) => o.rule !== undefined).length;
 }
@@ -182,12 +189,12 @@ describe.each([
 
   it('refuses a host port another sandbox holds, naming it, and changes nothing', async () => {
     await sy.controller.createSandbox({ name: 'fw-late' });
-    const before = { ports: await elements('ports4'), rules: await ruleCount(), sandbox: await sy.controller.inspectSandbox('fw-late') };
+    const before = { ports: await portEntries(), rules: await ruleCount(), sandbox: await sy.controller.inspectSandbox('fw-late') };
     await expect(sy.controller.connect('web', 'fw-late', { portBindings: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080, hostIp: HOST_ADDR }] })).rejects.toMatchObject({
       code: 'SWY_ERR_PORT_CONFLICT',
       message: expect.stringContaining('fw-s1'),
     });
-    expect({ ports: await elements('ports4'), rules: await ruleCount(), sandbox: await sy.controller.inspectSandbox('fw-late') }).toEqual(before);
+    expect({ ports: await portEntries(), rules: await ruleCount(), sandbox: await sy.controller.inspectSandbox('fw-late') }).toEqual(before);
   });
 
   it('keeps networks apart with forwarding on, yet lets them use each other\u2019s published ports', async () => {
@@ -231,8 +238,8 @@ describe.each([
     expect(await askEcho(OUT, HOST_ADDR, 8080)).toBe(`from ${OUTSIDE_ADDR}`);
     expect(await tableContent()).toEqual(before);
     // A missing element is noticed too; reload puts it back.
-    await sh('nft', 'flush', 'map', 'inet', 'switchyard', 'ports4');
-    expect((await sy.controller.checkFirewall()).problems).toEqual([expect.stringMatching(/^inet ports4 holds 0 entries/)]);
+    await sh('nft', 'flush', 'map', 'inet', 'switchyard', 'pub4');
+    expect((await sy.controller.checkFirewall()).problems).toEqual([expect.stringMatching(/^inet pub4 holds 0 entries/)]);
     await sy.controller.reloadFirewall();
     expect((await sy.controller.checkFirewall()).problems).toEqual([]);
     expect(await askEcho(OUT, HOST_ADDR, 8080)).toBe(`from ${OUTSIDE_ADDR}`);
@@ -250,7 +257,7 @@ describe.each([
     ] as const) {
       await sy.controller.disconnect(net, sb);
     }
-    expect(await elements('ports4')).toBe(0);
+    expect(await portEntries()).toBe(0);
     expect(await elements('from_net')).toBe(3);
     // Per-network chains hold 2-3 rules each; the base chains a fixed dozen: nothing per port or endpoint.
     expect(await ruleCount()).toBe(rules);
@@ -262,7 +269,7 @@ describe.each([
         .map((o) => o.chain!.name)
         .sort(),
     ).toEqual(['antispoof', 'forward', 'nat-output', 'nat-postrouting', 'nat-prerouting']);
-    for (const set of ['from_net', 'ifaces', 'masq4', 'subnets4', 'ports4', 'ports6']) expect(await elements(set)).toBe(0);
+    for (const set of ['from_net', 'ifaces', 'masq4', 'subnets4', 'ports4', 'ports6', 'pubaddr4', 'pubaddr6', 'pub4', 'pub6']) expect(await elements(set)).toBe(0);
     expect((await sy.controller.checkFirewall()).problems).toEqual([]);
   });
 
@@ -326,6 +333,6 @@ describe.each([
     expect((await sy.controller.inspectSandbox('fw-rb')).endpoints).toEqual([]);
     // And the port is free again.
     await sy.controller.connect('rb', 'fw-rb', { portBindings: [{ protocol: 'tcp', containerPort: 80, hostPort: 8444 }] });
-    expect(await elements('ports4')).toBe(1);
+    expect(await portEntries()).toBe(1);
   });
 });

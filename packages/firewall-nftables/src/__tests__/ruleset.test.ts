@@ -22,26 +22,33 @@ describe('the nftables ruleset', () => {
     const ten = changeScript({ addEndpoints: [{ network: web, endpoint: endpoint(10) }] });
     const thousand = changeScript({ addEndpoints: [{ network: web, endpoint: endpoint(1000) }] });
     expect(count(thousand, 'add rule')).toBe(count(ten, 'add rule'));
-    expect(count(thousand, 'add element inet switchyard ports4')).toBe(1);
-    expect(count(thousand, 'add element inet switchyard ports6')).toBe(1);
+    expect(count(thousand, 'add element inet switchyard pub4')).toBe(1);
+    expect(count(thousand, 'add element inet switchyard pub6')).toBe(1);
     expect(portElements(endpoint(1000))[4]).toHaveLength(1000);
   });
 
-  it('a binding with a host address is for its family only; 0.0.0.0 and :: mean every address of theirs', () => {
+  it('each binding goes to one map by its shape: every address (pub), one address (pubaddr), an allow-list (ports, with intervals); a host address is for its family only, 0.0.0.0 and :: mean every address of theirs', () => {
     const e: FirewallEndpoint = {
       ...endpoint(0),
       ports: [
         { protocol: 'udp', hostPort: 53, containerPort: 53, hostIp: '192.168.1.10' },
         { protocol: 'tcp', hostPort: 80, containerPort: 80, hostIp: '::' },
         { protocol: 'tcp', hostPort: 81, containerPort: 80, allowFrom: '10.0.0.0/8' },
+        { protocol: 'sctp', hostPort: 82, containerPort: 9, hostIp: '192.168.1.10', allowFrom: '10.0.0.0/8' },
+        { protocol: 'tcp', hostPort: 83, containerPort: 8 },
       ],
     };
     expect(portElements(e)).toEqual({
       4: [
-        { key: '0.0.0.0/0 . 192.168.1.10 . udp . 53', value: '10.1.0.2 . 53' },
-        { key: '10.0.0.0/8 . 0.0.0.0/0 . tcp . 81', value: '10.1.0.2 . 80' },
+        { map: 'pubaddr', key: '192.168.1.10 . udp . 53', value: '10.1.0.2 . 53' },
+        { map: 'ports', key: '10.0.0.0/8 . 0.0.0.0/0 . tcp . 81', value: '10.1.0.2 . 80' },
+        { map: 'ports', key: '10.0.0.0/8 . 192.168.1.10 . sctp . 82', value: '10.1.0.2 . 9' },
+        { map: 'pub', key: 'tcp . 83', value: '10.1.0.2 . 8' },
       ],
-      6: [{ key: '::/0 . ::/0 . tcp . 80', value: 'fd00:1::2 . 80' }],
+      6: [
+        { map: 'pub', key: 'tcp . 80', value: 'fd00:1::2 . 80' },
+        { map: 'pub', key: 'tcp . 83', value: 'fd00:1::2 . 8' },
+      ],
     });
   });
 

@@ -1,7 +1,7 @@
 import { createTestSwitchyard, type TestSwitchyard } from '../../testing/test-switchyard.js';
 import { MemoryFirewall } from '../../testing/memory-firewall.js';
 import { fixtureDriver } from '../../controller/__tests__/fixture-driver.js';
-import { HOST_PORTS_DOC, type HostPortIndex } from '../host-ports.js';
+import { hostPortDocId, type HostPortDoc } from '../host-ports.js';
 import type { PortBinding } from '../../model/types.js';
 
 const tcp = (hostPort: number, more: Partial<PortBinding> = {}): PortBinding => ({ protocol: 'tcp', containerPort: 80, hostPort, ...more });
@@ -14,7 +14,8 @@ describe('host port reservations', () => {
     for (const name of ['a', 'b', 'c', 'd']) await sy.controller.createSandbox({ name });
   });
   afterEach(() => sy.dispose());
-  const index = () => sy.store.get<HostPortIndex>('meta', HOST_PORTS_DOC);
+  /** Every host-port entry in the store, as `endpoint port`. */
+  const held = async () => (await sy.store.list<Partial<HostPortDoc>>('meta')).flatMap((d) => (d.held ?? []).map((h) => `${h.endpoint} ${h.hostPort}`)).sort();
   const ports = async (s: string) => (await sy.controller.inspectSandbox(s)).endpoints.flatMap((e) => e.portBindings.map((b) => `${b.hostIp ?? '*'}:${b.hostPort}/${b.protocol}`));
 
   it('refuses a taken host port naming the holder, and a wildcard and a specific address of one family overlap; other families and protocols do not', async () => {
@@ -40,27 +41,31 @@ describe('host port reservations', () => {
     await sy.controller.connect('n', 'b', { portBindings: [tcp(8081)] });
     await sy.controller.disconnect('n', 'a');
     await sy.controller.deleteSandbox('b');
-    expect(await index()).toBeUndefined();
+    expect(await held()).toEqual([]);
     // A connect that fails after reserving (a bad address) keeps nothing.
     await expect(sy.controller.connect('n', 'c', { portBindings: [tcp(8080)], ipv4: '10.99.0.5' })).rejects.toMatchObject({ code: expect.stringMatching(/^SWY_ERR_/) });
-    expect(await index()).toBeUndefined();
+    expect(await held()).toEqual([]);
     await sy.controller.connect('n', 'c', { portBindings: [tcp(8080), tcp(8081)] });
-    expect((await index())?.held.map((h) => `${h.endpoint} ${h.hostPort}`)).toEqual(['c.n 8080', 'c.n 8081']);
+    expect(await held()).toEqual(['c.n 8080', 'c.n 8081']);
   });
 
-  it('drops a reservation its holder never committed (a crash between the two writes), and gc rebuilds the index from the records', async () => {
+  it('drops a reservation its holder never committed (a crash between the two writes), and gc rebuilds the documents from the records', async () => {
     await sy.controller.connect('n', 'a', { portBindings: [tcp(8080)] });
-    const stale = (await index()) as HostPortIndex;
     const ghost = { sandbox: 'ghost', endpoint: 'ghost.n', protocol: 'tcp' as const, hostPort: 9090 };
-    await sy.store.transaction((tx) => tx.put('meta', HOST_PORTS_DOC, { ...stale, held: [...stale.held, ghost, { ...ghost, hostPort: 50000 }] }));
+    await sy.store.transaction(async (tx) => {
+      await tx.put<HostPortDoc>('meta', hostPortDocId('tcp', 9090), { held: [ghost] });
+      await tx.put<HostPortDoc>('meta', hostPortDocId('tcp', 50000), { held: [{ ...ghost, hostPort: 50000 }] });
+      // And a document that lost the entry of a committed holder.
+      await tx.delete('meta', hostPortDocId('tcp', 8080));
+    });
     await sy.controller.connect('n', 'b', { portBindings: [tcp(9090)] });
     expect(await ports('b')).toEqual(['*:9090/tcp']);
-    expect((await index())?.held.map((h) => `${h.endpoint} ${h.hostPort}`)).toEqual(['a.n 8080', 'ghost.n 50000', 'b.n 9090']);
+    expect(await held()).toEqual(['b.n 9090', 'ghost.n 50000']);
     await sy.controller.gc();
-    expect((await index())?.held.map((h) => `${h.endpoint} ${h.hostPort}`)).toEqual(['a.n 8080', 'b.n 9090']);
+    expect(await held()).toEqual(['a.n 8080', 'b.n 9090']);
   });
 
-  it('reads one index document to reserve, not every sandbox record', async () => {
+  it('reads a document per published port to reserve, not every sandbox record', async () => {
     await sy.controller.connect('n', 'a', { portBindings: [tcp(8080)] });
     const lists: string[] = [];
     const store = sy.store;
@@ -124,7 +129,7 @@ describe('named ports', () => {
     const err = await sy.controller.connect('n', 'web', { portBindings: [{ name: 'https', hostPort: 8443 }] }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SWY_ERR_INVALID_OPTION', message: expect.stringContaining('"https"'), hint: expect.stringContaining('http') });
     expect({ kernel: sy.fake.snapshot(), sandbox: await sy.controller.inspectSandbox('web') }).toEqual(before);
-    expect(await sy.store.get('meta', HOST_PORTS_DOC)).toBeUndefined();
+    expect(await sy.store.list('meta')).toEqual([]);
   });
 
   it.each([
