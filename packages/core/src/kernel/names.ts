@@ -29,6 +29,14 @@ export function assertIfName(name: unknown, what = 'interface name'): string {
   if (!SAFE_TOKEN.test(name) || BATCH_SPECIAL.test(name) || /[/:]/.test(name) || name.startsWith('-') || name === '.' || name === '..') {
     invalid('SWY_ERR_INVALID_NAME', `The ${what} ${quoteValue(name)} contains characters that are not allowed`, hint, name);
   }
+  if (name === 'all' || name === 'default') {
+    invalid(
+      'SWY_ERR_INVALID_NAME',
+      `The ${what} ${quoteValue(name)} is reserved: the kernel's net.ipv4.conf.${name} settings apply to every interface`,
+      'Pick another name; the kernel refuses an interface named "all" or "default".',
+      name,
+    );
+  }
   return name;
 }
 

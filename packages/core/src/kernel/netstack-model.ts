@@ -161,6 +161,8 @@ export class NetstackModel {
     const target = op.netns ? nsKey(op.netns) : key;
     this.ns(target);
     if (this.linkIn(target, op.name)) fail('exists', 'RTNETLINK answers: File exists');
+    // The kernel refuses these names: its per-device sysctl trees already use them.
+    if (op.name === 'all' || op.name === 'default') fail('other', 'RTNETLINK answers: Invalid argument');
     if (!kindAvailable(op.kind)) fail('unsupported', 'Error: Unknown device type.');
     let parent: ModelLink | undefined;
     if ('parent' in op) {

@@ -54,7 +54,8 @@ function checkOne(driver: string, key: string, spec: OptionSpec, raw: Json): Jso
 }
 
 /** Linux interface names: 1-15 characters, no '/', ':' or whitespace. */
-export const IFNAME_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
+// `all` and `default` are not interface names: the kernel's net.ipv4.conf.all/default settings own those words.
+export const IFNAME_PATTERN = /^(?!(?:all|default)$)[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
 
 /** The JoinPlan gateway fields for a network: its gateways when `enabled`, else no default route at all. */
 export function defaultGateways(network: { ipv4?: { gateway?: string }; ipv6?: { gateway?: string } }, enabled: boolean): { gateway4?: string; gateway6?: string; disableGateway?: true } {

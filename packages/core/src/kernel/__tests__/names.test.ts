@@ -45,6 +45,8 @@ describe('interface names', () => {
     ['".."', '..'],
     ['a NUL byte', 'a\0b'],
     ['non-ASCII characters', 'ethé'],
+    ['the word "all" (net.ipv4.conf.all is every interface; the kernel refuses it)', 'all'],
+    ['the word "default" (the kernel refuses it too)', 'default'],
   ])('refuses a name with %s with SWY_ERR_INVALID_NAME', (_what, name) => {
     expect(codeOf(() => assertIfName(name))).toBe('SWY_ERR_INVALID_NAME');
   });
