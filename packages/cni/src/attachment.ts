@@ -1,0 +1,107 @@
+/**
+ * How a CNI attachment maps onto Switchyard's objects, for every plugin executable: the container is a
+ * sandbox adopting the runtime's netns, the attachment (container id, ifname) is an endpoint on the
+ * network the config names, and the capability arguments (`runtimeConfig`, `args.cni`, `CNI_ARGS`)
+ * become connect options. Pure functions: the plugins call the controller with what these return.
+ */
+import { createHash } from 'node:crypto';
+import type { ConnectOptions, EndpointRecord, PortBinding } from '@switchyard/core';
+import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
+import type { NetConf } from './protocol/config.js';
+import type { CniEnvironment } from './protocol/env.js';
+import type { CniDns, CniInterface, CniResult } from './protocol/result.js';
+import { cidrFamily, ipFamily, isJsonObject, show } from './protocol/validate.js';
+
+/** Sandbox names of CNI containers start with this, so `switchyard sandbox ls` tells them apart. */
+export const CNI_SANDBOX_PREFIX = 'cni-';
+
+/**
+ * The sandbox that stands for a container: `cni-<container id>` when that is a valid object name (at
+ * most 63 characters), else `cni-` and 40 hex digits of the id's SHA-256 (a runtime's 64-hex ids are too long).
+ */
+export function sandboxNameFor(containerId: string): string {
+  const direct = `${CNI_SANDBOX_PREFIX}${containerId}`;
+  if (direct.length <= 63 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(direct) && !direct.includes('..')) return direct;
+  return `${CNI_SANDBOX_PREFIX}${createHash('sha256').update(containerId).digest('hex').slice(0, 40)}`;
+}
+
+const invalid = (msg: string, details: string): CniError => new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, msg, details);
+
+/**
+ * The `portMappings` capability (`runtimeConfig.portMappings: [{hostPort, containerPort, protocol, hostIP}]`,
+ * as CNI's portmap reads it) as Switchyard port bindings; protocol defaults to tcp, hostIP "" means every
+ * address. A malformed entry is code 7 naming it; ports are checked again by core at connect.
+ */
+export function portBindingsFrom(config: NetConf): PortBinding[] {
+  const runtime = config.runtimeConfig;
+  const mappings = isJsonObject(runtime) ? runtime.portMappings : undefined;
+  if (mappings === undefined) return [];
+  if (!Array.isArray(mappings)) throw invalid('invalid runtimeConfig.portMappings', `expected a list, got ${show(mappings)}`);
+  return mappings.map((m: unknown, i): PortBinding => {
+    if (!isJsonObject(m)) throw invalid('invalid runtimeConfig.portMappings', `entry ${i} is not an object: ${show(m)}`);
+    const { hostPort, containerPort, protocol = 'tcp', hostIP } = m;
+    const port = (v: unknown, what: string) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw invalid('invalid runtimeConfig.portMappings', `entry ${i}: ${what} ${show(v)} is not a port (1-65535)`);
+      return v;
+    };
+    const proto = typeof protocol === 'string' ? protocol.toLowerCase() : protocol;
+    if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') throw invalid('invalid runtimeConfig.portMappings', `entry ${i}: protocol ${show(protocol)} is not tcp, udp or sctp`);
+    if (hostIP !== undefined && hostIP !== '' && (typeof hostIP !== 'string' || ipFamily(hostIP) === undefined)) {
+      throw invalid('invalid runtimeConfig.portMappings', `entry ${i}: hostIP ${show(hostIP)} is not an IP address`);
+    }
+    return { protocol: proto, hostPort: port(hostPort, 'hostPort'), containerPort: port(containerPort, 'containerPort'), ...(typeof hostIP === 'string' && hostIP !== '' ? { hostIp: hostIP } : {}) };
+  });
+}
+
+/**
+ * Static addresses and MAC from every place a runtime may put them, the most specific first:
+ * `runtimeConfig.ips`/`mac` (capabilities), `args.cni.ips`/`mac`, then CNI_ARGS `IP=`/`MAC=`. Addresses may
+ * carry a prefix length (dropped: the network's subnet decides it); at most one per family.
+ */
+export function connectOptionsFrom(config: NetConf, env: CniEnvironment): ConnectOptions {
+  const runtime = isJsonObject(config.runtimeConfig) ? config.runtimeConfig : {};
+  const argsCni = isJsonObject(config.args) && isJsonObject(config.args.cni) ? config.args.cni : {};
+  const listed = (v: unknown, where: string): string[] | undefined => {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`invalid ${where}`, `expected a list of addresses, got ${show(v)}`);
+    return v as string[];
+  };
+  const ips = listed(runtime.ips, 'runtimeConfig.ips') ?? listed(argsCni.ips, 'args.cni.ips') ?? (env.args.IP ? env.args.IP.split(',') : []);
+  const opts: ConnectOptions = { ...(env.ifname ? { ifname: env.ifname } : {}) };
+  for (const raw of ips) {
+    const text = raw.trim();
+    const family = text.includes('/') ? cidrFamily(text) : ipFamily(text);
+    if (family === undefined) throw invalid('invalid static address', `${show(raw)} is not an IP address`);
+    const address = text.split('/')[0] as string;
+    const key = family === 4 ? 'ipv4' : 'ipv6';
+    if (opts[key] !== undefined) throw invalid('invalid static address', `more than one IPv${family} address asked for: ${opts[key]} and ${address}`);
+    opts[key] = address;
+  }
+  const mac = runtime.mac ?? argsCni.mac ?? env.args.MAC;
+  if (mac !== undefined) {
+    if (typeof mac !== 'string') throw invalid('invalid MAC address', `${show(mac)} is not a string`);
+    opts.mac = mac;
+  }
+  const ports = portBindingsFrom(config);
+  if (ports.length > 0) opts.portBindings = ports;
+  return opts;
+}
+
+/**
+ * The ADD result for an endpoint: the host-side interfaces the plugin reports first (a bridge, a veth's
+ * host end), then the container interface with its netns; each address points at the container interface
+ * and carries the endpoint's gateway for its family.
+ */
+export function resultFromEndpoint(endpoint: EndpointRecord, netns: string, hostSide: CniInterface[] = [], dns?: CniDns): CniResult {
+  const container: CniInterface = { name: endpoint.ifname, ...(endpoint.mac ? { mac: endpoint.mac } : {}), sandbox: netns };
+  const index = hostSide.length;
+  const ips = [
+    ...(endpoint.ipv4 ? [{ address: endpoint.ipv4, ...(endpoint.gateway4 ? { gateway: endpoint.gateway4 } : {}), interface: index }] : []),
+    ...(endpoint.ipv6 ? [{ address: endpoint.ipv6, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}), interface: index }] : []),
+  ];
+  const routes = [
+    ...(endpoint.providesDefaultRoute && endpoint.routing.v4 && endpoint.gateway4 ? [{ dst: '0.0.0.0/0', gw: endpoint.gateway4 }] : []),
+    ...(endpoint.providesDefaultRoute && endpoint.routing.v6 && endpoint.gateway6 ? [{ dst: '::/0', gw: endpoint.gateway6 }] : []),
+  ];
+  return { interfaces: [...hostSide, container], ips, ...(routes.length > 0 ? { routes } : {}), ...(dns ? { dns } : {}) };
+}
