@@ -5,7 +5,7 @@
  * become connect options. Pure functions: the plugins call the controller with what these return.
  */
 import { createHash } from 'node:crypto';
-import type { ConnectOptions, EndpointRecord, PortBinding } from '@switchyard/core';
+import type { ConnectOptions, EndpointRecord, NetworkRecord, PortBinding } from '@switchyard/core';
 import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
 import type { NetConf } from './protocol/config.js';
 import type { CniEnvironment } from './protocol/env.js';
@@ -90,14 +90,16 @@ export function connectOptionsFrom(config: NetConf, env: CniEnvironment): Connec
 /**
  * The ADD result for an endpoint: the host-side interfaces the plugin reports first (a bridge, a veth's
  * host end), then the container interface with its netns; each address points at the container interface
- * and carries the endpoint's gateway for its family.
+ * and carries its subnet's gateway (as IPAM reports it in CNI, whether or not the endpoint routes through it).
  */
-export function resultFromEndpoint(endpoint: EndpointRecord, netns: string, hostSide: CniInterface[] = [], dns?: CniDns): CniResult {
+export function resultFromEndpoint(endpoint: EndpointRecord, netns: string, hostSide: CniInterface[] = [], dns?: CniDns, network?: Pick<NetworkRecord, 'ipv4' | 'ipv6'>): CniResult {
   const container: CniInterface = { name: endpoint.ifname, ...(endpoint.mac ? { mac: endpoint.mac } : {}), sandbox: netns };
   const index = hostSide.length;
+  const gateway4 = endpoint.gateway4 ?? network?.ipv4?.gateway;
+  const gateway6 = endpoint.gateway6 ?? network?.ipv6?.gateway;
   const ips = [
-    ...(endpoint.ipv4 ? [{ address: endpoint.ipv4, ...(endpoint.gateway4 ? { gateway: endpoint.gateway4 } : {}), interface: index }] : []),
-    ...(endpoint.ipv6 ? [{ address: endpoint.ipv6, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}), interface: index }] : []),
+    ...(endpoint.ipv4 ? [{ address: endpoint.ipv4, ...(gateway4 ? { gateway: gateway4 } : {}), interface: index }] : []),
+    ...(endpoint.ipv6 ? [{ address: endpoint.ipv6, ...(gateway6 ? { gateway: gateway6 } : {}), interface: index }] : []),
   ];
   const routes = [
     ...(endpoint.providesDefaultRoute && endpoint.routing.v4 && endpoint.gateway4 ? [{ dst: '0.0.0.0/0', gw: endpoint.gateway4 }] : []),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isSwitchyardError } from '@switchyard/core';
-import { parseNetConf, translateNetConf } from '../netd/cni-conf.js';
+import { parseNetConf, translateNetConf } from '@switchyard/cni';
 import { loadNetDir } from '../netd/net-dir.js';
 import { harness } from './harness.js';
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { IpamRangeConfig, NetworkSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseCidrFlag, parseKeyValues, usageError } from '../flags.js';
-import { configError, parseNetConf } from '../netd/cni-conf.js';
+import { configError, parseNetConf } from '@switchyard/cni';
 import { loadNetDir } from '../netd/net-dir.js';
 import { networkDetails, networksTable, shortId, withStale } from '../output/views.js';
 import { removeEach } from './remove-each.js';

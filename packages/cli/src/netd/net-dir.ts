@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NetworkSpec } from '@switchyard/core';
-import { configError, parseNetConf } from './cni-conf.js';
+import { configError, parseNetConf } from '@switchyard/cni';
 
 /** One network declared by a file in the net dir. */
 export interface NetDeclaration {

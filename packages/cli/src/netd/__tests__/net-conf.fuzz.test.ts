@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { cidrContains, createSwitchyard, HOST_NS, parseCidr, type NetworkRecord, type Switchyard } from '@switchyard/core';
 import { FakeKernel, MemoryStore } from '@switchyard/core/testing';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '../../builtins.js';
-import { NETD_FILE_LABEL } from '../cni-conf.js';
+import { NETD_FILE_LABEL } from '@switchyard/cni';
 import { loadNetDir } from '../net-dir.js';
 import { NetworkCatalog } from '../network-catalog.js';
 import { RUNS, attempt, check, checkRefused, checkSame, cidrText, editedJson, fileTree, hostileString, ipv4Text, maybe, objectNameText, scratchDir, type Json } from '../../../../core/src/__tests__/hostile-input.js';
