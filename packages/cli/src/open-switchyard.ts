@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { consoleLogger, createSwitchyard, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
-import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from './builtins.js';
+import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
 import type { CliContext } from './context.js';
 
 /** Builds the instance a command uses: built-in drivers, the state dir, and `<stateDir>/plugins` for plugins. */

@@ -181,6 +181,13 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description('list published ports: container port, host address and port, allowed clients')
     .action(async (name: string | undefined) => (await import('./commands/firewall.js')).portList(ctx, name));
 
+  const cni = program.command('cni').description('Switchyard as CNI plugins (switchyard-bridge, switchyard-ptp, switchyard-macvlan, switchyard-ipvlan)').helpCommand(false);
+  cni
+    .command('install')
+    .description('put the plugins into a CNI bin directory, so a runtime (containerd, CRI-O, Podman) can call them')
+    .option('--dir <dir>', 'the CNI bin directory', '/opt/cni/bin')
+    .action(async (opts: { dir?: string }) => (await import('./commands/cni.js')).cniInstall(ctx, opts));
+
   program
     .command('gc')
     .description('remove what a crash, a reboot or a killed run left stale; restore vanished network objects')

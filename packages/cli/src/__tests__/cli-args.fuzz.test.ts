@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { createSwitchyard, ERROR_CODES, HOST_NS, isHostName, assertIfName, parseCidr, cidrContains, type ErrorCode, type NetworkRecord, type SandboxRecord, type StateStore, type Switchyard } from '@switchyard/core';
 import { FakeKernel, MemoryFirewall, MemoryStore } from '@switchyard/core/testing';
-import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '../builtins.js';
+import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
 import { runCli, type CliDeps } from '../main.js';
 import { EXIT_CODES } from '../output/failure.js';
 import {

@@ -1,5 +1,5 @@
 import { isSwitchyardError, SwitchyardError, type NetworkRecord, type NetworkSpec, type Switchyard } from '@switchyard/core';
-import { PRESET_NETWORKS } from '../builtins.js';
+import { PRESET_NETWORKS } from '@switchyard/cni';
 import { loadNetDir, type NetDir } from './net-dir.js';
 
 /** Where a network name is defined, in the order a lookup tries them: the user's first. */

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { cidrContains, createSwitchyard, HOST_NS, parseCidr, type NetworkRecord, type Switchyard } from '@switchyard/core';
 import { FakeKernel, MemoryStore } from '@switchyard/core/testing';
-import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '../../builtins.js';
+import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
 import { NETD_FILE_LABEL } from '@switchyard/cni';
 import { loadNetDir } from '../net-dir.js';
 import { NetworkCatalog } from '../network-catalog.js';
