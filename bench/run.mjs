@@ -13,9 +13,9 @@ if (process.env.SWITCHYARD_LAB !== '1') {
 const log = (line) => process.stderr.write(`  ${line}\n`);
 const count = Number(process.env.BENCH_COUNT ?? 200);
 const rows = [];
-// BENCH_ONLY=firewall (or ipam, connect) runs one of them.
+// BENCH_ONLY=firewall (or ipam, connect, cni-plugins) runs one of them.
 const only = process.env.BENCH_ONLY;
-for (const mod of ['./ipam.mjs', './connect.mjs', './firewall.mjs'].filter((m) => !only || m === `./${only}.mjs`)) {
+for (const mod of ['./ipam.mjs', './connect.mjs', './firewall.mjs', './cni-plugins.mjs'].filter((m) => !only || m === `./${only}.mjs`)) {
   const { default: bench } = await import(mod);
   rows.push(...(await bench({ log, runs: 3, count })));
 }

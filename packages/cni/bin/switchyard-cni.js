@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A Switchyard CNI plugin: `--plugin NAME` (as the installed wrappers pass it) or the name it runs under.
 import { basename } from 'node:path';
-import { runCniExecutable } from '../dist/executable.js';
+import { runCniExecutable } from '../dist/entry.js';
 
 const at = process.argv.indexOf('--plugin');
 const name = at >= 0 ? (process.argv[at + 1] ?? '') : basename(process.argv[1] ?? '');

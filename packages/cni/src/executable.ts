@@ -8,18 +8,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleLogger, createSwitchyard, type EndpointRecord, type NetworkRecord, type Switchyard } from '@switchyard/core';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from './builtins.js';
+import { CNI_PLUGIN_DRIVERS } from './entry.js';
 import { switchyardPlugin } from './plugin.js';
-import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
 import type { CniInterface } from './protocol/result.js';
-import { runPlugin, type PluginOutput } from './protocol/run.js';
+import type { PluginHandlers } from './protocol/run.js';
 
-/** The plugin names (the reference plugin's, prefixed) and the Switchyard driver each drives. */
-export const CNI_PLUGINS: Readonly<Record<string, { driver: string; hostInterfaces: (network: NetworkRecord, endpoint: EndpointRecord) => CniInterface[] }>> = {
-  'switchyard-bridge': { driver: 'bridge', hostInterfaces: (n, e) => [...(typeof n.driverState.bridge === 'string' ? [{ name: n.driverState.bridge }] : []), ...(e.bridgePort ? [{ name: e.bridgePort }] : [])] },
-  'switchyard-ptp': { driver: 'veth', hostInterfaces: (_n, e) => (e.hostInterface ? [{ name: e.hostInterface }] : []) },
-  'switchyard-macvlan': { driver: 'macvlan', hostInterfaces: () => [] },
-  'switchyard-ipvlan': { driver: 'ipvlan', hostInterfaces: () => [] },
+/** Per plugin, the host-side interfaces its ADD result lists before the container's (as the reference plugin does). */
+const HOST_INTERFACES: Readonly<Record<string, (network: NetworkRecord, endpoint: EndpointRecord) => CniInterface[]>> = {
+  'switchyard-bridge': (n, e) => [...(typeof n.driverState.bridge === 'string' ? [{ name: n.driverState.bridge }] : []), ...(e.bridgePort ? [{ name: e.bridgePort }] : [])],
+  'switchyard-ptp': (_n, e) => (e.hostInterface ? [{ name: e.hostInterface }] : []),
 };
+
+/** The plugin names `switchyard cni install` puts into a CNI bin directory. */
+export const CNI_PLUGINS: readonly string[] = Object.keys(CNI_PLUGIN_DRIVERS);
 
 /** The entry script the wrappers run. */
 export const CNI_ENTRY = fileURLToPath(new URL('../bin/switchyard-cni.js', import.meta.url));
@@ -40,12 +41,8 @@ export async function openForCni(env: Record<string, string | undefined>): Promi
   });
 }
 
-/** One invocation of the plugin `name`. */
-export async function runCniExecutable(name: string, env: Record<string, string | undefined>, stdin: string): Promise<PluginOutput> {
-  const plugin = CNI_PLUGINS[name];
-  if (!plugin) {
-    const error = new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `no Switchyard CNI plugin is named ${JSON.stringify(name)}`, `known: ${Object.keys(CNI_PLUGINS).join(', ')}`);
-    return { stdout: JSON.stringify(error.toJSON('1.1.0')), exitCode: 1 };
-  }
-  return runPlugin(switchyardPlugin({ driver: plugin.driver, hostInterfaces: plugin.hostInterfaces, open: () => openForCni(env) }), { env, stdin });
+/** The handlers of plugin `name` (one of CNI_PLUGIN_DRIVERS), on Switchyard as the environment says to open it. */
+export function handlersFor(name: string, env: Record<string, string | undefined>): PluginHandlers {
+  const hostInterfaces = HOST_INTERFACES[name];
+  return switchyardPlugin({ driver: CNI_PLUGIN_DRIVERS[name] ?? name, ...(hostInterfaces ? { hostInterfaces } : {}), open: () => openForCni(env) });
 }

@@ -4,3 +4,4 @@ export * from './net-conf.js';
 export * from './plugin.js';
 export * from './builtins.js';
 export * from './executable.js';
+export * from './entry.js';

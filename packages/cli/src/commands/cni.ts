@@ -16,7 +16,7 @@ export async function cniInstall(ctx: CliContext, opts: { dir?: string }): Promi
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   const installed: string[] = [];
-  for (const name of Object.keys(CNI_PLUGINS)) {
+  for (const name of CNI_PLUGINS) {
     const path = join(dir, name);
     const temp = `${path}.tmp-${process.pid}`;
     await writeFile(temp, `#!/bin/sh\n# Switchyard CNI plugin ${name} (written by switchyard cni install)\nexec ${quote(process.execPath)} ${quote(CNI_ENTRY)} --plugin ${name} "$@"\n`, { mode: 0o755 });
@@ -24,5 +24,5 @@ export async function cniInstall(ctx: CliContext, opts: { dir?: string }): Promi
     await rename(temp, path);
     installed.push(path);
   }
-  ctx.result(`installed ${installed.length} CNI plugins into ${dir}: ${Object.keys(CNI_PLUGINS).join(', ')}\n`, { dir, plugins: installed });
+  ctx.result(`installed ${installed.length} CNI plugins into ${dir}: ${CNI_PLUGINS.join(', ')}\n`, { dir, plugins: installed });
 }
