@@ -65,7 +65,10 @@ export function switchyardPlugin(options: SwitchyardPluginOptions): PluginHandle
         const existing = await find(() => sy.controller.inspectSandbox(name));
         const sandbox = existing ?? (await sy.controller.createSandbox({ name, netnsPath: netns, labels: { [CNI_CONTAINER_LABEL]: containerId } }));
         try {
-          const endpoint = await sy.controller.connect(network.name, sandbox.name, connectOptionsFrom(ctx.config, ctx.env));
+          const connected = await sy.controller.connect(network.name, sandbox.name, connectOptionsFrom(ctx.config, ctx.env));
+          // The result names the container interface's MAC, as the reference plugins do; the kernel chose it when the driver did not.
+          const mac = connected.mac ?? (await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === connected.ifname)?.mac;
+          const endpoint = mac ? { ...connected, mac } : connected;
           return resultFromEndpoint(endpoint, netns, options.hostInterfaces?.(network, endpoint) ?? [], ctx.config.dns, network);
         } catch (error) {
           // A sandbox this ADD made goes with it: nothing of a failed ADD stays.

@@ -111,6 +111,9 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     expect(add.status).toBe(0);
     expect(resultProblems(add.json, '0.4.0')).toEqual([]);
     expect(add.json).toMatchObject({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.124.0.2/24', gateway: '10.124.0.1' }] });
+    // The container interface with the MAC it has in the netns.
+    const container = (add.json?.interfaces as Array<{ name: string; mac?: string; sandbox?: string }>).find((i) => i.sandbox === c1.path);
+    expect(container?.mac).toBe(JSON.parse(sh('ip', '-n', 'cnit1', '-j', 'link', 'show', 'eth0'))[0].address);
     expect(await ping(c1.ref, '10.124.0.1')).toBe(true);
     expect(switchyard('sandbox', 'ls')).toContain('cni-c1');
     expect(leftovers('cnit')).toEqual({ sandboxes: ['cni-c1'], addresses: ['10.124.0.2'], portElements: 0 });

@@ -62,7 +62,11 @@ describe('a Switchyard CNI plugin (bridge), through the protocol', () => {
     const add = await run('ADD', 'c1', conf(version));
     expect(add.exitCode).toBe(0);
     expect(resultProblems(add.json, version)).toEqual([]);
-    expect(add.json).toMatchObject({ cniVersion: version, interfaces: [{ name: 'cni0' }, { name: 'eth0', sandbox: netns('c1') }], ips: [{ address: '10.22.0.2/16', gateway: '10.22.0.1', interface: 1 }] });
+    expect(add.json).toMatchObject({
+      cniVersion: version,
+      interfaces: [{ name: 'cni0' }, { name: 'eth0', mac: expect.stringMatching(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/), sandbox: netns('c1') }],
+      ips: [{ address: '10.22.0.2/16', gateway: '10.22.0.1', interface: 1 }],
+    });
     const sandbox = await sy.controller.inspectSandbox(sandboxNameFor('c1'));
     expect(sandbox).toMatchObject({ netns: { kind: 'path', path: netns('c1') }, labels: { [CNI_CONTAINER_LABEL]: 'c1' } });
     expect(sandbox.endpoints.map((e) => [e.networkName, e.ifname, e.ipv4])).toEqual([['mynet', 'eth0', '10.22.0.2/16']]);
