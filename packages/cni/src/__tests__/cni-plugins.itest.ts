@@ -44,6 +44,21 @@ function sh(file: string, ...args: string[]): string {
   return r.stdout;
 }
 
+/** A reference plugin from Debian's containernetworking-plugins, exec'd the same way. */
+function reference(plugin: string, command: string, conf: object, attachment: { id: string; netns?: string; ifname: string }): Outcome {
+  // libcni passes the runtime's own environment too: portmap runs iptables from PATH.
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    CNI_COMMAND: command,
+    CNI_PATH: '/usr/lib/cni',
+    CNI_CONTAINERID: attachment.id,
+    CNI_IFNAME: attachment.ifname,
+    ...(attachment.netns ? { CNI_NETNS: attachment.netns } : {}),
+  };
+  const r = spawnSync(join('/usr/lib/cni', plugin), [], { env, input: JSON.stringify(conf), encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as Record<string, unknown>) };
+}
+
 function switchyard(...args: string[]): string {
   const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`switchyard ${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -89,8 +104,9 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4']) spawnSync('ip', ['netns', 'del', ns]);
-  spawnSync(process.execPath, [CLI, 'network', 'rm', 'cnit', 'cnitp'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
+  for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4', 'cnit5']) spawnSync('ip', ['netns', 'del', ns]);
+  spawnSync('ip', ['addr', 'del', '192.168.89.1/32', 'dev', 'lo']);
+  spawnSync(process.execPath, [CLI, 'network', 'rm', 'cnit', 'cnitp', 'cnitc'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -156,6 +172,36 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     const noEnv = cni('switchyard-bridge', 'ADD', bridgeConf(), { id: 'c4' });
     expect(noEnv.json).toMatchObject({ code: 4, msg: expect.stringContaining('CNI_NETNS') });
     expect(leftovers('cnit')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
+  });
+
+  it('the reference tuning and portmap plugins follow switchyard-bridge in a chain: prevResult in, result out, traffic through the DNAT portmap installs', async () => {
+    const c5 = netns('cnit5');
+    // Its own network: the container routes through the host (isDefaultGateway), which replies through portmap's DNAT need.
+    const chainConf = bridgeConf('1.0.0', { name: 'cnitc', bridge: 'cnitc0', isDefaultGateway: true, ipam: { type: 'host-local', subnet: '10.126.0.0/24' } });
+    const at = { id: 'c5', netns: c5.path, ifname: 'eth0' };
+    const first = cni('switchyard-bridge', 'ADD', chainConf, at);
+    expect(first.status).toBe(0);
+    const tuning = reference('tuning', 'ADD', { cniVersion: '1.0.0', name: 'cnitc', type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.accept_redirects': '0' }, prevResult: first.json }, at);
+    expect(tuning.stderr).toBe('');
+    expect(tuning.status).toBe(0);
+    expect(sh('ip', 'netns', 'exec', 'cnit5', 'sysctl', '-n', 'net.ipv4.conf.eth0.accept_redirects').trim()).toBe('0');
+    const portmapConf = { cniVersion: '1.0.0', name: 'cnitc', type: 'portmap', capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 18127, containerPort: 80, protocol: 'tcp' }] } };
+    const portmap = reference('portmap', 'ADD', { ...portmapConf, prevResult: tuning.json }, at);
+    expect(portmap.status).toBe(0);
+    // The chain's final result is still ours, passed through.
+    expect(portmap.json).toMatchObject({ ips: [{ address: (first.json?.ips as Array<{ address: string }>)[0]?.address }] });
+    sh('ip', 'addr', 'add', '192.168.89.1/32', 'dev', 'lo');
+    const server = await startEchoServer(c5.ref, 80);
+    try {
+      expect(await askEcho(HOST_NS, '192.168.89.1', 18127)).toBe('from 192.168.89.1');
+    } finally {
+      await server.stop();
+    }
+    // DEL in reverse order, as a runtime runs a conflist.
+    expect(reference('portmap', 'DEL', { ...portmapConf, prevResult: tuning.json }, at).status).toBe(0);
+    expect(reference('tuning', 'DEL', { cniVersion: '1.0.0', name: 'cnitc', type: 'tuning', prevResult: first.json }, at).status).toBe(0);
+    expect(cni('switchyard-bridge', 'DEL', chainConf, at)).toMatchObject({ status: 0, stdout: '' });
+    expect(leftovers('cnitc')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
   });
 
   it('switchyard-ptp (the veth driver) takes a ptp config with only type changed', async () => {
