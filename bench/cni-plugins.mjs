@@ -6,23 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
-import { execCni } from './cni.mjs';
+import { execCni, execPlugin } from './cni.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-
-/** Execs a plugin with the CNI environment and the config on stdin; resolves with stdout, rejects on a non-zero exit. */
-function execPlugin(path, command, config, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path} ${command} exited ${code}: ${out}${err}`))));
-    child.stdin.end(JSON.stringify(config));
-  });
-}
 
 const nodeStart = () =>
   new Promise((resolve, reject) => {

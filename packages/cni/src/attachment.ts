@@ -5,7 +5,7 @@
  * become connect options. Pure functions: the plugins call the controller with what these return.
  */
 import { createHash } from 'node:crypto';
-import type { ConnectOptions, EndpointRecord, NetworkRecord, PortBinding } from '@switchyard/core';
+import { isObjectName, type ConnectOptions, type EndpointRecord, type NetworkRecord, type PortBinding } from '@switchyard/core';
 import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
 import type { NetConf } from './protocol/config.js';
 import type { CniEnvironment } from './protocol/env.js';
@@ -21,7 +21,7 @@ export const CNI_SANDBOX_PREFIX = 'cni-';
  */
 export function sandboxNameFor(containerId: string): string {
   const direct = `${CNI_SANDBOX_PREFIX}${containerId}`;
-  if (direct.length <= 63 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(direct) && !direct.includes('..')) return direct;
+  if (isObjectName(direct)) return direct;
   return `${CNI_SANDBOX_PREFIX}${createHash('sha256').update(containerId).digest('hex').slice(0, 40)}`;
 }
 

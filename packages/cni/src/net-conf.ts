@@ -1,4 +1,4 @@
-import { familyOf, SwitchyardError, type IpamRangeConfig, type IpamSpec, type Json, type JsonObject, type NetworkSpec } from '@switchyard/core';
+import { familyOf, isObjectName, SwitchyardError, type IpamRangeConfig, type IpamSpec, type Json, type JsonObject, type NetworkSpec } from '@switchyard/core';
 
 /** CNI/rkt `type` -> Switchyard driver type. Other types pass through unchanged (plugin drivers). */
 export const CNI_TYPE_TO_DRIVER: Readonly<Record<string, string>> = Object.freeze({
@@ -55,7 +55,7 @@ export function translateNetConf(file: string, raw: unknown): NetworkSpec {
   if (!isObject(raw)) throw configError(file, undefined, 'must hold one JSON object');
   if ('plugins' in raw) throw configError(file, 'plugins', 'is a CNI conflist; Switchyard reads one network per file', 'Split it: one {"name", "type", "ipam"} object per file.');
   const name = raw.name;
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(name) || name.includes('..')) {
+  if (!isObjectName(name)) {
     throw configError(file, 'name', `must be a network name (1-63 letters, digits, "_", "." or "-", no ".."), not ${JSON.stringify(name ?? null)}`);
   }
   const type = raw.type;

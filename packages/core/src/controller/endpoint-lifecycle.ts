@@ -254,11 +254,10 @@ export class EndpointLifecycle {
    * Recovery (`gc`): programs again what a committed endpoint needs from its driver, which a reboot may
    * have taken along; idempotent, so an endpoint whose programming survived sees no change.
    */
-  async programExternal(network: NetworkRecord, endpoint: EndpointRecord): Promise<boolean> {
+  async programExternal(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
     const driver = await this.drivers.driver(network.driver);
-    if (!driver.programExternalConnectivity || (endpoint.portBindings.length === 0 && !endpoint.providesDefaultRoute)) return false;
+    if (!driver.programExternalConnectivity || (endpoint.portBindings.length === 0 && !endpoint.providesDefaultRoute)) return;
     await driver.programExternalConnectivity(driverNetwork(network), { ...driverEndpoint(endpoint), portBindings: endpoint.portBindings, providesDefaultRoute: endpoint.providesDefaultRoute });
-    return true;
   }
 
   /** The sandbox's namespace still exists and is still the one it adopted (never a stranger's that took over its path). */
@@ -340,7 +339,7 @@ export class EndpointLifecycle {
     const routing: EndpointRouting = { v4: false, v6: false, connected: false, onlink: false };
     return {
       id: newId(),
-      name: `${sandbox.name}.${network.name}`,
+      name: endpointName(sandbox, network),
       networkId: network.id,
       networkName: network.name,
       sandboxId: sandbox.id,
@@ -355,6 +354,11 @@ export class EndpointLifecycle {
       createdAt: new Date().toISOString(),
     };
   }
+}
+
+/** An endpoint's name: `<sandbox>.<network>` (what firewall comments and host-port reservations name). */
+export function endpointName(sandbox: Pick<SandboxRecord, 'name'>, network: Pick<NetworkRecord, 'name'>): string {
+  return `${sandbox.name}.${network.name}`;
 }
 
 function driverEndpoint(endpoint: EndpointRecord): DriverEndpoint {

@@ -15,7 +15,7 @@ import { normalizeNamedPorts, normalizePortBindings, resolveNamedPorts } from '.
 import { assertAdoptableNamespace, netnsIdentity } from '../sandbox/netns-identity.js';
 import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../sandbox/sandbox-names.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
-import { EndpointLifecycle } from './endpoint-lifecycle.js';
+import { EndpointLifecycle, endpointName } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
@@ -366,7 +366,7 @@ export class NetworkController {
           });
         }
         const bindings = normalizePortBindings(resolveNamedPorts(opts.portBindings, sandbox));
-        reserved = (await this.reservePorts(tx, bindings, sandbox.name, `${sandbox.name}.${network.name}`)).reserved;
+        reserved = await this.reservePorts(tx, bindings, sandbox.name, endpointName(sandbox, network));
         request = { ...opts, portBindings: reserved };
       }
       const attempt = async () => {
@@ -393,7 +393,7 @@ export class NetworkController {
         }
       } catch (error) {
         // The host ports this connect reserved go back (a crash here leaves them for the next reservation or gc to drop).
-        if (publishes) await this.releasePorts(tx, reserved, { sandbox: sandbox.name, endpoint: `${sandbox.name}.${network.name}` }).catch(() => undefined);
+        if (publishes) await this.releasePorts(tx, reserved, { sandbox: sandbox.name, endpoint: endpointName(sandbox, network) }).catch(() => undefined);
         throw error;
       }
     });
@@ -683,8 +683,10 @@ export class NetworkController {
     }
   }
 
-  /** Connect and disconnect: the network shared (it must not go away), the sandbox exclusively. */
-  /** `ports`: also the host-port lock (a connect that publishes; `if-held`: a disconnect whose endpoint holds ports). */
+  /**
+   * Connect and disconnect: the network shared (it must not go away), the sandbox exclusively; with `ports`,
+   * the host-port lock too (a connect that publishes; `if-held`: a disconnect whose endpoint holds ports).
+   */
   private endpointScope(networkNameOrId: string, sandboxNameOrId: string, ports: boolean | 'if-held' = false) {
     return async (r: Pick<StoreTx, 'get' | 'list'>): Promise<LockScope> => {
       const [network, sandbox] = await Promise.all([this.findNetwork(r, networkNameOrId), this.findSandbox(r, sandboxNameOrId)]);
@@ -700,11 +702,11 @@ export class NetworkController {
   }
 
   /** Reserves the bindings' host ports for `endpoint` (picking free ones for port 0) and returns them. Under the ports lock. */
-  private async reservePorts(tx: StoreTx, bindings: PortBinding[], sandbox: string, endpoint: string): Promise<{ reserved: PortBinding[] }> {
+  private async reservePorts(tx: StoreTx, bindings: PortBinding[], sandbox: string, endpoint: string): Promise<PortBinding[]> {
     const book = this.portBook(tx);
     const reserved = await book.reserve(bindings, sandbox, endpoint);
     await book.save();
-    return { reserved };
+    return reserved;
   }
 
   private async releasePorts(tx: StoreTx, bindings: ReadonlyArray<Pick<PortBinding, 'protocol' | 'hostPort'>>, holder: { sandbox: string; endpoint?: string }): Promise<void> {

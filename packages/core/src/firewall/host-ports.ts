@@ -49,12 +49,12 @@ function heldPort(sandbox: string, endpoint: string, b: PortBinding): HeldPort {
 }
 
 /** Whether the sandbox record (as committed) still holds the port the entry names. */
-export function recordHolds(record: SandboxRecord | undefined, holder: HeldPort): boolean {
+function recordHolds(record: SandboxRecord | undefined, holder: HeldPort): boolean {
   return record?.endpoints.some((e) => e.name === holder.endpoint && e.portBindings.some((b) => overlaps(b, holder))) === true;
 }
 
 /**
- * The host-port documents as one transaction sees them: reads each port's document once, keeps changes
+ * The host-port documents as one transaction sees them: reads each block's document once, keeps changes
  * in memory and writes the changed ones at `save()`. Used under the store's `ports:host` lock.
  */
 export class HostPortBook {

@@ -13,7 +13,6 @@ export function shortId(id: string): string {
 
 const OBJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
-/** Network and sandbox names: what Docker accepts, and safe as file and netns names. */
 /** A locally administered unicast MAC derived from a hex id (`02:` + its first five bytes): stable for the object. */
 export function macFromId(id: string): string {
   const hex = id
@@ -24,9 +23,16 @@ export function macFromId(id: string): string {
   return ['02', ...(hex.match(/../g) ?? [])].join(':');
 }
 
+/**
+ * Network and sandbox names: what Docker accepts, and safe as file and netns names (1-63 letters, digits,
+ * "_", "." or "-", starting with a letter or digit; ".." would make a store file name climb a directory).
+ */
+export function isObjectName(name: unknown): name is string {
+  return typeof name === 'string' && OBJECT_NAME.test(name) && !name.includes('..');
+}
+
 export function assertObjectName(what: string, name: unknown): asserts name is string {
-  // ".." would make a store file name climb a directory: the store refuses it, so say so in the name's own terms.
-  if (typeof name !== 'string' || !OBJECT_NAME.test(name) || name.includes('..')) {
+  if (!isObjectName(name)) {
     throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${what} name ${quoteValue(name)} is not valid`, {
       hint: 'Use 1-63 characters: letters, digits, "_", "." or "-", starting with a letter or digit, with no "..".',
     });

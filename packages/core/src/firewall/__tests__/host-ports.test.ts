@@ -65,7 +65,7 @@ describe('host port reservations', () => {
     expect(await held()).toEqual(['a.n 8080', 'b.n 9090']);
   });
 
-  it('reads a document per published port to reserve, not every sandbox record', async () => {
+  it('reads the reservation document of its port block to reserve, not every sandbox record', async () => {
     await sy.controller.connect('n', 'a', { portBindings: [tcp(8080)] });
     const lists: string[] = [];
     const store = sy.store;
