@@ -54,11 +54,11 @@ export function portBindingsFrom(config: NetConf): PortBinding[] {
 }
 
 /**
- * Static addresses and MAC from every place a runtime may put them, the most specific first:
- * `runtimeConfig.ips`/`mac` (capabilities), `args.cni.ips`/`mac`, then CNI_ARGS `IP=`/`MAC=`. Addresses may
- * carry a prefix length (dropped: the network's subnet decides it); at most one per family.
+ * The static addresses a runtime asks for, from the most specific place that names any: `runtimeConfig.ips`
+ * (the `ips` capability), `args.cni.ips`, then CNI_ARGS `IP=` (comma-separated). A prefix length is dropped
+ * (the range decides it); anything that is not an address is code 7 naming it.
  */
-export function connectOptionsFrom(config: NetConf, env: CniEnvironment): ConnectOptions {
+export function requestedAddresses(config: NetConf, env: CniEnvironment): { address: string; family: 4 | 6 }[] {
   const runtime = isJsonObject(config.runtimeConfig) ? config.runtimeConfig : {};
   const argsCni = isJsonObject(config.args) && isJsonObject(config.args.cni) ? config.args.cni : {};
   const listed = (v: unknown, where: string): string[] | undefined => {
@@ -67,12 +67,24 @@ export function connectOptionsFrom(config: NetConf, env: CniEnvironment): Connec
     return v as string[];
   };
   const ips = listed(runtime.ips, 'runtimeConfig.ips') ?? listed(argsCni.ips, 'args.cni.ips') ?? (env.args.IP ? env.args.IP.split(',') : []);
-  const opts: ConnectOptions = { ...(env.ifname ? { ifname: env.ifname } : {}) };
-  for (const raw of ips) {
+  return ips.map((raw) => {
     const text = raw.trim();
     const family = text.includes('/') ? cidrFamily(text) : ipFamily(text);
     if (family === undefined) throw invalid('invalid static address', `${show(raw)} is not an IP address`);
-    const address = text.split('/')[0] as string;
+    return { address: text.split('/')[0] as string, family };
+  });
+}
+
+/**
+ * Static addresses and MAC from every place a runtime may put them, the most specific first:
+ * `runtimeConfig.ips`/`mac` (capabilities), `args.cni.ips`/`mac`, then CNI_ARGS `IP=`/`MAC=`. Addresses may
+ * carry a prefix length (dropped: the network's subnet decides it); at most one per family.
+ */
+export function connectOptionsFrom(config: NetConf, env: CniEnvironment): ConnectOptions {
+  const runtime = isJsonObject(config.runtimeConfig) ? config.runtimeConfig : {};
+  const argsCni = isJsonObject(config.args) && isJsonObject(config.args.cni) ? config.args.cni : {};
+  const opts: ConnectOptions = { ...(env.ifname ? { ifname: env.ifname } : {}) };
+  for (const { address, family } of requestedAddresses(config, env)) {
     const key = family === 4 ? 'ipv4' : 'ipv6';
     if (opts[key] !== undefined) throw invalid('invalid static address', `more than one IPv${family} address asked for: ${opts[key]} and ${address}`);
     opts[key] = address;

@@ -14,14 +14,21 @@ export const CNI_PLUGIN_DRIVERS: Readonly<Record<string, string>> = {
   'switchyard-ipvlan': 'ipvlan',
 };
 
+/** The IPAM plugins: they load the host-local store only, not Switchyard. */
+export const CNI_IPAM_PLUGINS: readonly string[] = ['switchyard-host-local'];
+
+/** Every plugin `switchyard cni install` puts into a CNI bin directory. */
+export const CNI_PLUGINS: readonly string[] = [...Object.keys(CNI_PLUGIN_DRIVERS), ...CNI_IPAM_PLUGINS];
+
 /** One invocation of the plugin `name`, from the environment and stdin a runtime gives it. */
 export async function runCniExecutable(name: string, env: Record<string, string | undefined>, stdin: string): Promise<PluginOutput> {
-  if (CNI_PLUGIN_DRIVERS[name] === undefined) {
-    const error = new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `no Switchyard CNI plugin is named ${JSON.stringify(name)}`, `known: ${Object.keys(CNI_PLUGIN_DRIVERS).join(', ')}`);
+  if (!CNI_PLUGINS.includes(name)) {
+    const error = new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `no Switchyard CNI plugin is named ${JSON.stringify(name)}`, `known: ${CNI_PLUGINS.join(', ')}`);
     return { stdout: JSON.stringify(error.toJSON('1.1.0')), exitCode: 1 };
   }
   let loaded: Promise<PluginHandlers> | undefined;
-  const real = () => (loaded ??= import('./executable.js').then((m) => m.handlersFor(name, env)));
+  const load = (): Promise<PluginHandlers> => (CNI_IPAM_PLUGINS.includes(name) ? import('./host-local.js').then((m) => m.hostLocalPlugin()) : import('./executable.js').then((m) => m.handlersFor(name, env)));
+  const real = () => (loaded ??= load());
   const handlers: PluginHandlers = {
     add: async (ctx) => (await real()).add(ctx),
     del: async (ctx) => (await real()).del(ctx),

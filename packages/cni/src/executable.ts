@@ -19,9 +19,6 @@ const HOST_INTERFACES: Readonly<Record<string, (network: NetworkRecord, endpoint
   'switchyard-ptp': (_n, e) => (e.hostInterface ? [{ name: e.hostInterface }] : []),
 };
 
-/** The plugin names `switchyard cni install` puts into a CNI bin directory. */
-export const CNI_PLUGINS: readonly string[] = Object.keys(CNI_PLUGIN_DRIVERS);
-
 /** The entry script the wrappers run. */
 export const CNI_ENTRY = fileURLToPath(new URL('../bin/switchyard-cni.js', import.meta.url));
 

@@ -5,3 +5,4 @@ export * from './plugin.js';
 export * from './builtins.js';
 export * from './executable.js';
 export * from './entry.js';
+export * from './host-local.js';

@@ -1,5 +1,5 @@
 import { SwitchyardError, type AddressOwner, type IpFamily, type IpamRangeConfig, type Logger } from '@switchyard/core';
-import { formatAddress, parseAddressWithOptionalPrefix } from './address.js';
+import { formatAddress, parseAddressWithOptionalPrefix, tryParseAddress } from './address.js';
 import { RangeSetAllocator, type Allocation } from './allocator.js';
 import { CNI_DATA_DIR, DiskAllocationStore, assertNetworkName } from './disk-store.js';
 import { assertOwner } from './owner.js';
@@ -91,6 +91,13 @@ export class HostLocalAllocator {
     const sets = rangeSetsOf(config.ipam).map((set, i) => parseRangeSet(set, `ranges[${i}]`));
     const { defaultDataDir: _, ...rest } = options;
     return new HostLocalAllocator(config.name, dataDir, sets, rest);
+  }
+
+  /** The index of the range set one of whose ranges holds `address` (without prefix), or undefined. */
+  setOf(address: string): number | undefined {
+    const a = tryParseAddress(address);
+    const i = a ? this.sets.findIndex((set) => rangeHolding(set, a.family, a.value)) : -1;
+    return i < 0 ? undefined : i;
   }
 
   /** Matches each requested address to the one set holding it. */

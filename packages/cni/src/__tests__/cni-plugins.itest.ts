@@ -45,12 +45,12 @@ function sh(file: string, ...args: string[]): string {
 }
 
 /** A reference plugin from Debian's containernetworking-plugins, exec'd the same way. */
-function reference(plugin: string, command: string, conf: object, attachment: { id: string; netns?: string; ifname: string }): Outcome {
+function reference(plugin: string, command: string, conf: object, attachment: { id: string; netns?: string; ifname: string }, cniPath = '/usr/lib/cni'): Outcome {
   // libcni passes the runtime's own environment too: portmap runs iptables from PATH.
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     CNI_COMMAND: command,
-    CNI_PATH: '/usr/lib/cni',
+    CNI_PATH: cniPath,
     CNI_CONTAINERID: attachment.id,
     CNI_IFNAME: attachment.ifname,
     ...(attachment.netns ? { CNI_NETNS: attachment.netns } : {}),
@@ -100,11 +100,11 @@ beforeAll(() => {
   stateDir = join(dir, 'state');
   binDir = join(dir, 'bin');
   const said = switchyard('cni', 'install', '--dir', binDir);
-  if (!said.includes('installed 4 CNI plugins')) throw new Error(`switchyard cni install said: ${said}`);
+  if (!said.includes('installed 5 CNI plugins')) throw new Error(`switchyard cni install said: ${said}`);
 });
 
 afterAll(async () => {
-  for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4', 'cnit5']) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4', 'cnit5', 'cnit6', 'cnit7']) spawnSync('ip', ['netns', 'del', ns]);
   spawnSync('ip', ['addr', 'del', '192.168.89.1/32', 'dev', 'lo']);
   spawnSync(process.execPath, [CLI, 'network', 'rm', 'cnit', 'cnitp', 'cnitc'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
   rmSync(dir, { recursive: true, force: true });
@@ -112,10 +112,10 @@ afterAll(async () => {
 
 describe('Switchyard CNI plugins, exec d as a runtime does', () => {
   it('are installed by `switchyard cni install` as executables in the bin directory', () => {
-    expect(readdirSync(binDir).sort()).toEqual(['switchyard-bridge', 'switchyard-ipvlan', 'switchyard-macvlan', 'switchyard-ptp']);
+    expect(readdirSync(binDir).sort()).toEqual(['switchyard-bridge', 'switchyard-host-local', 'switchyard-ipvlan', 'switchyard-macvlan', 'switchyard-ptp']);
   });
 
-  it.each(['switchyard-bridge', 'switchyard-ptp', 'switchyard-macvlan', 'switchyard-ipvlan'])('%s answers VERSION with the four spec versions', (plugin) => {
+  it.each(['switchyard-bridge', 'switchyard-ptp', 'switchyard-macvlan', 'switchyard-ipvlan', 'switchyard-host-local'])('%s answers VERSION with the four spec versions', (plugin) => {
     const out = cni(plugin, 'VERSION', { cniVersion: '0.4.0' });
     expect(out).toMatchObject({ status: 0, json: { cniVersion: '0.4.0', supportedVersions: [...SUPPORTED_VERSIONS] } });
   });
@@ -202,6 +202,29 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     expect(reference('tuning', 'DEL', { cniVersion: '1.0.0', name: 'cnitc', type: 'tuning', prevResult: first.json }, at).status).toBe(0);
     expect(cni('switchyard-bridge', 'DEL', chainConf, at)).toMatchObject({ status: 0, stdout: '' });
     expect(leftovers('cnitc')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
+  });
+
+  it('the reference bridge takes switchyard-host-local as its IPAM: two containers reach each other, DEL releases the addresses', async () => {
+    const dataDir = join(dir, 'cni-networks');
+    const conf = { cniVersion: '1.0.0', name: 'cnith', type: 'bridge', bridge: 'cnith0', isGateway: true, ipam: { type: 'switchyard-host-local', dataDir, ranges: [[{ subnet: '10.127.0.0/24' }]] } };
+    const spaces = [netns('cnit6'), netns('cnit7')];
+    const results = spaces.map((ns, i) => reference('bridge', 'ADD', conf, { id: `h${i}`, netns: ns.path, ifname: 'eth0' }, `${binDir}:/usr/lib/cni`));
+    expect(results.map((r) => r.stderr)).toEqual(['', '']);
+    expect(results.map((r) => r.status)).toEqual([0, 0]);
+    const ips = results.map((r) => (r.json?.ips as Array<{ address: string }>)[0]?.address);
+    expect(ips).toEqual(['10.127.0.2/24', '10.127.0.3/24']);
+    // The address is on the container interface, and the files are host-local's.
+    expect(sh('ip', '-n', 'cnit6', '-o', 'addr', 'show', 'eth0')).toContain('10.127.0.2/24');
+    expect(
+      readdirSync(join(dataDir, 'cnith'))
+        .filter((f) => f.startsWith('10.'))
+        .sort(),
+    ).toEqual(['10.127.0.2', '10.127.0.3']);
+    expect(await ping(spaces[0]!.ref, '10.127.0.3')).toBe(true);
+    expect(await ping(spaces[1]!.ref, '10.127.0.2')).toBe(true);
+    for (const [i, ns] of spaces.entries()) expect(reference('bridge', 'DEL', conf, { id: `h${i}`, netns: ns.path, ifname: 'eth0' }, `${binDir}:/usr/lib/cni`).status).toBe(0);
+    expect(readdirSync(join(dataDir, 'cnith')).filter((f) => f.startsWith('10.'))).toEqual([]);
+    spawnSync('ip', ['link', 'del', 'cnith0']);
   });
 
   it('switchyard-ptp (the veth driver) takes a ptp config with only type changed', async () => {
