@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleLogger, createSwitchyard, type EndpointRecord, type NetworkRecord, type Switchyard } from '@switchyard/core';
+import { hostVethName } from '@switchyard/driver-bridge';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from './builtins.js';
 import { CNI_PLUGIN_DRIVERS } from './entry.js';
 import { switchyardPlugin } from './plugin.js';
@@ -15,7 +16,8 @@ import type { PluginHandlers } from './protocol/run.js';
 
 /** Per plugin, the host-side interfaces its ADD result lists before the container's (as the reference plugin does). */
 const HOST_INTERFACES: Readonly<Record<string, (network: NetworkRecord, endpoint: EndpointRecord) => CniInterface[]>> = {
-  'switchyard-bridge': (n, e) => [...(typeof n.driverState.bridge === 'string' ? [{ name: n.driverState.bridge }] : []), ...(e.bridgePort ? [{ name: e.bridgePort }] : [])],
+  // The bridge, then the veth's host end (the meta plugins after us, bandwidth among them, look for it there).
+  'switchyard-bridge': (n, e) => [...(typeof n.driverState.bridge === 'string' ? [{ name: n.driverState.bridge }] : []), { name: e.bridgePort ?? hostVethName(e.id) }],
   'switchyard-ptp': (_n, e) => (e.hostInterface ? [{ name: e.hostInterface }] : []),
 };
 

@@ -1,86 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { HOST_NS, type NetnsRef } from '@switchyard/core';
 import { askEcho, ping, requireLab, startEchoServer } from '@switchyard/core/testing';
+import { CniLab, netns, reference, sh } from './cni-harness.js';
 import { resultProblems } from '../protocol/result.js';
 import { SUPPORTED_VERSIONS, type CniVersion } from '../protocol/versions.js';
 
-/**
- * A runtime-side harness: the plugins as `switchyard cni install` put them into a CNI bin directory,
- * exec'd with the environment and stdin a runtime sets (and nothing else: no PATH), on the real kernel
- * in the lab namespace. Needs the build (`npx tsc -b`).
- */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const CLI = join(ROOT, 'packages', 'cli', 'bin', 'switchyard.js');
-
-let dir: string;
-let stateDir: string;
-let binDir: string;
-
-interface Outcome {
-  status: number | null;
-  json: Record<string, unknown> | undefined;
-  stdout: string;
-  stderr: string;
-}
-
-function cni(plugin: string, command: string, conf: object, attachment: { id?: string; netns?: string; ifname?: string; args?: string } = {}): Outcome {
-  const env: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: binDir, SWITCHYARD_STATE_DIR: stateDir };
-  if (attachment.id !== undefined) env.CNI_CONTAINERID = attachment.id;
-  if (attachment.netns !== undefined) env.CNI_NETNS = attachment.netns;
-  if (attachment.ifname !== undefined) env.CNI_IFNAME = attachment.ifname;
-  if (attachment.args !== undefined) env.CNI_ARGS = attachment.args;
-  const r = spawnSync(join(binDir, plugin), [], { env, input: JSON.stringify(conf), encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as Record<string, unknown>) };
-}
-
-/** A command that must succeed (ip, nft); its stdout. */
-function sh(file: string, ...args: string[]): string {
-  const r = spawnSync(file, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A reference plugin from Debian's containernetworking-plugins, exec'd the same way. */
-function reference(plugin: string, command: string, conf: object, attachment: { id: string; netns?: string; ifname: string }, cniPath = '/usr/lib/cni'): Outcome {
-  // libcni passes the runtime's own environment too: portmap runs iptables from PATH.
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-    CNI_COMMAND: command,
-    CNI_PATH: cniPath,
-    CNI_CONTAINERID: attachment.id,
-    CNI_IFNAME: attachment.ifname,
-    ...(attachment.netns ? { CNI_NETNS: attachment.netns } : {}),
-  };
-  const r = spawnSync(join('/usr/lib/cni', plugin), [], { env, input: JSON.stringify(conf), encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json: r.stdout.trim() === '' ? undefined : (JSON.parse(r.stdout) as Record<string, unknown>) };
-}
-
-function switchyard(...args: string[]): string {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`switchyard ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
-
-function netns(name: string): { ref: NetnsRef; path: string } {
-  sh('ip', 'netns', 'add', name);
-  sh('ip', '-n', name, 'link', 'set', 'lo', 'up');
-  return { ref: { kind: 'named', name }, path: `/run/netns/${name}` };
-}
-
-/** What a container's attachment leaves in Switchyard's store, host-local's data dir and the nftables maps. */
-function leftovers(network: string): { sandboxes: string[]; addresses: string[]; portElements: number } {
-  const sandboxes = (JSON.parse(switchyard('sandbox', 'ls', '--json')) as { sandboxes: Array<{ name: string }> }).sandboxes.map((s) => s.name);
-  const ipamDir = join(stateDir, 'ipam', 'host-local', network);
-  const addresses = existsSync(ipamDir) ? readdirSync(ipamDir).filter((f) => /^[0-9a-f.:]+$/.test(f) && f.includes('.')) : [];
-  const maps = spawnSync('nft', ['-j', 'list', 'table', 'inet', 'switchyard'], { encoding: 'utf8' });
-  const objects = maps.status === 0 ? (JSON.parse(maps.stdout) as { nftables: Array<{ map?: { name: string; elem?: unknown[] } }> }).nftables : [];
-  const portElements = objects.filter((o) => o.map && /^(pub|pubaddr|ports)[46]$/.test(o.map.name)).reduce((n, o) => n + (o.map?.elem?.length ?? 0), 0);
-  return { sandboxes, addresses, portElements };
-}
+/** The plugins exec'd as a runtime does (cni-harness.ts), on the real kernel in the lab namespace. */
+let lab: CniLab;
+const cni = (...args: Parameters<CniLab['cni']>) => lab.cni(...args);
+const switchyard = (...args: string[]) => lab.switchyard(...args);
+const leftovers = (network: string) => lab.leftovers(network);
 
 const bridgeConf = (version: CniVersion = '1.1.0', extra: Record<string, unknown> = {}) => ({
   cniVersion: version,
@@ -95,24 +26,19 @@ const bridgeConf = (version: CniVersion = '1.1.0', extra: Record<string, unknown
 
 beforeAll(() => {
   requireLab();
-  if (!existsSync(join(ROOT, 'packages', 'cni', 'dist', 'executable.js'))) throw new Error('The CNI plugins are not built: run `npx tsc -b` before the kernel tests.');
-  dir = mkdtempSync(join(tmpdir(), 'swy-cni-'));
-  stateDir = join(dir, 'state');
-  binDir = join(dir, 'bin');
-  const said = switchyard('cni', 'install', '--dir', binDir);
-  if (!said.includes('installed 5 CNI plugins')) throw new Error(`switchyard cni install said: ${said}`);
+  lab = new CniLab();
+  if (!lab.installed.includes('installed 5 CNI plugins')) throw new Error(`switchyard cni install said: ${lab.installed}`);
 });
 
 afterAll(async () => {
-  for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4', 'cnit5', 'cnit6', 'cnit7']) spawnSync('ip', ['netns', 'del', ns]);
+  for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4', 'cnit5', 'cnit6', 'cnit7', 'cnit8']) spawnSync('ip', ['netns', 'del', ns]);
   spawnSync('ip', ['addr', 'del', '192.168.89.1/32', 'dev', 'lo']);
-  spawnSync(process.execPath, [CLI, 'network', 'rm', 'cnit', 'cnitp', 'cnitc'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
-  rmSync(dir, { recursive: true, force: true });
+  lab.dispose(['cnit', 'cnitp', 'cnitc', 'cnitf']);
 });
 
 describe('Switchyard CNI plugins, exec d as a runtime does', () => {
   it('are installed by `switchyard cni install` as executables in the bin directory', () => {
-    expect(readdirSync(binDir).sort()).toEqual(['switchyard-bridge', 'switchyard-host-local', 'switchyard-ipvlan', 'switchyard-macvlan', 'switchyard-ptp']);
+    expect(readdirSync(lab.binDir).sort()).toEqual(['switchyard-bridge', 'switchyard-host-local', 'switchyard-ipvlan', 'switchyard-macvlan', 'switchyard-ptp']);
   });
 
   it.each(['switchyard-bridge', 'switchyard-ptp', 'switchyard-macvlan', 'switchyard-ipvlan', 'switchyard-host-local'])('%s answers VERSION with the four spec versions', (plugin) => {
@@ -204,11 +130,45 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     expect(leftovers('cnitc')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
   });
 
+  it('the reference firewall and bandwidth plugins follow switchyard-bridge: their rules and shaping go in and leave with DEL', async () => {
+    const c8 = netns('cnit8');
+    const conf = bridgeConf('1.0.0', { name: 'cnitf', bridge: 'cnitf0', isDefaultGateway: true, ipam: { type: 'host-local', subnet: '10.128.0.0/24' } });
+    const at = { id: 'c8', netns: c8.path, ifname: 'eth0' };
+    const first = cni('switchyard-bridge', 'ADD', conf, at);
+    expect(first.status).toBe(0);
+    const address = (first.json?.ips as Array<{ address: string }>)[0]?.address.split('/')[0] as string;
+    const firewallConf = { cniVersion: '1.0.0', name: 'cnitf', type: 'firewall', backend: 'iptables' };
+    const firewall = reference('firewall', 'ADD', { ...firewallConf, prevResult: first.json }, at);
+    expect(firewall.stderr).toBe('');
+    expect(firewall.status).toBe(0);
+    expect(sh('iptables', '-S', 'CNI-FORWARD')).toContain(address);
+    const bandwidthConf = {
+      cniVersion: '1.0.0',
+      name: 'cnitf',
+      type: 'bandwidth',
+      capabilities: { bandwidth: true },
+      runtimeConfig: { bandwidth: { ingressRate: 8000000, ingressBurst: 80000, egressRate: 8000000, egressBurst: 80000 } },
+    };
+    const bandwidth = reference('bandwidth', 'ADD', { ...bandwidthConf, prevResult: firewall.json }, at);
+    expect([bandwidth.status, bandwidth.stderr, bandwidth.stdout]).toEqual([0, '', expect.any(String)]);
+    // The shaping sits on our veth's host end, the interface bandwidth found in our result.
+    const hostEnd = (first.json?.interfaces as Array<{ name: string; sandbox?: string }>).filter((i) => !i.sandbox).map((i) => i.name);
+    expect(hostEnd.some((name) => sh('tc', 'qdisc', 'show', 'dev', name).includes('tbf'))).toBe(true);
+    // Traffic still flows through our bridge, with their firewall in the path.
+    expect(await ping(c8.ref, '10.128.0.1')).toBe(true);
+    expect(reference('bandwidth', 'DEL', { ...bandwidthConf, prevResult: firewall.json }, at).status).toBe(0);
+    expect(reference('firewall', 'DEL', { ...firewallConf, prevResult: first.json }, at).status).toBe(0);
+    expect(cni('switchyard-bridge', 'DEL', conf, at)).toMatchObject({ status: 0, stdout: '' });
+    expect(sh('iptables', '-S', 'CNI-FORWARD')).not.toContain(address);
+    expect(sh('ip', '-o', 'link')).not.toMatch(/bwp|ifb/);
+    expect(leftovers('cnitf')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
+  });
+
   it('the reference bridge takes switchyard-host-local as its IPAM: two containers reach each other, DEL releases the addresses', async () => {
-    const dataDir = join(dir, 'cni-networks');
+    const dataDir = join(lab.dir, 'cni-networks');
     const conf = { cniVersion: '1.0.0', name: 'cnith', type: 'bridge', bridge: 'cnith0', isGateway: true, ipam: { type: 'switchyard-host-local', dataDir, ranges: [[{ subnet: '10.127.0.0/24' }]] } };
     const spaces = [netns('cnit6'), netns('cnit7')];
-    const results = spaces.map((ns, i) => reference('bridge', 'ADD', conf, { id: `h${i}`, netns: ns.path, ifname: 'eth0' }, `${binDir}:/usr/lib/cni`));
+    const results = spaces.map((ns, i) => reference('bridge', 'ADD', conf, { id: `h${i}`, netns: ns.path, ifname: 'eth0' }, `${lab.binDir}:/usr/lib/cni`));
     expect(results.map((r) => r.stderr)).toEqual(['', '']);
     expect(results.map((r) => r.status)).toEqual([0, 0]);
     const ips = results.map((r) => (r.json?.ips as Array<{ address: string }>)[0]?.address);
@@ -222,7 +182,7 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     ).toEqual(['10.127.0.2', '10.127.0.3']);
     expect(await ping(spaces[0]!.ref, '10.127.0.3')).toBe(true);
     expect(await ping(spaces[1]!.ref, '10.127.0.2')).toBe(true);
-    for (const [i, ns] of spaces.entries()) expect(reference('bridge', 'DEL', conf, { id: `h${i}`, netns: ns.path, ifname: 'eth0' }, `${binDir}:/usr/lib/cni`).status).toBe(0);
+    for (const [i, ns] of spaces.entries()) expect(reference('bridge', 'DEL', conf, { id: `h${i}`, netns: ns.path, ifname: 'eth0' }, `${lab.binDir}:/usr/lib/cni`).status).toBe(0);
     expect(readdirSync(join(dataDir, 'cnith')).filter((f) => f.startsWith('10.'))).toEqual([]);
     spawnSync('ip', ['link', 'del', 'cnith0']);
   });
