@@ -10,7 +10,7 @@ import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
 import type { NetConf } from './protocol/config.js';
 import type { CniEnvironment } from './protocol/env.js';
 import type { CniDns, CniInterface, CniResult } from './protocol/result.js';
-import { cidrFamily, ipFamily, isJsonObject, show } from './protocol/validate.js';
+import { cidrFamily, DNS_KEYS, ipFamily, isJsonObject, show } from './protocol/validate.js';
 
 /** Sandbox names of CNI containers start with this, so `switchyard sandbox ls` tells them apart. */
 export const CNI_SANDBOX_PREFIX = 'cni-';
@@ -117,5 +117,7 @@ export function resultFromEndpoint(endpoint: EndpointRecord, netns: string, host
     ...(endpoint.providesDefaultRoute && endpoint.routing.v4 && endpoint.gateway4 ? [{ dst: '0.0.0.0/0', gw: endpoint.gateway4 }] : []),
     ...(endpoint.providesDefaultRoute && endpoint.routing.v6 && endpoint.gateway6 ? [{ dst: '::/0', gw: endpoint.gateway6 }] : []),
   ];
-  return { interfaces: [...hostSide, container], ips, ...(routes.length > 0 ? { routes } : {}), ...(dns ? { dns } : {}) };
+  // The config's dns as the spec's DNS type: keys it does not define are not passed on.
+  const knownDns = dns ? Object.fromEntries(Object.entries(dns).filter(([key]) => (DNS_KEYS as readonly string[]).includes(key))) : {};
+  return { interfaces: [...hostSide, container], ips, ...(routes.length > 0 ? { routes } : {}), ...(Object.keys(knownDns).length > 0 ? { dns: knownDns } : {}) };
 }

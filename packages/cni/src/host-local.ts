@@ -6,7 +6,8 @@
  * GC (releases every address whose owner is not a valid attachment, whichever of the two wrote it) and
  * STATUS (fails when the directory cannot be written or a range set has no address left).
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { HostLocalAllocator, ownerMatches, type CniHostLocalConfig, type RangeSet } from '@switchyard/ipam-host-local';
 import { requestedAddresses } from './attachment.js';
 import { cniErrorOf } from './plugin.js';
@@ -97,6 +98,13 @@ function capacityOf(set: RangeSet): bigint {
   return set.ranges.reduce((sum, r) => sum + (r.end - r.start + 1n) - (r.gateway >= r.start && r.gateway <= r.end ? 1n : 0n), 0n);
 }
 
+/** `path`, or its closest ancestor that exists. */
+function nearestExisting(path: string): string {
+  let at = path;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
+}
+
 export function hostLocalPlugin(options: HostLocalPluginOptions = {}): PluginHandlers {
   const allocatorFor = (config: NetConf) => HostLocalAllocator.fromCniConfig(hostLocalConfigOf(config), { ...(options.defaultDataDir ? { defaultDataDir: options.defaultDataDir } : {}) });
   const coded = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -130,8 +138,9 @@ export function hostLocalPlugin(options: HostLocalPluginOptions = {}): PluginHan
     del: (ctx) =>
       coded(async () => {
         const { containerId, ifname } = ctx.env;
-        if (containerId === undefined || ifname === undefined) return;
-        await allocatorFor(ctx.config).release({ id: containerId, ifname });
+        const allocator = allocatorFor(ctx.config);
+        if (containerId === undefined || ifname === undefined || !existsSync(allocator.store.networkDir)) return;
+        await allocator.release({ id: containerId, ifname });
       }),
 
     // The owner holds an address in every range set, and every address of the prevResult in our ranges is its.
@@ -139,6 +148,7 @@ export function hostLocalPlugin(options: HostLocalPluginOptions = {}): PluginHan
       coded(async () => {
         const owner = ownerOf(ctx);
         const allocator = allocatorFor(ctx.config);
+        if (!existsSync(allocator.store.networkDir)) throw new CniError(CNI_ERROR_CODES.UNKNOWN_CONTAINER, 'no address is allocated to this attachment', `network ${ctx.config.name} has no allocations`);
         await allocator.store.locked(async () => {
           const held = await allocator.store.addressesOf(owner, { thorough: true });
           if (held.length === 0) throw new CniError(CNI_ERROR_CODES.UNKNOWN_CONTAINER, 'no address is allocated to this attachment', `container ${owner.id} interface ${owner.ifname} in network ${ctx.config.name}`);
@@ -153,18 +163,20 @@ export function hostLocalPlugin(options: HostLocalPluginOptions = {}): PluginHan
         });
       }),
 
-    // Ready when the data directory can be written and every range set has an address left.
+    // Ready when the data directory can be written (or made) and every range set has an address left; it changes nothing.
     status: (ctx) =>
       coded(async () => {
         const allocator = allocatorFor(ctx.config);
         const dir = allocator.store.networkDir;
+        const exists = existsSync(dir);
         try {
-          if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-          accessSync(dir, constants.W_OK);
+          const nearest = nearestExisting(dir);
+          if (!statSync(nearest).isDirectory()) throw new Error(`${nearest} is not a directory`);
+          accessSync(nearest, constants.W_OK);
         } catch (error) {
           throw new CniError(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `the data directory ${dir} cannot be written`, error instanceof Error ? error.message : String(error));
         }
-        const held = await allocator.store.locked(() => allocator.store.addresses());
+        const held = exists ? await allocator.store.locked(() => allocator.store.addresses()) : [];
         for (const [i, set] of allocator.sets.entries()) {
           const used = held.filter((a) => allocator.setOf(a) === i).length;
           if (BigInt(used) >= capacityOf(set)) throw new CniError(CNI_ERROR_CODES.PLUGIN_NOT_AVAILABLE, `range set ${i} of network ${ctx.config.name} has no address left`, `${used} addresses allocated`);
@@ -176,6 +188,7 @@ export function hostLocalPlugin(options: HostLocalPluginOptions = {}): PluginHan
       coded(async () => {
         const allocator = allocatorFor(ctx.config);
         const keep = ctx.validAttachments.map((a) => ({ id: a.containerID, ifname: a.ifname }));
+        if (!existsSync(allocator.store.networkDir)) return;
         await allocator.store.locked(async () => {
           for (const address of await allocator.store.addresses()) {
             const holder = await allocator.store.ownerOf(address);

@@ -7,9 +7,9 @@
 import { isSwitchyardError, type EndpointRecord, type NetworkRecord, type NetworkSpec, type SandboxRecord, type Switchyard } from '@switchyard/core';
 import { connectOptionsFrom, resultFromEndpoint, sandboxNameFor, CNI_SANDBOX_PREFIX } from './attachment.js';
 import { translateNetConf } from './net-conf.js';
-import type { NetConf } from './protocol/config.js';
+import { GC_ATTACHMENTS_KEY, GC_ATTACHMENTS_SPEC_KEY, type NetConf } from './protocol/config.js';
 import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
-import type { CniInterface, CniResult } from './protocol/result.js';
+import { resultFor, resultProblems, type CniInterface, type CniResult } from './protocol/result.js';
 import type { GcContext, PluginContext, PluginHandlers } from './protocol/run.js';
 
 /** Labels on what a CNI plugin created, so `switchyard sandbox ls`/`network ls` can tell. */
@@ -17,7 +17,7 @@ export const CNI_CONTAINER_LABEL = 'switchyard.cni.container';
 export const CNI_NETWORK_LABEL = 'switchyard.cni.network';
 
 /** Keys any CNI config may carry that are the runtime's, not the plugin type's options. */
-const RUNTIME_KEYS = new Set(['cniVersion', 'cniVersions', 'runtimeConfig', 'capabilities', 'prevResult', 'args', 'dns', 'disableCheck', 'disableGC']);
+const RUNTIME_KEYS = new Set(['cniVersion', 'cniVersions', 'runtimeConfig', 'capabilities', 'prevResult', 'args', 'dns', 'disableCheck', 'disableGC', GC_ATTACHMENTS_KEY, GC_ATTACHMENTS_SPEC_KEY]);
 
 /** Switchyard's error codes for a Switchyard failure: invalid input is 7, a container that is not there 3, the rest plugin-defined (100 + the kind). */
 const KIND_CODES: Readonly<Record<string, number>> = { InvalidArgument: CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, NotFound: 101, Conflict: 102, Unavailable: 103, NotImplemented: 104, Internal: 105 };
@@ -60,19 +60,26 @@ export function switchyardPlugin(options: SwitchyardPluginOptions): PluginHandle
     add: (ctx) =>
       withSwitchyard(async (sy) => {
         const { containerId, netns } = attachmentOf(ctx);
-        const network = await ensureNetwork(sy, ctx.config, options.driver);
+        const { network, created } = await ensureNetwork(sy, ctx.config, options.driver);
         const name = sandboxNameFor(containerId);
-        const existing = await find(() => sy.controller.inspectSandbox(name));
-        const sandbox = existing ?? (await sy.controller.createSandbox({ name, netnsPath: netns, labels: { [CNI_CONTAINER_LABEL]: containerId } }));
+        let existing: SandboxRecord | undefined;
+        let sandbox: SandboxRecord | undefined;
         try {
+          existing = await find(() => sy.controller.inspectSandbox(name));
+          sandbox = existing ?? (await sy.controller.createSandbox({ name, netnsPath: netns, labels: { [CNI_CONTAINER_LABEL]: containerId } }));
           const connected = await sy.controller.connect(network.name, sandbox.name, connectOptionsFrom(ctx.config, ctx.env));
           // The result names the container interface's MAC, as the reference plugins do; the kernel chose it when the driver did not.
           const mac = connected.mac ?? (await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === connected.ifname)?.mac;
           const endpoint = mac ? { ...connected, mac } : connected;
-          return resultFromEndpoint(endpoint, netns, options.hostInterfaces?.(network, endpoint) ?? [], ctx.config.dns, network);
+          const result = resultFromEndpoint(endpoint, netns, options.hostInterfaces?.(network, endpoint) ?? [], ctx.config.dns, network);
+          // A result the runtime would refuse is a failed ADD: checked here, while the attachment can still be undone.
+          const problems = resultProblems(resultFor(result, ctx.cniVersion), ctx.cniVersion);
+          if (problems.length > 0) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'the attachment cannot be described as a valid result', problems.join('; '));
+          return result;
         } catch (error) {
-          // A sandbox this ADD made goes with it: nothing of a failed ADD stays.
-          if (!existing) await sy.controller.deleteSandbox(sandbox.name).catch(() => undefined);
+          // A sandbox and a network this ADD made go with it: nothing of a failed ADD stays (a network another ADD joined meanwhile stays).
+          if (sandbox && !existing) await sy.controller.deleteSandbox(sandbox.name).catch(() => undefined);
+          if (created) await sy.controller.deleteNetwork(network.name).catch(() => undefined);
           throw error;
         }
       }),
@@ -137,20 +144,20 @@ async function find<T>(fn: () => Promise<T>): Promise<T | undefined> {
 }
 
 /** The network the config names: created from it on first use; one of another driver is a conflict. */
-async function ensureNetwork(sy: Switchyard, config: NetConf, driver: string): Promise<NetworkRecord> {
+async function ensureNetwork(sy: Switchyard, config: NetConf, driver: string): Promise<{ network: NetworkRecord; created: boolean }> {
   const spec = networkSpecFrom(config, driver);
   const existing = await find(() => sy.controller.inspectNetwork(config.name));
   if (existing) {
     if (existing.driver !== spec.driver) {
       throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, `network ${config.name} exists with driver ${existing.driver}`, `this config asks for ${spec.driver}; give the network another name`);
     }
-    return existing;
+    return { network: existing, created: false };
   }
   try {
-    return await sy.controller.createNetwork(spec);
+    return { network: await sy.controller.createNetwork(spec), created: true };
   } catch (error) {
     // Another ADD created it meanwhile: use theirs.
-    if (isSwitchyardError(error) && error.code === 'SWY_ERR_NETWORK_EXISTS') return sy.controller.inspectNetwork(config.name);
+    if (isSwitchyardError(error) && error.code === 'SWY_ERR_NETWORK_EXISTS') return { network: await sy.controller.inspectNetwork(config.name), created: false };
     throw error;
   }
 }

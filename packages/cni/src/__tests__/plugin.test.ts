@@ -101,6 +101,21 @@ describe('a Switchyard CNI plugin (bridge), through the protocol', () => {
     expect(await sy.controller.listSandboxes()).toEqual([]);
   });
 
+  it('a failed first ADD removes the network it created; a network others use stays', async () => {
+    const outside = await run('ADD', 'c1', conf('1.1.0', { runtimeConfig: { ips: ['10.99.0.5'] } }));
+    expect(outside.json).toMatchObject({ code: 7, details: expect.stringContaining('SWY_ERR_ADDRESS_OUT_OF_RANGE') });
+    expect(await sy.controller.listNetworks()).toEqual([]);
+    expect((await run('ADD', 'c1', conf())).exitCode).toBe(0);
+    expect((await run('ADD', 'c2', conf('1.1.0', { runtimeConfig: { ips: ['10.99.0.5'] } }))).exitCode).toBe(1);
+    expect((await sy.controller.listNetworks()).map((n) => n.name)).toEqual(['mynet']);
+  });
+
+  it('takes the keys a runtime adds (the GC list) on ADD, and passes on only the spec DNS keys of the config', async () => {
+    const add = await run('ADD', 'c1', conf('1.1.0', { 'cni.dev/valid-attachments': [], dns: { nameservers: ['10.22.0.1'], extra: 'x' } }));
+    expect(add.exitCode).toBe(0);
+    expect(add.json?.dns).toEqual({ nameservers: ['10.22.0.1'] });
+  });
+
   it('CHECK passes for a live attachment with its prevResult, and says code 3 for one that does not exist', async () => {
     const add = await run('ADD', 'c1', conf());
     expect((await run('CHECK', 'c1', conf('1.1.0', { prevResult: add.json }))).exitCode).toBe(0);

@@ -2,6 +2,7 @@ import { Address4, Address6 } from 'ip-address';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { defineIpam, type IpamManifest } from '../registry/plugin.js';
 import type { AddressOwner, AddressRequest, AddressResponse, IpamDriver, PoolRequest, PoolResponse } from '../spi/ipam-driver.js';
+import { cidrContains } from '../kernel/names.js';
 import { cidrsOverlap, networkOf, stripPrefix } from '../util/addresses.js';
 
 interface Pool {
@@ -46,6 +47,10 @@ export class MemoryIpam implements IpamDriver {
     const key = `${req.owner.id}/${req.owner.ifname}`;
     for (const [addr, owner] of pool.taken) if (owner === key) return { address: `${addr}/${pool.prefix}`, gateway: pool.gateway };
     if (req.address) {
+      // As host-local: an address outside the pool's subnet is refused, not handed out with the pool's prefix.
+      if (!cidrContains(pool.subnet, req.address)) {
+        throw new SwitchyardError('SWY_ERR_ADDRESS_OUT_OF_RANGE', `${req.address} is not in ${pool.subnet}`, { hint: `Ask for an address inside ${pool.subnet}.` });
+      }
       if (pool.taken.has(req.address) || req.address === pool.gateway) {
         throw new SwitchyardError('SWY_ERR_ADDRESS_IN_USE', `${req.address} is already in use`, { hint: 'Pick another address.' });
       }
