@@ -14,7 +14,7 @@ export const CNI_TYPE_TO_DRIVER: Readonly<Record<string, string>> = Object.freez
  * setting we would silently ignore never looks accepted. Plugin types get every key as is.
  */
 export const CNI_OPTION_NAMES: Readonly<Record<string, Readonly<Record<string, string>>>> = Object.freeze({
-  bridge: { bridge: 'bridge', isGateway: 'isGateway', isDefaultGateway: 'isDefaultGateway', ipMasq: 'ipMasq', mtu: 'mtu', hairpinMode: 'hairpinMode', promiscMode: 'promiscMode', isolate: 'isolate' },
+  bridge: { bridge: 'bridge', isGateway: 'isGateway', isDefaultGateway: 'isDefaultGateway', ipMasq: 'ipMasq', mtu: 'mtu', hairpinMode: 'hairpinMode', promiscMode: 'promiscMode', isolate: 'isolate', macspoofchk: 'antiSpoof' },
   veth: { ipMasq: 'ipMasq', mtu: 'mtu', defaultRoute: 'defaultRoute' },
   macvlan: { master: 'master', mode: 'mode', mtu: 'mtu', hostShim: 'hostShim', shimAddress: 'shimAddress', shimAddress6: 'shimAddress6' },
   ipvlan: { master: 'master', mode: 'mode', mtu: 'mtu', flag: 'flag' },
@@ -23,9 +23,32 @@ export const CNI_OPTION_NAMES: Readonly<Record<string, Readonly<Record<string, s
 /** Per built-in driver: the option that says "give the sandbox a default route", derived from `ipam.routes` when absent. */
 const DEFAULT_ROUTE_OPTION: Readonly<Record<string, string>> = { bridge: 'isDefaultGateway', veth: 'defaultRoute' };
 
-/** Top-level keys every conf may carry that mean nothing here. */
-const IGNORED_KEYS = new Set(['cniVersion']);
+/** Top-level keys any CNI config may carry that need nothing here: versions, and what a runtime reads (capabilities are always on). */
+const IGNORED_KEYS = new Set(['cniVersion', 'cniVersions', 'capabilities', 'disableCheck', 'disableGC']);
+
+/** Standard keys Switchyard does not apply to a network: accepted, with a warning saying what happens instead. */
+const WARNED_KEYS: Readonly<Record<string, string>> = {
+  dns: 'sandboxes get their resolv.conf from `sandbox create --dns` (or the host), not from the network',
+  runtimeConfig: 'runtime arguments come from the command line (-p, --ip, --mac), not from a file',
+  args: 'runtime arguments come from the command line (-p, --ip, --mac), not from a file',
+  forceAddress: 'the bridge keeps the addresses it has and gets the gateway address beside them',
+  enabledad: 'duplicate address detection stays as the kernel default',
+};
 const IPAM_KEYS = ['type', 'subnet', 'rangeStart', 'rangeEnd', 'gateway', 'ranges', 'routes'];
+const IPAM_WARNED_KEYS: Readonly<Record<string, string>> = {
+  resolvConf: 'sandboxes get their resolv.conf from `sandbox create --dns` (or the host)',
+  dataDir: "Switchyard keeps the network's addresses under its state dir",
+};
+
+/** Meta plugins a conflist may chain after a built-in type that Switchyard does natively: what each becomes. */
+export const NATIVE_META_PLUGINS: Readonly<Record<string, string>> = {
+  portmap: 'published ports (-p) go through the nftables firewall',
+  firewall: "the nftables firewall admits the network's traffic",
+  tuning: 'nothing to tune',
+  bandwidth: 'nothing to shape',
+};
+/** Keys a native meta plugin may carry and still need nothing from Switchyard. */
+const META_PLUGIN_KEYS = new Set(['type', 'capabilities', 'cniVersion', 'backend', 'snat', 'markMasqBit', 'externalSetMarkChain', 'masqAll', 'iptablesAdminChainName', 'firewalldZone', 'ingressPolicy']);
 const RANGE_KEYS = ['subnet', 'rangeStart', 'rangeEnd', 'gateway'];
 
 /** The label that records which file a network was created from. */
@@ -39,21 +62,50 @@ export function configError(file: string, field: string | undefined, problem: st
   });
 }
 
-/** Parses one conf file's text into a NetworkSpec. */
-export function parseNetConf(file: string, text: string): NetworkSpec {
+/** Parses one conf or conflist file's text into a NetworkSpec; what it accepts but does not apply goes into `warnings`. */
+export function parseNetConf(file: string, text: string, warnings: string[] = []): NetworkSpec {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw configError(file, undefined, `is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
-  return translateNetConf(file, raw);
+  return isObject(raw) && 'plugins' in raw ? translateConfList(file, raw, warnings) : translateNetConf(file, raw, warnings);
 }
 
-/** Translates an rkt/CNI network conf object into a NetworkSpec; every problem names the field. */
-export function translateNetConf(file: string, raw: unknown): NetworkSpec {
+/**
+ * A CNI conflist (`{"name", "plugins": [...]}`, as Podman and the runtimes write them): the first plugin is
+ * the network. A built-in type followed only by meta plugins Switchyard does natively (portmap, firewall,
+ * and tuning or bandwidth with nothing to set) becomes a native network; anything else is refused, naming the plugin.
+ */
+export function translateConfList(file: string, raw: Record<string, unknown>, warnings: string[] = []): NetworkSpec {
+  const plugins = raw.plugins;
+  if (!Array.isArray(plugins) || plugins.length === 0 || !plugins.every(isObject)) throw configError(file, 'plugins', 'must be a non-empty list of plugin configs (objects)');
+  const [main, ...rest] = plugins;
+  for (const key of Object.keys(raw)) {
+    if (!['name', 'plugins', 'cniVersion', 'cniVersions', 'disableCheck', 'disableGC'].includes(key)) warnings.push(`${file}: conflist key "${key}" is not used`);
+  }
+  rest.forEach((plugin, i) => {
+    const type = plugin.type;
+    const does = typeof type === 'string' && Object.hasOwn(NATIVE_META_PLUGINS, type) ? NATIVE_META_PLUGINS[type] : undefined;
+    const settings = Object.keys(plugin).filter((k) => !META_PLUGIN_KEYS.has(k));
+    if (does === undefined || ((type === 'tuning' || type === 'bandwidth') && settings.length > 0)) {
+      throw configError(
+        file,
+        `plugins[${i + 1}]`,
+        `is ${JSON.stringify(type ?? null)}${settings.length > 0 ? ` with ${settings.join(', ')}` : ''}, which Switchyard does not do natively`,
+        `A native conflist chains only ${Object.keys(NATIVE_META_PLUGINS).join(', ')} (tuning and bandwidth without settings) after its first plugin.`,
+      );
+    }
+    if (settings.length > 0) warnings.push(`${file}: plugins[${i + 1}] (${String(type)}) settings ${settings.join(', ')} are not used: ${does}`);
+  });
+  return translateNetConf(file, { ...main, name: raw.name }, warnings);
+}
+
+/** Translates an rkt/CNI network conf object into a NetworkSpec; every problem names the field, and keys accepted but not applied are named in `warnings`. */
+export function translateNetConf(file: string, raw: unknown, warnings: string[] = []): NetworkSpec {
   if (!isObject(raw)) throw configError(file, undefined, 'must hold one JSON object');
-  if ('plugins' in raw) throw configError(file, 'plugins', 'is a CNI conflist; Switchyard reads one network per file', 'Split it: one {"name", "type", "ipam"} object per file.');
+  if ('plugins' in raw) throw configError(file, 'plugins', 'is a CNI conflist, not a single plugin config', 'Give it a .conflist name, or split it into one {"name", "type", "ipam"} object per file.');
   const name = raw.name;
   if (!isObjectName(name)) {
     throw configError(file, 'name', `must be a network name (1-63 letters, digits, "_", "." or "-", no ".."), not ${JSON.stringify(name ?? null)}`);
@@ -62,19 +114,23 @@ export function translateNetConf(file: string, raw: unknown): NetworkSpec {
   if (typeof type !== 'string' || type === '') throw configError(file, 'type', `must name a network type (ptp, veth, bridge, macvlan, ipvlan or a plugin's type), not ${JSON.stringify(type ?? null)}`);
   const driver = CNI_TYPE_TO_DRIVER[type] ?? type;
 
-  const ipam = translateIpam(file, raw.ipam);
-  const options = translateOptions(file, driver, raw, ipam.defaultRoute);
+  const ipam = translateIpam(file, raw.ipam, warnings);
+  const options = translateOptions(file, driver, raw, ipam.defaultRoute, warnings);
   const spec: NetworkSpec = { name, driver, ipam: ipam.spec, options, labels: { [NETD_FILE_LABEL]: file } };
   if (ipam.spec.ipv6 && ipam.spec.ipv6.length > 0) spec.ipv6 = true;
   if (ipam.spec.ipv6 && !ipam.spec.ipv4) spec.ipv4 = false;
   return spec;
 }
 
-function translateOptions(file: string, driver: string, raw: Record<string, unknown>, routesWantDefault: boolean | undefined): JsonObject {
+function translateOptions(file: string, driver: string, raw: Record<string, unknown>, routesWantDefault: boolean | undefined, warnings: string[]): JsonObject {
   const names = CNI_OPTION_NAMES[driver];
   const options: JsonObject = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === 'name' || key === 'type' || key === 'ipam' || IGNORED_KEYS.has(key)) continue;
+    if (names !== undefined && Object.hasOwn(WARNED_KEYS, key) && !Object.hasOwn(names, key)) {
+      warnings.push(`${file}: "${key}" is not applied: ${WARNED_KEYS[key]}`);
+      continue;
+    }
     if (names === undefined) {
       options[key] = value as Json;
       continue;
@@ -99,11 +155,12 @@ interface IpamResult {
   defaultRoute: boolean | undefined;
 }
 
-function translateIpam(file: string, raw: unknown): IpamResult {
+function translateIpam(file: string, raw: unknown, warnings: string[]): IpamResult {
   if (raw === undefined) return { spec: {}, defaultRoute: undefined };
   if (!isObject(raw)) throw configError(file, 'ipam', 'must be an object like {"type": "host-local", "subnet": "10.1.0.0/24"}');
   for (const key of Object.keys(raw)) {
-    if (!IPAM_KEYS.includes(key)) throw configError(file, `ipam.${key}`, 'is not supported', `Supported ipam keys: ${IPAM_KEYS.join(', ')}.`);
+    if (Object.hasOwn(IPAM_WARNED_KEYS, key)) warnings.push(`${file}: "ipam.${key}" is not applied: ${IPAM_WARNED_KEYS[key]}`);
+    else if (!IPAM_KEYS.includes(key)) throw configError(file, `ipam.${key}`, 'is not supported', `Supported ipam keys: ${IPAM_KEYS.join(', ')}, and ${Object.keys(IPAM_WARNED_KEYS).join(', ')} (not applied).`);
   }
   const type = raw.type ?? 'host-local';
   if (typeof type !== 'string' || type === '') throw configError(file, 'ipam.type', 'must name an IPAM driver such as host-local');

@@ -50,6 +50,25 @@ describe('switchyard doctor', () => {
     expect(r.stdout).toContain('✓ ready');
   });
 
+  test('checks net.d: each network usable or not, what is not applied, files that declare nothing; none of it blocks', async () => {
+    h = harness({ doctor: probes() });
+    h.netConf('10-good.conflist', { name: 'good', plugins: [{ type: 'bridge', dns: { nameservers: ['10.9.0.1'] }, ipam: { subnet: '10.9.0.0/24' } }, { type: 'portmap' }] });
+    h.netConf('20-bad.conf', { name: 'bad', type: 'bridge', ipam: { subnet: 'nonsense' } });
+    h.netConf('30-junk.conf', 'not json');
+    const r = await h.run('doctor');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`✓ good (bridge, ${h.netDir}/10-good.conflist)`);
+    expect(r.stdout).toMatch(/note: .*"dns" is not applied/);
+    expect(r.stdout).toContain('✗ bad: ');
+    expect(r.stdout).toMatch(/✗ .*30-junk\.conf: is not valid JSON/);
+    const json = (await h.run('doctor', '--json')).json().doctor.netd;
+    expect(json.networks.map((n: { name: string; error?: string }) => [n.name, n.error === undefined])).toEqual([
+      ['good', true],
+      ['bad', false],
+    ]);
+    expect(json.broken).toHaveLength(1);
+  });
+
   test('says when there is no firewall backend, and what that costs', async () => {
     h = harness({ doctor: probes(), firewall: () => undefined });
     const r = await h.run('doctor');

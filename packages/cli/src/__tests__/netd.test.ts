@@ -74,18 +74,71 @@ describe('net.d conf translation (rkt/CNI format -> NetworkSpec)', () => {
     ['[]', undefined, /must hold one JSON object/],
     ['{"type":"bridge"}', 'name', /field "name" must be a network name/],
     ['{"name":"x"}', 'type', /field "type" must name a network type/],
-    ['{"name":"x","type":"bridge","forceAddress":true}', 'forceAddress', /field "forceAddress" is not supported by the bridge driver/],
+    ['{"name":"x","type":"bridge","vlan":5}', 'vlan', /field "vlan" is not supported by the bridge driver/],
     ['{"name":"x","type":"bridge","ipam":{"subnet":"10.1.0.0"}}', 'ipam.subnet', /field "ipam.subnet" must be a CIDR/],
     ['{"name":"x","type":"bridge","ipam":{"subnet":"10.1.0.0/24","gateway":"fd00::1"}}', 'ipam.gateway', /must be an IPv4 address/],
-    ['{"name":"x","type":"bridge","ipam":{"dataDir":"/var/lib/cni"}}', 'ipam.dataDir', /is not supported/],
+    ['{"name":"x","type":"bridge","ipam":{"subnet":"10.1.0.0/24","exclude":[]}}', 'ipam.exclude', /is not supported/],
     ['{"name":"x","type":"ptp","ipam":{"subnet":"10.1.0.0/24","routes":[{"dst":"10.9.0.0/16"}]}}', 'ipam.routes[0].dst', /only default routes/],
     ['{"name":"x","type":"bridge","ipam":{"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":"10.2.0.0/24"}]]}}', 'ipam.ranges[1]', /second IPv4 range set/],
-    ['{"name":"x","plugins":[]}', 'plugins', /conflist/],
+    ['{"name":"x","plugins":[]}', 'plugins', /must be a non-empty list/],
+    ['{"name":"x","plugins":[{"type":"bridge"},{"type":"sbr"}]}', 'plugins[1]', /"sbr", which Switchyard does not do natively/],
+    ['{"name":"x","plugins":[{"type":"bridge"},{"type":"tuning","sysctl":{"a":"1"}}]}', 'plugins[1]', /"tuning" with sysctl/],
   ])('%s is refused with SWY_ERR_CONFIG_INVALID naming the file and field %s', (text, field, message) => {
     const e = configErrorOf(() => parseNetConf('/etc/switchyard/net.d/10-x.conf', text));
     expect(e.message).toMatch(/^\/etc\/switchyard\/net\.d\/10-x\.conf: /);
     expect(e.message).toMatch(message);
     expect(e.details).toEqual({ file: '/etc/switchyard/net.d/10-x.conf', ...(field ? { field } : {}) });
+  });
+});
+
+describe('the standard keys a CNI config may carry', () => {
+  test('are accepted, and the ones Switchyard does not apply are named in warnings saying what happens instead', () => {
+    const warnings: string[] = [];
+    const spec = translateNetConf(
+      'w.conf',
+      {
+        cniVersion: '1.0.0',
+        name: 'w',
+        type: 'bridge',
+        forceAddress: true,
+        macspoofchk: true,
+        capabilities: { portMappings: true },
+        dns: { nameservers: ['10.1.0.1'] },
+        runtimeConfig: { portMappings: [] },
+        disableCheck: true,
+        ipam: { type: 'host-local', subnet: '10.1.0.0/24', resolvConf: '/etc/resolv.conf', dataDir: '/var/lib/cni/networks' },
+      },
+      warnings,
+    );
+    expect(spec.options).toEqual({ antiSpoof: true, isDefaultGateway: false, isGateway: false });
+    expect(warnings).toEqual([
+      expect.stringMatching(/^w\.conf: "ipam\.resolvConf" is not applied/),
+      expect.stringMatching(/^w\.conf: "ipam\.dataDir" is not applied/),
+      expect.stringMatching(/^w\.conf: "forceAddress" is not applied: /),
+      expect.stringMatching(/^w\.conf: "dns" is not applied: .*--dns/),
+      expect.stringMatching(/^w\.conf: "runtimeConfig" is not applied: .*-p/),
+    ]);
+  });
+
+  test('a conflist as Podman writes it (bridge + portmap + firewall + tuning) is a native bridge network', () => {
+    const warnings: string[] = [];
+    const spec = parseNetConf(
+      '87-podman.conflist',
+      JSON.stringify({
+        cniVersion: '0.4.0',
+        name: 'podman',
+        plugins: [
+          { type: 'bridge', bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]] } },
+          { type: 'portmap', capabilities: { portMappings: true } },
+          { type: 'firewall' },
+          { type: 'tuning' },
+        ],
+      }),
+      warnings,
+    );
+    expect(spec).toMatchObject({ name: 'podman', driver: 'bridge', options: { bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, isDefaultGateway: true } });
+    expect(spec.ipam?.ipv4).toEqual([{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]);
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -97,14 +150,27 @@ describe('net dir loading', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const put = (file: string, name: string, subnet = '10.9.0.0/24') => writeFileSync(join(dir, file), JSON.stringify({ name, type: 'bridge', ipam: { subnet } }));
 
-  test('reads *.conf and *.json in lexicographic (byte) order and skips other files', async () => {
+  test('reads *.conf, *.conflist and *.json in lexicographic (byte) order and skips other files', async () => {
     put('b.json', 'beta');
+    writeFileSync(join(dir, '15-list.conflist'), JSON.stringify({ name: 'listed', plugins: [{ type: 'bridge', ipam: { subnet: '10.15.0.0/24' } }, { type: 'portmap' }] }));
     put('10-z.conf', 'zulu');
     put('2-a.conf', 'alpha');
     put('notes.txt', 'ignored');
     put('.hidden.conf', 'hidden');
     const d = await loadNetDir(dir);
-    expect(d.declarations.map((x) => x.name)).toEqual(['zulu', 'alpha', 'beta']);
+    expect(d.declarations.map((x) => x.name)).toEqual(['zulu', 'listed', 'alpha', 'beta']);
+  });
+
+  test('a bad file is an error for the network it names only; a file naming none is listed as broken', async () => {
+    put('10-good.conf', 'good');
+    writeFileSync(join(dir, '20-bad.conf'), JSON.stringify({ name: 'bad', type: 'bridge', ipam: { subnet: 'nonsense' } }));
+    writeFileSync(join(dir, '30-junk.conflist'), '{ not json');
+    const d = await loadNetDir(dir);
+    expect(d.declarations.map((x) => [x.name, x.spec !== undefined, x.error?.code])).toEqual([
+      ['good', true, undefined],
+      ['bad', false, 'SWY_ERR_CONFIG_INVALID'],
+    ]);
+    expect(d.broken).toEqual([{ file: join(dir, '30-junk.conflist'), error: expect.objectContaining({ code: 'SWY_ERR_CONFIG_INVALID', message: expect.stringMatching(/is not valid JSON/) }) }]);
   });
 
   test('a name declared twice keeps the first file, as rkt does', async () => {
@@ -112,7 +178,7 @@ describe('net dir loading', () => {
     put('20-two.conf', 'lan', '10.2.0.0/24');
     const d = await loadNetDir(dir);
     expect(d.declarations).toHaveLength(1);
-    expect(d.declarations[0]?.spec.ipam?.ipv4?.[0]?.subnet).toBe('10.1.0.0/24');
+    expect(d.declarations[0]?.spec?.ipam?.ipv4?.[0]?.subnet).toBe('10.1.0.0/24');
     expect(d.ignored).toEqual([{ name: 'lan', file: join(dir, '20-two.conf'), keptFile: join(dir, '10-one.conf') }]);
   });
 
@@ -122,17 +188,39 @@ describe('net dir loading', () => {
 });
 
 describe('net.d through the CLI', () => {
-  test('a bad file makes commands that read net.d fail with exit 2 naming the file and field', async () => {
+  test('a bad file fails only the commands that use its network (exit 2 naming the file and field); network ls and other networks work', async () => {
     const h = harness();
     try {
       h.netConf('30-bad.conf', { name: 'bad', type: 'bridge', ipam: { subnet: 'nonsense' } });
-      const r = await h.run('network', 'ls', '--json');
+      h.netConf('31-good.conf', { name: 'good', type: 'bridge', ipam: { subnet: '10.31.0.0/24' } });
+      const ls = await h.run('network', 'ls', '--json');
+      expect(ls.code).toBe(0);
+      expect(ls.json().declared).toEqual([
+        { name: 'bad', file: join(h.netDir, '30-bad.conf'), error: { code: 'SWY_ERR_CONFIG_INVALID', message: expect.stringContaining('field "ipam.subnet" must be a CIDR') } },
+        { name: 'good', file: join(h.netDir, '31-good.conf'), driver: 'bridge' },
+      ]);
+      await h.run('sandbox', 'create', 'web1');
+      const r = await h.run('connect', 'bad', 'web1', '--json');
       expect(r.code).toBe(2);
       expect(r.json().error).toMatchObject({
         code: 'SWY_ERR_CONFIG_INVALID',
         message: `${join(h.netDir, '30-bad.conf')}: field "ipam.subnet" must be a CIDR such as 10.1.0.0/24, not "nonsense"`,
         details: { file: join(h.netDir, '30-bad.conf'), field: 'ipam.subnet' },
       });
+      expect((await h.run('connect', 'good', 'web1')).code).toBe(0);
+    } finally {
+      h.dispose();
+    }
+  });
+
+  test('keys a file carries but Switchyard does not apply are warned about on first use, not refused', async () => {
+    const h = harness();
+    try {
+      h.netConf('40-dns.conf', { name: 'withdns', type: 'bridge', dns: { nameservers: ['10.41.0.1'] }, ipam: { subnet: '10.41.0.0/24' } });
+      await h.run('sandbox', 'create', 'web1');
+      const r = await h.run('connect', 'withdns', 'web1');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`warning: ${join(h.netDir, '40-dns.conf')}: "dns" is not applied`);
     } finally {
       h.dispose();
     }

@@ -47,6 +47,7 @@ export async function connect(ctx: CliContext, networkName: string, sandboxName:
   const ensured = await catalog.ensure(networkName);
   const { network, createdFrom } = ensured;
   if (createdFrom) ctx.progress(`created network ${network.name} from ${createdFrom === 'preset' ? 'the rkt preset' : (network.labels['switchyard.netd.file'] ?? 'net.d')} on first use`);
+  for (const w of ensured.warnings ?? []) ctx.warn(w);
   let e;
   try {
     e = await sy.controller.connect(network.name, sandboxName, opts);

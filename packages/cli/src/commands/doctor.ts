@@ -2,7 +2,7 @@ import { SwitchyardError } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { realProbes } from '../doctor/probes.js';
 import { gatherReport, type DoctorReport } from '../doctor/report.js';
-import { EXIT_CODES } from '../output/failure.js';
+import { EXIT_CODES, oneLine } from '../output/failure.js';
 import { formatTable } from '../output/table.js';
 
 const yesNo = (v: boolean | null) => (v === null ? '? unknown' : v ? '✓ yes' : '✗ no');
@@ -11,7 +11,7 @@ const yesNo = (v: boolean | null) => (v === null ? '? unknown' : v ? '✓ yes' :
 export async function doctor(ctx: CliContext): Promise<void> {
   const sy = await ctx.open('read');
   const probes = { ...realProbes, ...ctx.deps.doctor };
-  const report = await gatherReport(sy, probes, { path: ctx.io.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', stateDir: ctx.stateDir }, (l) => ctx.progress(l));
+  const report = await gatherReport(sy, probes, { path: ctx.io.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', stateDir: ctx.stateDir, netDir: ctx.netDir }, (l) => ctx.progress(l));
   ctx.result(render(report), { doctor: report });
   if (!report.ok && ctx.json) {
     // One JSON document: the report carries ok/problems; the status says Unavailable.
@@ -72,6 +72,17 @@ function render(r: DoctorReport): string {
   out.push('Privileges');
   out.push(`  uid ${p.uid}, CAP_NET_ADMIN ${p.netAdmin ? 'yes' : 'no'}, CAP_SYS_ADMIN ${p.sysAdmin ? 'yes' : 'no'}`);
   out.push(p.mayChangeKernel ? '  ✓ may change the kernel (create networks, sandboxes, run, demo)' : '  ✗ may not change the kernel: run as root or with CAP_NET_ADMIN, or try privately with `unshare -rn`', '');
+  const netd = r.netd;
+  out.push(`Networks declared in ${netd.dir} (conf and conflist files, created on first use)`);
+  if (netd.error) out.push(`  ✗ ${oneLine(netd.error)}`);
+  else if (netd.networks.length === 0 && netd.broken.length === 0) out.push('  none');
+  for (const n of netd.networks) {
+    out.push(n.error ? `  ✗ ${n.name}: ${oneLine(n.error)}` : `  ✓ ${n.name} (${n.driver ?? '?'}, ${n.file})`);
+    for (const w of n.warnings) out.push(`      note: ${oneLine(w)}`);
+  }
+  for (const i of netd.ignored) out.push(`  - ${i.file} declares ${i.name} again: ignored (${i.keptFile} comes first)`);
+  for (const b of netd.broken) out.push(`  ✗ ${oneLine(b.error)}`);
+  out.push('');
   out.push('State');
   const s = r.stateDir;
   out.push(`  ${s.writable ? '✓' : '✗'} ${s.path}: ${s.exists ? (s.writable ? 'writable' : 'not writable') : s.writable ? 'absent, will be created on first change' : 'absent and cannot be created'}`, '');

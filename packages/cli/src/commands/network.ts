@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseCidrFlag, parseKeyValues, usageError } from '../flags.js';
 import { configError, parseNetConf } from '@switchyard/cni';
 import { loadNetDir } from '../netd/net-dir.js';
+import { oneLine } from '../output/failure.js';
 import { networkDetails, networksTable, shortId, withStale } from '../output/views.js';
 import { removeEach } from './remove-each.js';
 
@@ -79,10 +80,16 @@ export async function networkList(ctx: CliContext): Promise<void> {
   const sy = await ctx.open('read');
   const [networks, sandboxes, netd, { networks: stale }] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes(), loadNetDir(ctx.netDir), sy.controller.staleness()]);
   const created = new Set(networks.map((n) => n.name));
-  const declared = netd.declarations.filter((d) => !created.has(d.name)).map((d) => ({ name: d.name, driver: d.spec.driver, file: d.file }));
+  const declared = netd.declarations
+    .filter((d) => !created.has(d.name))
+    .map((d) => ({ name: d.name, file: d.file, ...(d.spec ? { driver: d.spec.driver } : {}), ...(d.error ? { error: { code: d.error.code, message: d.error.message } } : {}) }));
+  const broken = netd.broken.map((b) => ({ file: b.file, error: { code: b.error.code, message: b.error.message } }));
   let human = networks.length > 0 ? networksTable(networks, sandboxes, stale) : 'No networks yet. Create one with `switchyard network create NAME`.\n';
-  if (declared.length > 0) human += `\nDeclared in ${netd.dir}, created on first use:\n` + declared.map((d) => `  ${d.name} (${d.driver}, ${d.file})\n`).join('');
-  ctx.result(human, { networks: networks.map((n) => withStale(n, stale[n.name])), declared });
+  if (declared.length > 0) {
+    human += `\nDeclared in ${netd.dir}, created on first use:\n` + declared.map((d) => (d.error ? `  ${d.name} (unusable: ${oneLine(d.error.message)})\n` : `  ${d.name} (${d.driver}, ${d.file})\n`)).join('');
+  }
+  if (broken.length > 0) human += `\nFiles in ${netd.dir} that declare no network:\n` + broken.map((b) => `  ${b.file}: ${oneLine(b.error.message)}\n`).join('');
+  ctx.result(human, { networks: networks.map((n) => withStale(n, stale[n.name])), declared, broken });
 }
 
 /** `network inspect NAME`: the record and who is connected. */

@@ -75,6 +75,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
       if (createdFrom) {
         created.push(ensured);
         ctx.progress(`network ${network.name} created on first use (from ${createdFrom === 'preset' ? 'the rkt preset' : (network.labels['switchyard.netd.file'] ?? 'net.d')})`);
+        for (const w of ensured.warnings ?? []) ctx.warn(w);
       }
       const e = await sy.controller.connect(network.name, name, {
         ...(n.ipv4 ? { ipv4: n.ipv4 } : {}),

@@ -1,4 +1,5 @@
 import type { KernelFeature, RegisteredPlugin, Switchyard } from '@switchyard/core';
+import { loadNetDir } from '../netd/net-dir.js';
 import { mayChangeKernel, type Privileges } from '../privileges.js';
 import type { DirStatus, DoctorProbes } from './probes.js';
 
@@ -30,6 +31,32 @@ export interface DoctorReport {
   stateDir: DirStatus & { path: string };
   /** The firewall backend in use, and whether the host forwards (Switchyard turns it on when a network needs it). */
   firewall: { backend: string; ipv4Forwarding: string | null; ipv6Forwarding: string | null };
+  /** The net dir's files: each network usable or not (an error for that network only), what is not applied, files declaring nothing. */
+  netd: NetDirReport;
+}
+
+export interface NetDirReport {
+  dir: string;
+  /** Set when the directory itself cannot be read. */
+  error?: string;
+  networks: Array<{ name: string; file: string; driver?: string; error?: string; warnings: string[] }>;
+  ignored: Array<{ name: string; file: string; keptFile: string }>;
+  broken: Array<{ file: string; error: string }>;
+}
+
+/** The net dir as the commands will read it. */
+export async function netDirReport(dir: string): Promise<NetDirReport> {
+  try {
+    const d = await loadNetDir(dir);
+    return {
+      dir,
+      networks: d.declarations.map((n) => ({ name: n.name, file: n.file, ...(n.spec ? { driver: n.spec.driver } : {}), ...(n.error ? { error: n.error.message } : {}), warnings: n.warnings })),
+      ignored: d.ignored,
+      broken: d.broken.map((b) => ({ file: b.file, error: b.error.message })),
+    };
+  } catch (e) {
+    return { dir, error: e instanceof Error ? e.message : String(e), networks: [], ignored: [], broken: [] };
+  }
 }
 
 const FEATURES: ReadonlyArray<{ feature: KernelFeature; usedBy: string; label: string; uml?: string }> = [
@@ -53,7 +80,7 @@ const TOOLS: ReadonlyArray<Omit<ToolCheck, 'path'>> = [
 export const CNI_PLUGIN_DIR = '/usr/lib/cni';
 
 /** Gathers the doctor's findings. Kernel probes run only with privileges, in throwaway namespaces. */
-export async function gatherReport(sy: Switchyard, probes: DoctorProbes, env: { path: string; stateDir: string }, progress: (line: string) => void): Promise<DoctorReport> {
+export async function gatherReport(sy: Switchyard, probes: DoctorProbes, env: { path: string; stateDir: string; netDir: string }, progress: (line: string) => void): Promise<DoctorReport> {
   const priv = probes.privileges();
   const may = mayChangeKernel(priv);
   const modules = probes.moduleLoading();
@@ -95,5 +122,6 @@ export async function gatherReport(sy: Switchyard, probes: DoctorProbes, env: { 
     privileges: { ...priv, mayChangeKernel: may },
     stateDir,
     firewall: { backend: sy.controller.firewallName, ipv4Forwarding: probes.sysctl('net.ipv4.ip_forward') ?? null, ipv6Forwarding: probes.sysctl('net.ipv6.conf.all.forwarding') ?? null },
+    netd: await netDirReport(env.netDir),
   };
 }

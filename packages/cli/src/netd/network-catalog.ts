@@ -9,6 +9,8 @@ export interface EnsuredNetwork {
   network: NetworkRecord;
   /** Set when this call created the network (on first use). */
   createdFrom?: Exclude<NetworkSource, 'store'>;
+  /** When created from a net.d file: what the file carries that is accepted but not applied. */
+  warnings?: string[];
 }
 
 /**
@@ -43,7 +45,12 @@ export class NetworkCatalog {
     const existing = await this.inStore(name);
     if (existing) return { network: existing };
     const declared = (await this.netDir()).declarations.find((d) => d.name === name);
-    if (declared) return this.create(declared.spec, 'net.d', declared.file);
+    if (declared) {
+      // A bad file is an error for its network only, raised when that network is used.
+      if (!declared.spec) throw declared.error ?? new SwitchyardError('SWY_ERR_CONFIG_INVALID', `${declared.file} declares no usable network`, { hint: 'Fix the file.' });
+      const ensured = await this.create(declared.spec, 'net.d', declared.file);
+      return ensured.createdFrom && declared.warnings.length > 0 ? { ...ensured, warnings: declared.warnings } : ensured;
+    }
     const preset = Object.hasOwn(this.presets, name) ? this.presets[name] : undefined;
     if (preset) return this.create(preset, 'preset');
     throw new SwitchyardError('SWY_ERR_NETWORK_NOT_FOUND', `No network named "${name}": it is not created, not declared in ${this.netDirPath}, and not a preset`, {

@@ -8,7 +8,7 @@ import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
 import { NETD_FILE_LABEL } from '@switchyard/cni';
 import { loadNetDir } from '../net-dir.js';
 import { NetworkCatalog } from '../network-catalog.js';
-import { RUNS, attempt, check, checkRefused, checkSame, cidrText, editedJson, fileTree, hostileString, ipv4Text, maybe, objectNameText, scratchDir, type Json } from '../../../../core/src/__tests__/hostile-input.js';
+import { RUNS, assertCoded, attempt, check, checkSame, cidrText, editedJson, fileTree, hostileString, ipv4Text, maybe, objectNameText, scratchDir, type Json } from '../../../../core/src/__tests__/hostile-input.js';
 
 /**
  * Hostile net.d files (valid rkt/CNI confs with one hostile edit, conflists, random JSON, text that is
@@ -151,10 +151,22 @@ describe('net.d files', () => {
     await fc.assert(
       fc.asyncProperty(document, async (text) => {
         writeFileSync(file, text);
+        // Loading never fails for a file's content: a bad file is an error for its network, or a broken file.
         const loaded = await attempt(() => loadNetDir(netDir));
-        if (!loaded.ok) return checkRefused(loaded, 'SWY_ERR_CONFIG_INVALID');
+        check(loaded.ok, () => `the net dir to load, got ${loaded.ok ? '' : loaded.error.message}`);
         const [declared] = loaded.value.declarations;
-        check(declared !== undefined && /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(declared.name), 'a declaration with a network name');
+        if (declared === undefined) {
+          const [broken] = loaded.value.broken;
+          check(broken !== undefined && loaded.value.broken.length === 1, 'a file that declares no network to be listed as broken');
+          assertCoded(broken.error);
+          return check(broken.error.code === 'SWY_ERR_CONFIG_INVALID', () => `SWY_ERR_CONFIG_INVALID, got ${broken.error.code}`);
+        }
+        if (declared.spec === undefined) {
+          check(declared.error !== undefined, 'a declaration without a spec to carry its error');
+          assertCoded(declared.error);
+          return check(declared.error.code === 'SWY_ERR_CONFIG_INVALID', () => `SWY_ERR_CONFIG_INVALID, got ${declared.error?.code}`);
+        }
+        check(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(declared.name), 'a declaration with a network name');
         const created = await attempt(() => new NetworkCatalog(sy, netDir, {}).ensure(declared.name));
         if (created.ok) {
           if (created.value.createdFrom !== undefined) checkNetwork(created.value.network, file);
