@@ -142,6 +142,50 @@ describe('switchyard on the real kernel', () => {
     expect(await settledSnapshot(initial)).toEqual(initial);
   });
 
+  test('CNI README 10-mynet.conf (beside its 99-loopback.conf) and the conflist Podman writes work through run --net; a published port answers', async () => {
+    const dir = env.SWITCHYARD_NET_DIR as string;
+    mkdirSync(dir, { recursive: true });
+    // Verbatim from CNI's README.
+    writeFileSync(
+      join(dir, '10-mynet.conf'),
+      JSON.stringify({ cniVersion: '0.2.0', name: 'mynet', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.22.0.0/16', routes: [{ dst: '0.0.0.0/0' }] } }),
+    );
+    writeFileSync(join(dir, '99-loopback.conf'), JSON.stringify({ cniVersion: '0.2.0', name: 'lo', type: 'loopback' }));
+    // As Podman 3 writes /etc/cni/net.d/87-podman-bridge.conflist.
+    writeFileSync(
+      join(dir, '87-podman-bridge.conflist'),
+      JSON.stringify({
+        cniVersion: '0.4.0',
+        name: 'podman',
+        plugins: [
+          { type: 'bridge', bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]] } },
+          { type: 'portmap', capabilities: { portMappings: true } },
+          { type: 'firewall' },
+          { type: 'tuning' },
+        ],
+      }),
+    );
+    const mynet = cli('run', '--net=mynet', '--', 'sh', '-c', 'ip -4 route show default; ping -n -c1 -W2 10.22.0.1');
+    expect(mynet.code).toBe(0);
+    expect(mynet.stdout).toContain('default via 10.22.0.1 dev eth0');
+    expect(mynet.stdout).toContain('1 received');
+
+    const server = `require('http').createServer((q, r) => { r.end('podman-ok'); setTimeout(() => process.exit(0), 50); }).listen(80)`;
+    const child = spawn(process.execPath, [BIN, 'run', '--net=podman', '--port=18210:80', '--', process.execPath, '-e', server], { env });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    let body = '';
+    for (let i = 0; i < 100 && body === ''; i++) {
+      body = await fetch('http://127.0.0.1:18210/').then(
+        (r) => r.text(),
+        () => new Promise<string>((resolve) => setTimeout(() => resolve(''), 100)),
+      );
+    }
+    expect(body).toBe('podman-ok');
+    expect(await exited).toBe(0);
+    ok('network', 'rm', 'mynet', 'podman');
+    expect(await settledSnapshot(initial)).toEqual(initial);
+  });
+
   test('SIGINT while the command runs reaches it; the run exits 130 and removes its sandbox', async () => {
     ok('network', 'create', 'itsig', '--subnet', '10.205.0.0/24');
     const child = spawn(process.execPath, [BIN, 'run', '--net=itsig,default', '--name', 'itsleep', '--', 'sleep', '60'], { env });
