@@ -33,7 +33,7 @@ beforeAll(() => {
 afterAll(async () => {
   for (const ns of ['cnit1', 'cnit2', 'cnit3', 'cnit4', 'cnit5', 'cnit6', 'cnit7', 'cnit8']) spawnSync('ip', ['netns', 'del', ns]);
   spawnSync('ip', ['addr', 'del', '192.168.89.1/32', 'dev', 'lo']);
-  lab.dispose(['cnit', 'cnitp', 'cnitc', 'cnitf']);
+  lab.dispose(['cnit', 'cnitp', 'cnitc', 'cnitf', 'cnitv']);
 });
 
 describe('Switchyard CNI plugins, exec d as a runtime does', () => {
@@ -63,6 +63,28 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     expect(cni('switchyard-bridge', 'DEL', bridgeConf('0.4.0'), { id: 'c1', netns: c1.path, ifname: 'eth0' })).toMatchObject({ status: 0, stdout: '' });
     expect(leftovers('cnit')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
     expect(sh('ip', '-n', 'cnit1', '-o', 'link')).not.toContain('eth0');
+  });
+
+  it.each([...SUPPORTED_VERSIONS])('speaks %s through every command: results valid for the version, commands the version predates refused with code 1', async (version) => {
+    const ns = netns(`cniv${version.replaceAll('.', '')}`);
+    const at = { id: `v${version}`, netns: ns.path, ifname: 'eth0' };
+    const conf = bridgeConf(version, { name: 'cnitv', bridge: 'cnitv0', ipam: { type: 'host-local', subnet: '10.123.0.0/24' } });
+    const add = cni('switchyard-bridge', 'ADD', conf, at);
+    expect(add.status).toBe(0);
+    expect(add.json?.cniVersion).toBe(version);
+    expect(resultProblems(add.json, version)).toEqual([]);
+    const newer = (min: string) => version.localeCompare(min, undefined, { numeric: true }) >= 0;
+    const check = cni('switchyard-bridge', 'CHECK', { ...conf, prevResult: add.json }, at);
+    expect(newer('0.4.0') ? [check.status, check.stdout] : [check.status, check.json?.code]).toEqual(newer('0.4.0') ? [0, ''] : [1, 1]);
+    const status = cni('switchyard-bridge', 'STATUS', conf, at);
+    const gc = cni('switchyard-bridge', 'GC', { ...conf, 'cni.dev/valid-attachments': [{ containerID: at.id, ifname: 'eth0' }] }, {});
+    for (const out of [status, gc]) expect(newer('1.1.0') ? [out.status, out.stdout] : [out.status, out.json?.code]).toEqual(newer('1.1.0') ? [0, ''] : [1, 1]);
+    expect(cni('switchyard-bridge', 'VERSION', { cniVersion: version }).json).toEqual({ cniVersion: version, supportedVersions: [...SUPPORTED_VERSIONS] });
+    // GC kept the valid attachment; DEL removes it.
+    expect(leftovers('cnitv').sandboxes).toEqual([`cni-v${version}`]);
+    expect(cni('switchyard-bridge', 'DEL', conf, at)).toMatchObject({ status: 0, stdout: '' });
+    expect(leftovers('cnitv')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
+    sh('ip', 'netns', 'del', `cniv${version.replaceAll('.', '')}`);
   });
 
   it('publishes runtimeConfig.portMappings natively: the host reaches the container on the host port', async () => {
