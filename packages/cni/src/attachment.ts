@@ -96,7 +96,31 @@ export function connectOptionsFrom(config: NetConf, env: CniEnvironment): Connec
   }
   const ports = portBindingsFrom(config);
   if (ports.length > 0) opts.portBindings = ports;
+  // The `aliases` capability: { "<network name>": ["name", ...] }, the names this container answers to on the network.
+  const aliases = isJsonObject(runtime.aliases) ? runtime.aliases[config.name] : undefined;
+  if (aliases !== undefined) {
+    if (!Array.isArray(aliases) || aliases.some((a) => typeof a !== 'string')) throw invalid('invalid runtimeConfig.aliases', `expected a list of names for network ${config.name}, got ${show(aliases)}`);
+    if (aliases.length > 0) opts.aliases = aliases as string[];
+  }
   return opts;
+}
+
+/**
+ * The DNS an ADD result reports: the config's `dns`, with the `dns` capability's `runtimeConfig.dns`
+ * (`servers`, `searches`, `options`, as the runtimes pass it) taking precedence field by field.
+ */
+export function dnsFrom(config: NetConf): CniDns | undefined {
+  const runtime = isJsonObject(config.runtimeConfig) && isJsonObject(config.runtimeConfig.dns) ? config.runtimeConfig.dns : {};
+  const list = (v: unknown, where: string): string[] | undefined => {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`invalid runtimeConfig.dns.${where}`, `expected a list of strings, got ${show(v)}`);
+    return v as string[];
+  };
+  const servers = list(runtime.servers, 'servers');
+  const searches = list(runtime.searches, 'searches');
+  const options = list(runtime.options, 'options');
+  const dns: CniDns = { ...config.dns, ...(servers ? { nameservers: servers } : {}), ...(searches ? { search: searches } : {}), ...(options ? { options } : {}) };
+  return Object.keys(dns).length > 0 ? dns : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
  * endpoint. A plugin executable is `runPlugin(switchyardPlugin({ driver, open }), { env, stdin })`.
  */
 import { isSwitchyardError, type EndpointRecord, type NetworkRecord, type NetworkSpec, type SandboxRecord, type Switchyard } from '@switchyard/core';
-import { connectOptionsFrom, resultFromEndpoint, sandboxNameFor, CNI_SANDBOX_PREFIX } from './attachment.js';
+import { connectOptionsFrom, dnsFrom, resultFromEndpoint, sandboxNameFor, CNI_SANDBOX_PREFIX } from './attachment.js';
 import { translateNetConf } from './net-conf.js';
 import { GC_ATTACHMENTS_KEY, GC_ATTACHMENTS_SPEC_KEY, type NetConf } from './protocol/config.js';
 import { CNI_ERROR_CODES, CniError } from './protocol/errors.js';
@@ -60,6 +60,9 @@ export function switchyardPlugin(options: SwitchyardPluginOptions): PluginHandle
     add: (ctx) =>
       withSwitchyard(async (sy) => {
         const { containerId, netns } = attachmentOf(ctx);
+        // The runtime's arguments are checked before anything is made.
+        const connectOptions = connectOptionsFrom(ctx.config, ctx.env);
+        const dns = dnsFrom(ctx.config);
         const { network, created } = await ensureNetwork(sy, ctx.config, options.driver);
         const name = sandboxNameFor(containerId);
         let existing: SandboxRecord | undefined;
@@ -67,11 +70,11 @@ export function switchyardPlugin(options: SwitchyardPluginOptions): PluginHandle
         try {
           existing = await find(() => sy.controller.inspectSandbox(name));
           sandbox = existing ?? (await sy.controller.createSandbox({ name, netnsPath: netns, labels: { [CNI_CONTAINER_LABEL]: containerId } }));
-          const connected = await sy.controller.connect(network.name, sandbox.name, connectOptionsFrom(ctx.config, ctx.env));
+          const connected = await sy.controller.connect(network.name, sandbox.name, connectOptions);
           // The result names the container interface's MAC, as the reference plugins do; the kernel chose it when the driver did not.
           const mac = connected.mac ?? (await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === connected.ifname)?.mac;
           const endpoint = mac ? { ...connected, mac } : connected;
-          const result = resultFromEndpoint(endpoint, netns, options.hostInterfaces?.(network, endpoint) ?? [], ctx.config.dns, network);
+          const result = resultFromEndpoint(endpoint, netns, options.hostInterfaces?.(network, endpoint) ?? [], dns, network);
           // A result the runtime would refuse is a failed ADD: checked here, while the attachment can still be undone.
           const problems = resultProblems(resultFor(result, ctx.cniVersion), ctx.cniVersion);
           if (problems.length > 0) throw new CniError(CNI_ERROR_CODES.INVALID_NETWORK_CONFIG, 'the attachment cannot be described as a valid result', problems.join('; '));

@@ -116,6 +116,21 @@ describe('a Switchyard CNI plugin (bridge), through the protocol', () => {
     expect(add.json?.dns).toEqual({ nameservers: ['10.22.0.1'] });
   });
 
+  it('takes the aliases and dns capabilities: the endpoint answers to the aliases, the result carries the runtime DNS', async () => {
+    const add = await run(
+      'ADD',
+      'c1',
+      conf('1.1.0', { dns: { nameservers: ['10.22.0.1'], domain: 'example.org' }, runtimeConfig: { aliases: { mynet: ['web', 'www'], other: ['no'] }, dns: { servers: ['192.0.2.53'], searches: ['corp'], options: ['ndots:1'] } } }),
+    );
+    expect(add.exitCode).toBe(0);
+    expect(add.json?.dns).toEqual({ nameservers: ['192.0.2.53'], domain: 'example.org', search: ['corp'], options: ['ndots:1'] });
+    expect((await sy.controller.inspectSandbox(sandboxNameFor('c1'))).endpoints[0]?.aliases).toEqual(['web', 'www']);
+    const bad = await run('ADD', 'c2', conf('1.1.0', { runtimeConfig: { aliases: { mynet: 'web' } } }));
+    expect(bad.json).toMatchObject({ code: 7, msg: 'invalid runtimeConfig.aliases' });
+    expect((await run('ADD', 'c3', conf('1.1.0', { runtimeConfig: { dns: { servers: '1.1.1.1' } } }))).json).toMatchObject({ code: 7 });
+    expect((await sy.controller.listSandboxes()).map((s) => s.name)).toEqual([sandboxNameFor('c1')]);
+  });
+
   it('CHECK passes for a live attachment with its prevResult, and says code 3 for one that does not exist', async () => {
     const add = await run('ADD', 'c1', conf());
     expect((await run('CHECK', 'c1', conf('1.1.0', { prevResult: add.json }))).exitCode).toBe(0);
