@@ -209,6 +209,27 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     spawnSync('ip', ['link', 'del', 'cnith0']);
   });
 
+  it('switchyard-macvlan takes a macvlan config with only type changed: two containers on one master reach each other', async () => {
+    // The master: one end of a veth pair in the lab, as a host's NIC.
+    sh('ip', 'link', 'add', 'cnitm0', 'type', 'veth', 'peer', 'name', 'cnitm1');
+    sh('ip', 'link', 'set', 'cnitm0', 'up');
+    sh('ip', 'link', 'set', 'cnitm1', 'up');
+    const conf = { cniVersion: '1.0.0', name: 'cnitmv', type: 'switchyard-macvlan', master: 'cnitm0', mode: 'bridge', ipam: { type: 'host-local', subnet: '10.122.0.0/24' } };
+    const spaces = [netns('cnitm2'), netns('cnitm3')];
+    const adds = spaces.map((ns, i) => cni('switchyard-macvlan', 'ADD', conf, { id: `m${i}`, netns: ns.path, ifname: 'eth0' }));
+    expect(adds.map((a) => a.status)).toEqual([0, 0]);
+    for (const a of adds) expect(resultProblems(a.json, '1.0.0')).toEqual([]);
+    const second = (adds[1]?.json?.ips as Array<{ address: string }>)[0]?.address.split('/')[0] as string;
+    expect(sh('ip', '-n', 'cnitm2', '-d', 'link', 'show', 'eth0')).toContain('macvlan mode bridge');
+    expect(await ping(spaces[0]!.ref, second)).toBe(true);
+    for (const [i, ns] of spaces.entries()) expect(cni('switchyard-macvlan', 'DEL', conf, { id: `m${i}`, netns: ns.path, ifname: 'eth0' }).status).toBe(0);
+    expect(leftovers('cnitmv')).toEqual({ sandboxes: [], addresses: [], portElements: 0 });
+    expect(sh('ip', '-n', 'cnitm2', '-o', 'link')).not.toContain('eth0');
+    lab.switchyard('network', 'rm', 'cnitmv');
+    for (const ns of ['cnitm2', 'cnitm3']) sh('ip', 'netns', 'del', ns);
+    sh('ip', 'link', 'del', 'cnitm0');
+  });
+
   it('switchyard-ptp (the veth driver) takes a ptp config with only type changed', async () => {
     const conf = { cniVersion: '1.0.0', name: 'cnitp', type: 'switchyard-ptp', ipMasq: true, ipam: { type: 'host-local', subnet: '10.125.0.0/24' } };
     const c4 = { ref: { kind: 'named', name: 'cnit4' } as NetnsRef, path: '/run/netns/cnit4' };
