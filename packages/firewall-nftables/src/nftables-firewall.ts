@@ -1,5 +1,6 @@
 import type { Firewall, FirewallChange, FirewallCheck, FirewallState } from '@switchyard/core';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { LibnftablesRunner, NftCommandRunner, defaultNftRunner, type NftRunner } from './nft-runner.js';
 import { BASE_CHAINS, TABLE, changeScript, expectedElementCounts, networkChain, syncScript } from './ruleset.js';
 
@@ -89,6 +90,8 @@ export class NftablesFirewall implements Firewall {
  * `prefer: 'nft'` picks the command even when the library loads (the reference path).
  */
 export function detectNftablesFirewall(prefer: 'libnftables' | 'nft' = 'libnftables'): NftablesFirewall | undefined {
+  // A kernel without nf_tables: libnftables would exit the whole process (exit 3) on its first context.
+  if (kernelLacksNftables()) return undefined;
   if (prefer === 'libnftables') {
     try {
       return new NftablesFirewall(new LibnftablesRunner());
@@ -98,4 +101,46 @@ export function detectNftablesFirewall(prefer: 'libnftables' | 'nft' = 'libnftab
   }
   const nft = ['/usr/sbin/nft', '/usr/bin/nft', '/sbin/nft'].find((p) => existsSync(p));
   return nft ? new NftablesFirewall(new NftCommandRunner(nft)) : undefined;
+}
+
+const AF_NETLINK = 16;
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const NETLINK_NETFILTER = 12;
+const EPROTONOSUPPORT = 93;
+
+/**
+ * True when this kernel cannot speak nftables: a NETLINK_NETFILTER socket cannot be opened (user-mode
+ * Linux built without netfilter, say). Opening one is what libnftables does first, and it exits the
+ * process when that fails; asked here through libc (koffi, loaded for libnftables anyway). When koffi or
+ * libc cannot be loaded the answer is "no": the runners then report their own errors.
+ */
+export function kernelLacksNftables(): boolean {
+  let libc: { func(signature: string): (...args: unknown[]) => unknown };
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as { load(name: string): typeof libc };
+    libc = koffi.load('libc.so.6');
+  } catch {
+    return false;
+  }
+  const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
+  const close = libc.func('int close(int fd)') as (fd: number) => number;
+  const errno = libc.func('int *__errno_location()');
+  const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd >= 0) {
+    close(fd);
+    return false;
+  }
+  // Only "this protocol does not exist" means no nftables; EMFILE, EACCES and the like are the runners' to report.
+  return readErrno(errno) === EPROTONOSUPPORT;
+}
+
+function readErrno(location: () => unknown): number | undefined {
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as { decode(ptr: unknown, type: string): unknown };
+    const value = koffi.decode(location(), 'int');
+    return typeof value === 'number' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
