@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { consoleLogger, createSwitchyard, type Switchyard, type SwitchyardOptions } from '@switchyard/core';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
+import { createCniDriverManifest, DEFAULT_CNI_PATH } from '@switchyard/driver-cni';
 import type { CliContext } from './context.js';
 
 /** Builds the instance a command uses: built-in drivers, the state dir, and `<stateDir>/plugins` for plugins. */
@@ -10,7 +11,8 @@ export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change'
     // Plugins come only from the state dir's plugin directory, never from wherever the command runs.
     appDir: false,
     pluginDir: join(stateDir, 'plugins'),
-    builtins: { drivers: [...BUILTIN_DRIVERS], ipams: [...BUILTIN_IPAMS] },
+    // driver-cni runs net.d configs whose plugins Switchyard does not do natively, from CNI_PATH as a runtime would.
+    builtins: { drivers: [...BUILTIN_DRIVERS, createCniDriverManifest({ cniPath: ctx.io.env.CNI_PATH || DEFAULT_CNI_PATH })], ipams: [...BUILTIN_IPAMS] },
     // Recovery may touch the kernel; reads must work without privileges.
     recover: purpose === 'change',
     ...(await firewallOption(ctx)),

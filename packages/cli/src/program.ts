@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { CniToolFlags } from './commands/cni.js';
 import type { ConnectFlags } from './commands/connect.js';
 import type { NetworkCreateFlags } from './commands/network.js';
 import type { RunFlags } from './commands/run.js';
@@ -181,12 +182,31 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description('list published ports: container port, host address and port, allowed clients')
     .action(async (name: string | undefined) => (await import('./commands/firewall.js')).portList(ctx, name));
 
-  const cni = program.command('cni').description('Switchyard as CNI plugins (switchyard-bridge, switchyard-ptp, switchyard-macvlan, switchyard-ipvlan)').helpCommand(false);
+  const cni = program.command('cni').description('Switchyard as CNI plugins (install), and any CNI config run by hand (add, del, check, gc, status)').helpCommand(false);
   cni
     .command('install')
     .description('put the plugins into a CNI bin directory, so a runtime (containerd, CRI-O, Podman) can call them')
     .option('--dir <dir>', 'the CNI bin directory', '/opt/cni/bin')
     .action(async (opts: { dir?: string }) => (await import('./commands/cni.js')).cniInstall(ctx, opts));
+  for (const [command, what] of [
+    ['add', 'ADD: attach the sandbox, print the result'],
+    ['del', 'DEL: detach it, with what its ADD ran with'],
+    ['check', 'CHECK: ask the plugins whether the attachment is still as ADD left it'],
+    ['gc', 'GC: remove the attachments `cni add` made that --keep does not list'],
+    ['status', 'STATUS: ask each plugin whether it can take an ADD'],
+  ] as const) {
+    cni
+      .command(command)
+      .argument('<conf>', 'a .conf/.conflist file, or a network declared in the net dir')
+      .argument(command === 'gc' || command === 'status' ? '[sandbox]' : '<sandbox>', 'a sandbox name, or a netns path (/run/netns/NAME)')
+      .description(`run a CNI config's plugins by hand, as cnitool does — ${what}`)
+      .option('--ifname <name>', 'CNI_IFNAME (default $CNI_IFNAME or eth0)')
+      .option('--container-id <id>', 'CNI_CONTAINERID (default: derived from the netns path)')
+      .option('--args <k=v;...>', 'CNI_ARGS (default $CNI_ARGS)')
+      .option('--cap-args <json>', 'capability arguments as JSON (default $CAP_ARGS)')
+      .option('--keep <containerId/ifname>', 'gc: an attachment to keep (repeatable)', collect)
+      .action(async (conf: string, sandbox: string | undefined, opts: CniToolFlags) => (await import('./commands/cni.js')).cniTool(ctx, command, conf, sandbox, opts));
+  }
 
   program
     .command('gc')

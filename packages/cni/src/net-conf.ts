@@ -1,6 +1,9 @@
 import { familyOf, isObjectName, SwitchyardError, type IpamRangeConfig, type IpamSpec, type Json, type JsonObject, type NetworkSpec } from '@switchyard/core';
 
-/** CNI/rkt `type` -> Switchyard driver type. Other types pass through unchanged (plugin drivers). */
+/** The driver that runs any CNI plugin or conflist as a network (`@switchyard/driver-cni`). */
+export const CNI_DRIVER = 'cni';
+
+/** CNI/rkt `type` -> Switchyard driver type. Other types run through driver-cni, as the CNI plugins they name. */
 export const CNI_TYPE_TO_DRIVER: Readonly<Record<string, string>> = Object.freeze({
   ptp: 'veth',
   veth: 'veth',
@@ -74,30 +77,22 @@ export function parseNetConf(file: string, text: string, warnings: string[] = []
 }
 
 /**
- * A CNI conflist (`{"name", "plugins": [...]}`, as Podman and the runtimes write them): the first plugin is
- * the network. A built-in type followed only by meta plugins Switchyard does natively (portmap, firewall,
- * and tuning or bandwidth with nothing to set) becomes a native network; anything else is refused, naming the plugin.
+ * A CNI conflist (`{"name", "plugins": [...]}`, as Podman and the runtimes write them). A built-in first
+ * plugin followed only by meta plugins Switchyard does natively (portmap, firewall, and tuning or bandwidth
+ * with nothing to set) is a native network of that driver; any other list runs through driver-cni, which
+ * execs its plugins as libcni does.
  */
 export function translateConfList(file: string, raw: Record<string, unknown>, warnings: string[] = []): NetworkSpec {
   const plugins = raw.plugins;
   if (!Array.isArray(plugins) || plugins.length === 0 || !plugins.every(isObject)) throw configError(file, 'plugins', 'must be a non-empty list of plugin configs (objects)');
   const [main, ...rest] = plugins;
+  if (!isNativeChain(main, rest)) return cniDriverSpec(file, raw);
   for (const key of Object.keys(raw)) {
     if (!['name', 'plugins', 'cniVersion', 'cniVersions', 'disableCheck', 'disableGC'].includes(key)) warnings.push(`${file}: conflist key "${key}" is not used`);
   }
   rest.forEach((plugin, i) => {
-    const type = plugin.type;
-    const does = typeof type === 'string' && Object.hasOwn(NATIVE_META_PLUGINS, type) ? NATIVE_META_PLUGINS[type] : undefined;
     const settings = Object.keys(plugin).filter((k) => !META_PLUGIN_KEYS.has(k));
-    if (does === undefined || ((type === 'tuning' || type === 'bandwidth') && settings.length > 0)) {
-      throw configError(
-        file,
-        `plugins[${i + 1}]`,
-        `is ${JSON.stringify(type ?? null)}${settings.length > 0 ? ` with ${settings.join(', ')}` : ''}, which Switchyard does not do natively`,
-        `A native conflist chains only ${Object.keys(NATIVE_META_PLUGINS).join(', ')} (tuning and bandwidth without settings) after its first plugin.`,
-      );
-    }
-    if (settings.length > 0) warnings.push(`${file}: plugins[${i + 1}] (${String(type)}) settings ${settings.join(', ')} are not used: ${does}`);
+    if (settings.length > 0) warnings.push(`${file}: plugins[${i + 1}] (${String(plugin.type)}) settings ${settings.join(', ')} are not used: ${NATIVE_META_PLUGINS[String(plugin.type)]}`);
   });
   return translateNetConf(file, { ...main, name: raw.name }, warnings);
 }
@@ -111,8 +106,9 @@ export function translateNetConf(file: string, raw: unknown, warnings: string[] 
     throw configError(file, 'name', `must be a network name (1-63 letters, digits, "_", "." or "-", no ".."), not ${JSON.stringify(name ?? null)}`);
   }
   const type = raw.type;
-  if (typeof type !== 'string' || type === '') throw configError(file, 'type', `must name a network type (ptp, veth, bridge, macvlan, ipvlan or a plugin's type), not ${JSON.stringify(type ?? null)}`);
-  const driver = CNI_TYPE_TO_DRIVER[type] ?? type;
+  if (typeof type !== 'string' || type === '') throw configError(file, 'type', `must name a network type (ptp, veth, bridge, macvlan, ipvlan or a CNI plugin's type), not ${JSON.stringify(type ?? null)}`);
+  if (!Object.hasOwn(CNI_TYPE_TO_DRIVER, type)) return cniDriverSpec(file, raw);
+  const driver = CNI_TYPE_TO_DRIVER[type] as string;
 
   const ipam = translateIpam(file, raw.ipam, warnings);
   const options = translateOptions(file, driver, raw, ipam.defaultRoute, warnings);
@@ -120,6 +116,29 @@ export function translateNetConf(file: string, raw: unknown, warnings: string[] 
   if (ipam.spec.ipv6 && ipam.spec.ipv6.length > 0) spec.ipv6 = true;
   if (ipam.spec.ipv6 && !ipam.spec.ipv4) spec.ipv4 = false;
   return spec;
+}
+
+/** Whether a conflist is one Switchyard runs natively: a built-in first plugin, then only meta plugins it does itself. */
+function isNativeChain(main: Record<string, unknown> | undefined, rest: Record<string, unknown>[]): boolean {
+  if (!main || typeof main.type !== 'string' || !Object.hasOwn(CNI_TYPE_TO_DRIVER, main.type)) return false;
+  return rest.every((plugin) => {
+    const type = plugin.type;
+    if (typeof type !== 'string' || !Object.hasOwn(NATIVE_META_PLUGINS, type)) return false;
+    return !((type === 'tuning' || type === 'bandwidth') && Object.keys(plugin).some((k) => !META_PLUGIN_KEYS.has(k)));
+  });
+}
+
+/**
+ * A config or conflist whose plugins Switchyard does not run natively: a driver-cni network that execs
+ * those plugins from the CNI path (ADD on connect, DEL on disconnect), the whole file as its config.
+ */
+function cniDriverSpec(file: string, raw: Record<string, unknown>): NetworkSpec {
+  const name = raw.name;
+  if (!isObjectName(name)) {
+    throw configError(file, 'name', `must be a network name (1-63 letters, digits, "_", "." or "-", no ".."), not ${JSON.stringify(name ?? null)}`);
+  }
+  // The config as read (not the file's path): what was checked at create is what DEL runs with later.
+  return { name, driver: CNI_DRIVER, options: { config: raw as JsonObject }, labels: { [NETD_FILE_LABEL]: file } };
 }
 
 function translateOptions(file: string, driver: string, raw: Record<string, unknown>, routesWantDefault: boolean | undefined, warnings: string[]): JsonObject {

@@ -186,6 +186,36 @@ describe('switchyard on the real kernel', () => {
     expect(await settledSnapshot(initial)).toEqual(initial);
   });
 
+  test('a net.d conflist Switchyard does not run natively (bridge + tuning with a sysctl) runs through driver-cni with the reference plugins', async () => {
+    const dir = env.SWITCHYARD_NET_DIR as string;
+    mkdirSync(dir, { recursive: true });
+    const tuned = {
+      cniVersion: '1.0.0',
+      name: 'tuned',
+      plugins: [
+        { type: 'bridge', bridge: 'tuned0', isGateway: true, ipam: { type: 'host-local', subnet: '10.209.0.0/24', dataDir: join(root, 'cni-ipam') } },
+        { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.accept_redirects': '0' } },
+      ],
+    };
+    writeFileSync(join(dir, '60-tuned.conflist'), JSON.stringify(tuned));
+    const declared = JSON.parse(ok('network', 'ls', '--json').stdout) as { declared: Array<{ name: string; driver?: string }> };
+    expect(declared.declared).toEqual([expect.objectContaining({ name: 'tuned', driver: 'cni' })]);
+    const r = cli('run', '--net=tuned', '--', 'sh', '-c', 'sysctl -n net.ipv4.conf.eth0.accept_redirects; ip -4 -br addr show dev eth0; ping -n -c1 -W2 10.209.0.1');
+    expect(r.stderr).not.toContain('error');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('0');
+    expect(r.stdout).toContain('10.209.0.2/24');
+    expect(r.stdout).toContain('1 received');
+    // The run's DEL went through the chain: host-local's file is gone.
+    expect(
+      spawnSync('ls', [join(root, 'cni-ipam', 'tuned')], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((f) => f.startsWith('10.')),
+    ).toEqual([]);
+    ok('network', 'rm', 'tuned');
+    expect(await settledSnapshot(initial)).toEqual(initial);
+  });
+
   test('SIGINT while the command runs reaches it; the run exits 130 and removes its sandbox', async () => {
     ok('network', 'create', 'itsig', '--subnet', '10.205.0.0/24');
     const child = spawn(process.execPath, [BIN, 'run', '--net=itsig,default', '--name', 'itsleep', '--', 'sleep', '60'], { env });

@@ -57,8 +57,18 @@ describe('net.d conf translation (rkt/CNI format -> NetworkSpec)', () => {
     expect(translateNetConf('i.conf', { name: 'i', type: 'ipvlan', master: 'eth1', mode: 'l3' })).toMatchObject({ driver: 'ipvlan', options: { master: 'eth1', mode: 'l3' } });
   });
 
-  test('a type Switchyard does not ship passes through with every key, for plugin drivers', () => {
-    expect(translateNetConf('p.conf', { name: 'p', type: 'ptp-lite', colour: 'blue' })).toMatchObject({ driver: 'ptp-lite', options: { colour: 'blue' } });
+  test('a type Switchyard does not run natively becomes a driver-cni network that execs that CNI plugin, the file as its config', () => {
+    const raw = { cniVersion: '1.0.0', name: 'f', type: 'flannel', delegate: { isDefaultGateway: true } };
+    expect(translateNetConf('f.conf', raw)).toEqual({ name: 'f', driver: 'cni', options: { config: raw }, labels: { 'switchyard.netd.file': 'f.conf' } });
+    const list = {
+      cniVersion: '1.0.0',
+      name: 'l',
+      plugins: [
+        { type: 'bridge', ipam: { type: 'host-local', subnet: '10.5.0.0/24' } },
+        { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.accept_redirects': '0' } },
+      ],
+    };
+    expect(parseNetConf('l.conflist', JSON.stringify(list))).toMatchObject({ name: 'l', driver: 'cni', options: { config: list } });
   });
 
   test('ipam.ranges: one set per family; IPv6 sets turn IPv6 on, IPv6 alone turns IPv4 off', () => {
@@ -81,8 +91,7 @@ describe('net.d conf translation (rkt/CNI format -> NetworkSpec)', () => {
     ['{"name":"x","type":"ptp","ipam":{"subnet":"10.1.0.0/24","routes":[{"dst":"10.9.0.0/16"}]}}', 'ipam.routes[0].dst', /only default routes/],
     ['{"name":"x","type":"bridge","ipam":{"ranges":[[{"subnet":"10.1.0.0/24"}],[{"subnet":"10.2.0.0/24"}]]}}', 'ipam.ranges[1]', /second IPv4 range set/],
     ['{"name":"x","plugins":[]}', 'plugins', /must be a non-empty list/],
-    ['{"name":"x","plugins":[{"type":"bridge"},{"type":"sbr"}]}', 'plugins[1]', /"sbr", which Switchyard does not do natively/],
-    ['{"name":"x","plugins":[{"type":"bridge"},{"type":"tuning","sysctl":{"a":"1"}}]}', 'plugins[1]', /"tuning" with sysctl/],
+    ['{"name":"a/b","plugins":[{"type":"sbr"}]}', 'name', /must be a network name/],
   ])('%s is refused with SWY_ERR_CONFIG_INVALID naming the file and field %s', (text, field, message) => {
     const e = configErrorOf(() => parseNetConf('/etc/switchyard/net.d/10-x.conf', text));
     expect(e.message).toMatch(/^\/etc\/switchyard\/net\.d\/10-x\.conf: /);

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliContext } from '../context.js';
@@ -11,7 +13,9 @@ import type { CliContext } from '../context.js';
  */
 export async function cniInstall(ctx: CliContext, opts: { dir?: string }): Promise<void> {
   const dir = opts.dir ?? '/opt/cni/bin';
-  const { CNI_ENTRY, CNI_PLUGINS } = await import('@switchyard/cni');
+  const { cniEntry, CNI_PLUGINS } = await import('@switchyard/cni');
+  // The bundled plugins when they are built and up to date, else the unbundled entry (docs/cni.md).
+  const entry = cniEntry();
   await ctx.requirePrivileges(`Installing CNI plugins into ${dir}`);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
@@ -19,10 +23,146 @@ export async function cniInstall(ctx: CliContext, opts: { dir?: string }): Promi
   for (const name of CNI_PLUGINS) {
     const path = join(dir, name);
     const temp = `${path}.tmp-${process.pid}`;
-    await writeFile(temp, `#!/bin/sh\n# Switchyard CNI plugin ${name} (written by switchyard cni install)\nexec ${quote(process.execPath)} ${quote(CNI_ENTRY)} --plugin ${name} "$@"\n`, { mode: 0o755 });
+    await writeFile(temp, `#!/bin/sh\n# Switchyard CNI plugin ${name} (written by switchyard cni install)\nexec ${quote(process.execPath)} ${quote(entry)} --plugin ${name} "$@"\n`, { mode: 0o755 });
     await chmod(temp, 0o755);
     await rename(temp, path);
     installed.push(path);
   }
   ctx.result(`installed ${installed.length} CNI plugins into ${dir}: ${CNI_PLUGINS.join(', ')}\n`, { dir, plugins: installed });
+}
+
+export interface CniToolFlags {
+  ifname?: string;
+  containerId?: string;
+  args?: string;
+  capArgs?: string;
+  keep?: string[];
+}
+
+/** Where `cni add` keeps its results (libcni's cache), apart from the networks' own. */
+const TOOL_NETWORK_ID = 'switchyard-cni-tool';
+
+/**
+ * `cni add|del|check|gc|status CONF [SANDBOX]`: runs a CNI config's plugins by hand, as `cnitool` does: ADD
+ * prints the result, DEL and CHECK use the result cached by ADD (under the state dir), GC removes the
+ * attachments ADD made that `--keep` does not list and then asks the plugins (1.1.0 on), STATUS asks each
+ * plugin whether it can take an ADD. CONF is a .conf/.conflist path or a network declared in the net dir;
+ * SANDBOX a Switchyard sandbox (its netns) or a netns path. Plugins come from CNI_PATH (default
+ * /opt/cni/bin:/usr/lib/cni); CNI_ARGS and CAP_ARGS (JSON) from the environment, as cnitool reads them, or `--args`/`--cap-args`.
+ */
+export async function cniTool(ctx: CliContext, command: 'add' | 'del' | 'check' | 'gc' | 'status', conf: string, sandbox: string | undefined, f: CniToolFlags): Promise<void> {
+  const { CniRuntime, ResultCache, DEFAULT_CNI_PATH, loadConfFile, parseConf, spawnPlugin, splitPath } = await import('@switchyard/driver-cni');
+  const { SwitchyardError } = await import('@switchyard/core');
+  const list = await confFor(ctx, conf, loadConfFile, parseConf);
+  const runtime = new CniRuntime(splitPath(ctx.io.env.CNI_PATH || DEFAULT_CNI_PATH), new ResultCache(join(ctx.stateDir, 'cni-tool')), spawnPlugin);
+  const version = await runtime.negotiate(list);
+  if (command === 'status') {
+    const asked = await runtime.status(list, version);
+    ctx.result(asked ? `${list.name}: every plugin is ready\n` : `${list.name}: CNI ${version} has no STATUS; nothing to ask\n`, { network: list.name, cniVersion: version, ready: asked ? true : null });
+    return;
+  }
+  await ctx.requirePrivileges(`Running CNI ${command.toUpperCase()}`);
+  if (command === 'gc') {
+    const keep = (f.keep ?? []).map((k) => {
+      const [containerID, ifname] = k.split('/');
+      if (!containerID || !ifname)
+        throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `--keep ${JSON.stringify(k)} is not CONTAINER_ID/IFNAME`, { hint: 'Write it as the container id and interface of an attachment to keep, e.g. --keep cni-abc/eth0.' });
+      return { containerID, ifname };
+    });
+    const removed = await runtime.gc(list, version, TOOL_NETWORK_ID, keep);
+    ctx.result(removed.length > 0 ? removed.map((r) => `removed ${r}\n`).join('') : `${list.name}: nothing to collect\n`, { network: list.name, removed });
+    return;
+  }
+  if (sandbox === undefined)
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `cni ${command} needs a sandbox or a netns path`, { hint: `switchyard cni ${command} ${conf} SANDBOX (a sandbox name, or a path such as /run/netns/NAME)` });
+  const netns = await netnsPathOf(ctx, sandbox);
+  const rt = {
+    containerId: f.containerId ?? `switchyard-cni-${createHash('sha256').update(netns).digest('hex').slice(0, 20)}`,
+    netns,
+    ifName: f.ifname ?? (ctx.io.env.CNI_IFNAME || 'eth0'),
+    args: parseCniArgs(f.args ?? ctx.io.env.CNI_ARGS ?? ''),
+    capabilityArgs: parseCapArgs(f.capArgs ?? ctx.io.env.CAP_ARGS),
+  };
+  if (command === 'add') {
+    const result = await runtime.add(list, version, rt, TOOL_NETWORK_ID);
+    ctx.result(`${JSON.stringify(result, null, 2)}\n`, { result });
+  } else if (command === 'del') {
+    await runtime.delAttachment(list, version, rt);
+    ctx.result(`deleted ${rt.containerId}/${rt.ifName} from ${list.name}\n`, { network: list.name, containerId: rt.containerId, ifname: rt.ifName });
+  } else {
+    const checked = await runtime.check(list, version, rt);
+    ctx.result(checked ? `${list.name}: ${rt.containerId}/${rt.ifName} checks out\n` : `${list.name}: CHECK is disabled (disableCheck)\n`, { network: list.name, checked });
+  }
+
+  /** `K=V;K=V` as CNI_ARGS pairs. */
+  function parseCniArgs(text: string): Array<[string, string]> {
+    return text
+      .split(';')
+      .filter((p) => p !== '')
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        if (at <= 0) throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `CNI argument ${JSON.stringify(pair)} is not KEY=VALUE`, { hint: 'Write CNI_ARGS as KEY=VALUE pairs separated by ";", e.g. IP=10.22.0.9;IgnoreUnknown=1.' });
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      });
+  }
+
+  /** CAP_ARGS: a JSON object of capability arguments, e.g. {"portMappings": [...]}. */
+  function parseCapArgs(text: string | undefined): Record<string, never> {
+    if (text === undefined || text === '') return {};
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `capability arguments are not JSON (${e instanceof Error ? e.message : String(e)})`, {
+        hint: 'Give CAP_ARGS (or --cap-args) as a JSON object, e.g. {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}.',
+      });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SwitchyardError('SWY_ERR_INVALID_OPTION', 'capability arguments must be a JSON object', { hint: 'e.g. {"portMappings": [...]}' });
+    return value as Record<string, never>;
+  }
+}
+
+/** The config CONF names: a file path (anything with a "/" or a .conf/.conflist/.json name), else a network declared in the net dir. */
+async function confFor<T>(ctx: CliContext, conf: string, loadFile: (path: string) => T, parse: (raw: Record<string, never>, where: string) => T): Promise<T> {
+  if (conf.includes('/') || /\.(conf|conflist|json)$/.test(conf)) return loadFile(conf);
+  const { loadNetDir } = await import('../netd/net-dir.js');
+  const { readFile } = await import('node:fs/promises');
+  const declared = (await loadNetDir(ctx.netDir)).declarations.find((d) => d.name === conf);
+  if (!declared) {
+    const { SwitchyardError } = await import('@switchyard/core');
+    throw new SwitchyardError('SWY_ERR_NETWORK_NOT_FOUND', `No CNI config named "${conf}" in ${ctx.netDir}`, {
+      hint: `Give a .conf/.conflist path, or declare the network in a file in ${ctx.netDir} (see \`switchyard network ls\`).`,
+      details: { name: conf, netDir: ctx.netDir },
+    });
+  }
+  return parse(JSON.parse(await readFile(declared.file, 'utf8')) as Record<string, never>, declared.file);
+}
+
+/** A sandbox's netns path, or the path given (which must exist). */
+async function netnsPathOf(ctx: CliContext, sandbox: string): Promise<string> {
+  const { SwitchyardError } = await import('@switchyard/core');
+  if (sandbox.startsWith('/')) {
+    if (!existsSync(sandbox)) throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${sandbox}`, { hint: 'Give an existing netns path (/run/netns/NAME, /proc/PID/ns/net) or a sandbox name.' });
+    // As `sandbox create` refuses it: this process's (and PID 1's) namespace is the host's, never a container's.
+    const same = (a: string, b: string) => {
+      try {
+        const [x, y] = [statSync(a), statSync(b)];
+        return x.dev === y.dev && x.ino === y.ino;
+      } catch {
+        return false;
+      }
+    };
+    if (same(sandbox, '/proc/self/ns/net') || same(sandbox, '/proc/1/ns/net')) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${sandbox} is the host's own network namespace`, {
+        hint: "CNI attaches containers in namespaces of their own: give a container's netns (ip netns add NAME; /run/netns/NAME).",
+      });
+    }
+    return sandbox;
+  }
+  const sy = await ctx.open('read');
+  const record = await sy.controller.inspectSandbox(sandbox);
+  const ns = record.netns;
+  if (ns.kind === 'named') return join('/run/netns', ns.name);
+  if (ns.kind === 'path') return ns.path;
+  throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox "${sandbox}" shares the host namespace`, { hint: 'CNI attaches containers in namespaces of their own: give an isolated sandbox.' });
 }

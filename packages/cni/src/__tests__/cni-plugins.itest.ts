@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_NS, type NetnsRef } from '@switchyard/core';
 import { askEcho, ping, requireLab, startEchoServer } from '@switchyard/core/testing';
@@ -228,6 +228,40 @@ describe('Switchyard CNI plugins, exec d as a runtime does', () => {
     lab.switchyard('network', 'rm', 'cnitmv');
     for (const ns of ['cnitm2', 'cnitm3']) sh('ip', 'netns', 'del', ns);
     sh('ip', 'link', 'del', 'cnitm0');
+  });
+
+  it('`switchyard cni add|check|del|status|gc` runs a conflist of reference plugins by hand, as cnitool does', async () => {
+    const file = join(lab.dir, '30-tool.conflist');
+    const dataDir = join(lab.dir, 'tool-ipam');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'tooled',
+        plugins: [
+          { type: 'bridge', bridge: 'tooled0', isGateway: true, ipam: { type: 'host-local', subnet: '10.120.0.0/24', dataDir } },
+          { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.accept_redirects': '0' } },
+        ],
+      }),
+    );
+    const ns = netns('cnitool1');
+    const result = JSON.parse(switchyard('cni', 'add', file, ns.path, '--json')) as { result: Record<string, unknown> };
+    expect(resultProblems(result.result, '1.0.0')).toEqual([]);
+    expect(sh('ip', '-n', 'cnitool1', '-4', '-br', 'addr', 'show', 'dev', 'eth0')).toContain('10.120.0.2/24');
+    expect(sh('ip', 'netns', 'exec', 'cnitool1', 'sysctl', '-n', 'net.ipv4.conf.eth0.accept_redirects').trim()).toBe('0');
+    expect(await ping(ns.ref, '10.120.0.1')).toBe(true);
+    expect(switchyard('cni', 'check', file, ns.path)).toContain('checks out');
+    // Debian's plugins speak up to 1.0.0: no STATUS to ask.
+    expect(switchyard('cni', 'status', file)).toContain('has no STATUS');
+    switchyard('cni', 'del', file, ns.path);
+    expect(sh('ip', '-n', 'cnitool1', '-o', 'link')).not.toContain('eth0');
+    expect(readdirSync(join(dataDir, 'tooled')).filter((f) => f.startsWith('10.'))).toEqual([]);
+    // GC: an attachment `cni add` made and the runtime no longer lists goes (a netns gone: DEL without one).
+    switchyard('cni', 'add', file, ns.path);
+    sh('ip', 'netns', 'del', 'cnitool1');
+    expect(switchyard('cni', 'gc', file)).toMatch(/removed tooled\/switchyard-cni-[0-9a-f]+\/eth0/);
+    expect(readdirSync(join(dataDir, 'tooled')).filter((f) => f.startsWith('10.'))).toEqual([]);
+    spawnSync('ip', ['link', 'del', 'tooled0']);
   });
 
   it('switchyard-ptp (the veth driver) takes a ptp config with only type changed', async () => {

@@ -6,7 +6,7 @@ import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { stillSameNamespace } from '../sandbox/netns-identity.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel, type KernelOp, type KernelStep } from '../spi/kernel.js';
-import type { DriverEndpoint, DriverSandbox } from '../spi/network-driver.js';
+import { DRIVER_IPAM, attachesEndpoints, type DriverEndpoint, type DriverSandbox, type LeavePlan } from '../spi/network-driver.js';
 import { parseAddress } from '../util/addresses.js';
 import { newId } from '../util/ids.js';
 import { assertIfName, normalizeMac } from '../kernel/names.js';
@@ -44,9 +44,10 @@ export class EndpointLifecycle {
         hint: `Its process has exited and the PID was reused. Remove the sandbox (switchyard sandbox rm ${sandbox.name}) and adopt the new process's namespace.`,
       });
     }
-    const endpoint = this.draftEndpoint(network, sandbox, opts);
     const driver = await this.drivers.driver(network.driver);
-    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const attaching = attachesEndpoints(driver);
+    const endpoint = this.draftEndpoint(network, sandbox, opts, attaching);
+    const ipam = attaching || network.ipamDriver === DRIVER_IPAM ? undefined : await this.drivers.ipam(network.ipamDriver);
     const dn = driverNetwork(network);
     const ds: DriverSandbox = { id: sandbox.id, netns: sandbox.netns };
     await hooks.beforeChanges(endpoint);
@@ -59,7 +60,7 @@ export class EndpointLifecycle {
         const owner = { id: endpoint.id, ifname: endpoint.ifname };
         for (const family of [4, 6] as const) {
           const pool = family === 4 ? network.ipv4 : network.ipv6;
-          if (!pool) continue;
+          if (!pool || !ipam) continue;
           const wanted = family === 4 ? opts.ipv4 : opts.ipv6;
           const got = await ipam.requestAddress({ poolId: pool.poolId, owner, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
           undo.push(`release ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
@@ -74,49 +75,80 @@ export class EndpointLifecycle {
         if (!endpoint.mac && created.mac) endpoint.mac = created.mac;
         endpoint.driverState = created.state ?? {};
 
-        const join = await driver.join(dn, { ...de, mac: endpoint.mac, state: endpoint.driverState }, ds);
-        const can = gatewayFamilies(join, network.internal);
-        endpoint.routing = {
-          v4: can.v4 && endpoint.ipv4 !== undefined,
-          v6: can.v6 && endpoint.ipv6 !== undefined,
-          ...(join.gateway4 ? { gateway4: join.gateway4 } : {}),
-          ...(join.gateway6 ? { gateway6: join.gateway6 } : {}),
-          connected: join.connectedDefaultRoute === true,
-          onlink: join.noPrefixRoute === true,
-        };
-        if (join.firewallInterface) endpoint.hostInterface = join.firewallInterface;
-        if (join.bridgePort) endpoint.bridgePort = join.bridgePort;
-        endpoint.gateway4 = join.gateway4;
-        endpoint.gateway6 = join.gateway6;
+        let updated: SandboxRecord;
+        let takesOver = false;
         const current = sandbox.endpoints.find((e) => e.providesDefaultRoute);
-        const providesAny = endpoint.routing.v4 || endpoint.routing.v6;
-        const takesOver = providesAny && (!current || endpoint.gatewayPriority > current.gatewayPriority);
-        endpoint.providesDefaultRoute = takesOver;
+        if (attaching) {
+          // The driver makes the interface itself: refuse a taken name before it runs (CNI's ADD would fail half-way).
+          if ((await this.kernel.listLinks(sandbox.netns)).some((l) => l.name === endpoint.ifname)) {
+            throw new SwitchyardError('SWY_ERR_LINK_EXISTS', `Sandbox "${sandbox.name}" already has an interface named ${endpoint.ifname}`, {
+              hint: 'Pick another --ifname, or remove the link that holds the name.',
+            });
+          }
+          const request = { ...(opts.ipv4 ? { ipv4: opts.ipv4 } : {}), ...(opts.ipv6 ? { ipv6: opts.ipv6 } : {}) };
+          const got = await driver.attach(dn, { ...de, ...(endpoint.mac ? { mac: endpoint.mac } : {}), state: endpoint.driverState }, ds, request);
+          endpoint.driverState = { ...endpoint.driverState, ...(got.state ?? {}) };
+          const attached = { ...de, ...(got.mac ? { mac: got.mac } : {}), state: endpoint.driverState };
+          undo.push('driver detach', () => driver.detach(dn, attached, ds));
+          for (const [key, value] of [
+            ['ipv4', got.ipv4],
+            ['ipv6', got.ipv6],
+            ['mac', got.mac],
+            ['gateway4', got.gateway4],
+            ['gateway6', got.gateway6],
+          ] as const) {
+            if (value !== undefined) endpoint[key] = value;
+          }
+          // Its routes are the driver's: it takes no part in the default-route hand-over.
+          endpoint.routing = { v4: false, v6: false, connected: false, onlink: false };
+          updated = { ...sandbox, endpoints: [...sandbox.endpoints, endpoint] };
+          await this.files.writeHosts(updated);
+          undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
+          faultPoint('connect:kernel-applied');
+        } else {
+          const join = await driver.join(dn, { ...de, mac: endpoint.mac, state: endpoint.driverState }, ds);
+          const can = gatewayFamilies(join, network.internal);
+          endpoint.routing = {
+            v4: can.v4 && endpoint.ipv4 !== undefined,
+            v6: can.v6 && endpoint.ipv6 !== undefined,
+            ...(join.gateway4 ? { gateway4: join.gateway4 } : {}),
+            ...(join.gateway6 ? { gateway6: join.gateway6 } : {}),
+            connected: join.connectedDefaultRoute === true,
+            onlink: join.noPrefixRoute === true,
+          };
+          if (join.firewallInterface) endpoint.hostInterface = join.firewallInterface;
+          if (join.bridgePort) endpoint.bridgePort = join.bridgePort;
+          endpoint.gateway4 = join.gateway4;
+          endpoint.gateway6 = join.gateway6;
+          const providesAny = endpoint.routing.v4 || endpoint.routing.v6;
+          takesOver = providesAny && (!current || endpoint.gatewayPriority > current.gatewayPriority);
+          endpoint.providesDefaultRoute = takesOver;
 
-        const steps = planJoinSteps({
-          sandboxNs: sandbox.netns,
-          join,
-          ifname: endpoint.ifname,
-          ...(endpoint.mac ? { mac: endpoint.mac } : {}),
-          ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
-          ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
-          defaultRoute: takesOver ? { v4: endpoint.routing.v4, v6: endpoint.routing.v6 } : { v4: false, v6: false },
-        });
-        if (takesOver && current) {
-          // The old provider's default route goes first, right before the in-sandbox steps.
-          const firstInside = steps.findIndex((s) => s.ns !== HOST_NS);
-          const removal = routeOps(current, 'route.del').map((op) => ({ ns: sandbox.netns, op }));
-          steps.splice(firstInside < 0 ? steps.length : firstInside, 0, ...removal);
+          const steps = planJoinSteps({
+            sandboxNs: sandbox.netns,
+            join,
+            ifname: endpoint.ifname,
+            ...(endpoint.mac ? { mac: endpoint.mac } : {}),
+            ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
+            ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
+            defaultRoute: takesOver ? { v4: endpoint.routing.v4, v6: endpoint.routing.v6 } : { v4: false, v6: false },
+          });
+          if (takesOver && current) {
+            // The old provider's default route goes first, right before the in-sandbox steps.
+            const firstInside = steps.findIndex((s) => s.ns !== HOST_NS);
+            const removal = routeOps(current, 'route.del').map((op) => ({ ns: sandbox.netns, op }));
+            steps.splice(firstInside < 0 ? steps.length : firstInside, 0, ...removal);
+          }
+          const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
+          updated = { ...sandbox, endpoints: [...others, endpoint] };
+          // The hosts file does not depend on the kernel: write it while `ip` runs.
+          const [kernelDone, hostsDone] = await Promise.allSettled([this.kernel.apply(steps), this.files.writeHosts(updated)]);
+          if (hostsDone.status === 'fulfilled') undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
+          if (kernelDone.status === 'rejected') throw kernelDone.reason;
+          undo.push('revert kernel changes', () => this.kernel.revert(kernelDone.value));
+          faultPoint('connect:kernel-applied');
+          if (hostsDone.status === 'rejected') throw hostsDone.reason;
         }
-        const others = sandbox.endpoints.map((e) => (takesOver && e.providesDefaultRoute ? { ...e, providesDefaultRoute: false } : e));
-        const updated: SandboxRecord = { ...sandbox, endpoints: [...others, endpoint] };
-        // The hosts file does not depend on the kernel: write it while `ip` runs.
-        const [kernelDone, hostsDone] = await Promise.allSettled([this.kernel.apply(steps), this.files.writeHosts(updated)]);
-        if (hostsDone.status === 'fulfilled') undo.push('restore hosts file', () => this.files.writeHosts(sandbox));
-        if (kernelDone.status === 'rejected') throw kernelDone.reason;
-        undo.push('revert kernel changes', () => this.kernel.revert(kernelDone.value));
-        faultPoint('connect:kernel-applied');
-        if (hostsDone.status === 'rejected') throw hostsDone.reason;
 
         if (this.firewall.available && endpointNeedsFirewall(endpoint)) {
           const fw = { network: firewallNetwork(network), endpoint: firewallEndpoint(endpoint) };
@@ -155,13 +187,15 @@ export class EndpointLifecycle {
     const next = endpoint.providesDefaultRoute ? bestGatewayEndpoint(remaining) : undefined;
     const steps: KernelStep[] = [];
     // A namespace that vanished (its container exited) took its links and routes along.
-    if (await this.namespacePresent(sandbox)) {
-      steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
+    const present = await this.namespacePresent(sandbox);
+    if (present) {
+      if (!attachesEndpoints(driver)) steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
       if (next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
     }
     steps.push(...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })));
     await driver.revokeExternalConnectivity?.(dn, de);
     try {
+      if (attachesEndpoints(driver)) await driver.detach(dn, de, present ? { id: sandbox.id, netns: sandbox.netns } : undefined);
       await this.kernel.apply(steps);
     } catch (error) {
       if (!opts.tolerateMissing) throw error;
@@ -204,6 +238,9 @@ export class EndpointLifecycle {
         const { driver, dn, de, leave } = await this.leavePlan(network, sandbox, endpoint);
         await runAllCleanups(`remove endpoint ${endpoint.name}`, [
           () => driver.revokeExternalConnectivity?.(dn, de) ?? Promise.resolve(),
+          async () => {
+            if (attachesEndpoints(driver)) await driver.detach(dn, de, (await this.namespacePresent(sandbox)) ? { id: sandbox.id, netns: sandbox.netns } : undefined);
+          },
           () => (leave.hostSteps.length > 0 ? this.kernel.apply(leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))) : Promise.resolve()),
           ...(await this.endpointCleanups(network, endpoint.id, endpoint.ifname, de, endpoint)),
         ]);
@@ -221,10 +258,14 @@ export class EndpointLifecycle {
     const draft: DriverEndpoint = { id: endpointId, ifname, state: {} };
     const { driver, dn, leave } = await this.leavePlan(network, sandbox, draft);
     const ifnameReused = sandbox.endpoints.some((e) => e.ifname === ifname);
-    const inSandbox = (await this.namespacePresent(sandbox)) ? [...(ifnameReused ? [] : [ifname]), ...(leave.sandboxLinkNames ?? [])] : [];
+    const present = await this.namespacePresent(sandbox);
+    const attaching = attachesEndpoints(driver);
+    const inSandbox = present && !attaching ? [...(ifnameReused ? [] : [ifname]), ...(leave.sandboxLinkNames ?? [])] : [];
     const provider = sandbox.endpoints.find((e) => e.providesDefaultRoute);
     await runAllCleanups(`roll back connect of ${sandbox.name} to ${network.name}`, [
       () => driver.revokeExternalConnectivity?.(dn, draft) ?? Promise.resolve(),
+      // An interface name a committed endpoint holds now is not the dead connect's to remove.
+      () => (attaching ? driver.detach(dn, draft, present && !ifnameReused ? { id: sandbox.id, netns: sandbox.netns } : undefined) : Promise.resolve()),
       () => this.kernel.apply([...inSandbox.map((name): KernelStep => ({ ns: sandbox.netns, op: { op: 'link.del', name, ifExists: true } })), ...leave.hostSteps.map((op) => ({ ns: HOST_NS, op }))]),
       // The dead connect may have taken the default route over: give it back (an existing route is fine).
       () => (provider ? this.restoreDefaultRoute(sandbox, provider) : Promise.resolve()),
@@ -269,7 +310,8 @@ export class EndpointLifecycle {
     const driver = await this.drivers.driver(network.driver);
     const dn = driverNetwork(network);
     const de = 'networkId' in endpoint ? driverEndpoint(endpoint) : endpoint;
-    const leave = await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
+    // An attaching driver plans no leave: `detach` undoes what it did.
+    const leave: LeavePlan = attachesEndpoints(driver) ? { hostSteps: [] } : await driver.leave(dn, de, { id: sandbox.id, netns: sandbox.netns });
     return { driver, dn, de, leave };
   }
 
@@ -280,11 +322,12 @@ export class EndpointLifecycle {
    */
   private async endpointCleanups(network: NetworkRecord, endpointId: string, ifname: string, de: DriverEndpoint, record?: EndpointRecord): Promise<Array<() => Promise<unknown>>> {
     const driver = await this.drivers.driver(network.driver);
-    const ipam = await this.drivers.ipam(network.ipamDriver);
+    // An attaching driver's network has no pools and no IPAM driver to ask.
+    const ipam = network.ipamDriver === DRIVER_IPAM ? undefined : await this.drivers.ipam(network.ipamDriver);
     const owner = { id: endpointId, ifname };
     return [
       () => (record && this.firewall.available && endpointNeedsFirewall(record) ? this.firewall.apply({ removeEndpoints: [{ network: firewallNetwork(network), endpoint: firewallEndpoint(record) }] }) : Promise.resolve()),
-      ...[network.ipv4, network.ipv6].filter((p) => p !== undefined).map((p) => () => ipam.releaseOwner(p.poolId, owner)),
+      ...[network.ipv4, network.ipv6].filter((p) => p !== undefined).map((p) => () => ipam?.releaseOwner(p.poolId, owner) ?? Promise.resolve()),
       () => driver.deleteEndpoint(driverNetwork(network), de),
     ];
   }
@@ -299,7 +342,7 @@ export class EndpointLifecycle {
     }
   }
 
-  private draftEndpoint(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions): EndpointRecord {
+  private draftEndpoint(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions, attaching: boolean): EndpointRecord {
     if (sandbox.mode !== 'isolated') {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox "${sandbox.name}" is in "${sandbox.mode}" mode and cannot join networks`, {
         hint: sandbox.mode === 'none' ? 'A `none` sandbox has loopback only; create an isolated sandbox instead.' : 'A `host` sandbox shares the host namespace; it already sees the host networks.',
@@ -330,7 +373,8 @@ export class EndpointLifecycle {
     ] as const) {
       if (wanted === undefined) continue;
       parseAddress(wanted, family);
-      if (!pool) {
+      // An attaching driver's own IPAM judges the address.
+      if (!pool && !attaching) {
         throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Network "${network.name}" has no IPv${family}, so ${wanted} cannot be assigned`, {
           hint: family === 6 ? 'Create the network with IPv6 enabled.' : 'Leave out the IPv4 address.',
         });

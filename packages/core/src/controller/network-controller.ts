@@ -8,6 +8,7 @@ import type { Logger } from '../registry/logger.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel } from '../spi/kernel.js';
 import type { LockScope, StateStore, StoreTx } from '../spi/state-store.js';
+import { DRIVER_IPAM, attachesEndpoints } from '../spi/network-driver.js';
 import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
 import { assertNetworkSpec } from './network-spec-checks.js';
@@ -64,9 +65,19 @@ export class NetworkController {
       });
     }
     const driver = await this.drivers.driver(spec.driver);
+    const attaching = attachesEndpoints(driver);
+    if (attaching && (spec.ipam !== undefined || spec.ipv6 === true)) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Network driver "${driver.type}" allocates addresses itself, so network "${spec.name}" takes no IPAM settings or IPv6 switch`, {
+        hint: `Leave out ipam/ipv6 and set addressing in the ${driver.type} driver's own options.`,
+      });
+    }
     const options = await driver.validateNetworkOptions(spec.options ?? {});
-    const ipamName = spec.ipam?.driver ?? DEFAULT_IPAM;
-    const ipam = await this.drivers.ipam(ipamName);
+    if (spec.ipam?.driver === DRIVER_IPAM) {
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `IPAM name "${DRIVER_IPAM}" is reserved for networks whose driver allocates addresses itself`, { hint: 'Name a registered IPAM driver, or leave it out for host-local.' });
+    }
+    const ipamName = attaching ? DRIVER_IPAM : (spec.ipam?.driver ?? DEFAULT_IPAM);
+    // An attaching driver's networks get no pools: no IPAM driver is asked.
+    const ipam = attaching ? undefined : await this.drivers.ipam(ipamName);
 
     const record = await this.store.transaction(async (tx) => {
       if (await tx.get<NetworkRecord>('networks', spec.name)) {
@@ -96,7 +107,7 @@ export class NetworkController {
           const networks = await this.networksInUse(tx);
           let host: string[] | undefined;
           for (const family of [4, 6] as const) {
-            if (family === 4 ? !wantV4 : !wantV6) continue;
+            if ((family === 4 ? !wantV4 : !wantV6) || !ipam) continue;
             const ranges = (family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6) ?? [];
             // As Docker: an explicit subnet may overlap host routes (macvlan on the master's LAN);
             // an automatically picked pool must not.
@@ -121,7 +132,7 @@ export class NetworkController {
           const plan = await driver.createNetwork(driverNetwork(network));
           for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
             const pool = address.includes(':') ? network.ipv6 : network.ipv4;
-            if (!pool) continue;
+            if (!pool || !ipam) continue;
             try {
               const got = await ipam.requestAddress({ poolId: pool.poolId, owner: { id: network.id, ifname: `reserved${i}` }, address });
               undo.push(`release reserved ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
@@ -199,13 +210,13 @@ export class NetworkController {
 
   private async teardownNetwork(network: NetworkRecord): Promise<void> {
     const driver = await this.drivers.driver(network.driver);
-    const ipam = await this.drivers.ipam(network.ipamDriver);
+    const ipam = network.ipamDriver === DRIVER_IPAM ? undefined : await this.drivers.ipam(network.ipamDriver);
     const plan = await driver.deleteNetwork(driverNetwork(network));
     if (this.firewall.available) await this.firewall.apply({ removeNetworks: [firewallNetwork(network)] });
     faultPoint('network.delete:firewall-removed');
     await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
     faultPoint('network.delete:kernel-removed');
-    for (const pool of [network.ipv6, network.ipv4]) if (pool) await ipam.releasePool(pool.poolId);
+    for (const pool of [network.ipv6, network.ipv4]) if (pool && ipam) await ipam.releasePool(pool.poolId);
     faultPoint('network.delete:pools-released');
   }
 
@@ -590,7 +601,8 @@ export class NetworkController {
     switch (intent.kind) {
       case 'network.create': {
         if ((await tx.get<NetworkRecord>('networks', intent.networkName))?.id === intent.networkId) return;
-        const ipam = await this.drivers.ipam(intent.ipamDriver);
+        // An attaching driver's network has no IPAM driver to ask.
+        const ipam = intent.ipamDriver === DRIVER_IPAM ? undefined : await this.drivers.ipam(intent.ipamDriver);
         const planned = intent.planned;
         await runAllCleanups(`roll back network ${intent.networkName}`, [
           async () => {
@@ -602,7 +614,7 @@ export class NetworkController {
             const plan = await (await this.drivers.driver(planned.driver)).deleteNetwork(driverNetwork(planned));
             await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
           },
-          ...(intent.pools ?? []).map((pool) => () => ipam.releasePool(pool)),
+          ...(intent.pools ?? []).map((pool) => () => ipam?.releasePool(pool) ?? Promise.resolve()),
         ]);
         return;
       }

@@ -145,6 +145,23 @@ export class Reconciler {
       }
     }
 
+    // Attaching drivers (CNI plugins) release what they hold for endpoints that no longer exist. They cannot
+    // say what they would remove without removing it, so a dry run skips them.
+    if (!dryRun) {
+      for (const network of networks) {
+        const driver = await this.drivers.driver(network.driver);
+        if (!driver.collectEndpoints) continue;
+        const live: DriverEndpoint[] = sandboxes.flatMap((s) => s.endpoints.filter((e) => e.networkId === network.id).map((e) => ({ id: e.id, ifname: e.ifname, state: e.driverState })));
+        const reason = `a ${driver.type} attachment on network ${network.name} whose endpoint no longer exists`;
+        try {
+          for (const target of await driver.collectEndpoints(driverNetwork(network), live)) actions.push({ kind: 'remove-link', target, reason, done: true });
+        } catch (error) {
+          this.logger.warn(`gc: collecting ${network.name}'s stale attachments failed`, { error: String(error) });
+          actions.push({ kind: 'remove-link', target: `attachments of ${network.name}`, reason, done: false, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    }
+
     // Drivers that program external connectivity hear again about every endpoint that needs it (idempotent):
     // a reboot takes what they programmed along. Only a failure is reported; a repeat that changes nothing is not news.
     if (!dryRun) {

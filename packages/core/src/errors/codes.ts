@@ -59,6 +59,10 @@ export const ERROR_CODES = {
   SWY_ERR_PORT_CONFLICT: 'Conflict',
   SWY_ERR_PORT_RANGE_EXHAUSTED: 'Unavailable',
   SWY_ERR_NOT_IMPLEMENTED: 'NotImplemented',
+  // driver-cni (CNI plugins as a network driver)
+  SWY_ERR_CNI_PLUGIN_NOT_FOUND: 'NotFound',
+  SWY_ERR_CNI_VERSION_UNSUPPORTED: 'InvalidArgument',
+  SWY_ERR_CNI_PLUGIN_FAILED: 'Internal',
   // CLI
   SWY_ERR_USAGE: 'InvalidArgument',
   SWY_ERR_CONFIG_INVALID: 'InvalidArgument',

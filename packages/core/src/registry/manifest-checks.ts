@@ -81,6 +81,7 @@ export function checkCreatedInstance(manifest: PluginManifest, instance: unknown
   } else {
     const missing = methods.filter((m) => typeof instance[m] !== 'function');
     if (missing.length > 0) problems.push(`missing method(s) ${missing.join(', ')}`);
+    if (manifest.kind === 'driver' && (typeof instance.attach === 'function') !== (typeof instance.detach === 'function')) problems.push('attach and detach come together: it has only one of them');
     if (instance[keyName] !== manifestKey(manifest)) {
       problems.push(`its \`${keyName}\` is ${quoteValue(instance[keyName])}, the manifest says "${manifestKey(manifest)}"`);
     }

@@ -108,6 +108,29 @@ export interface LeavePlan {
   sandboxLinkNames?: string[];
 }
 
+/** Per-connect wishes an attaching driver should honour (`NetworkDriver.attach`). */
+export interface AttachRequest {
+  /** Static addresses the user asked for, without prefix length. */
+  ipv4?: string;
+  ipv6?: string;
+}
+
+/**
+ * What `attach` gave the endpoint: the driver's own IPAM chose the addresses, and the driver made the
+ * interface (named `endpoint.ifname`, inside the sandbox, up). Core records these on the endpoint.
+ */
+export interface AttachResult {
+  /** Addresses with prefix length (the first of each family). */
+  ipv4?: string;
+  ipv6?: string;
+  /** The interface's MAC, as the driver reports it. */
+  mac?: string;
+  gateway4?: string;
+  gateway6?: string;
+  /** Saved with the endpoint and handed back to `detach` (merged over `createEndpoint`'s state). */
+  state?: JsonObject;
+}
+
 /**
  * A network driver. Drivers decide, the kernel port does: every method returns kernel operations
  * as data and never changes the kernel itself, so all driver logic runs against FakeKernel.
@@ -154,4 +177,37 @@ export interface NetworkDriver {
    * host links, the endpoint id prefix it encodes (gc removes such links whose endpoint no longer exists).
    */
   endpointOfHostLink?(linkName: string): string | undefined;
+  /**
+   * Optional, together with `detach`: for drivers that cannot plan (they run something that changes the
+   * kernel itself and does its own IPAM, such as a CNI plugin). Core then requests no IPAM pools or
+   * addresses for the driver's networks (a network spec with IPAM ranges is refused), never calls `join`
+   * or `leave`, and does no sandbox plumbing for the endpoint: `attach` makes the interface inside the
+   * sandbox under `endpoint.ifname` (which core has checked is free), addresses it, routes it, and reports
+   * what it got. Core records that on the endpoint; routes inside the sandbox stay the driver's (the
+   * endpoint takes no part in core's default-route hand-over). Called after `createEndpoint`. When it
+   * throws it must have left nothing behind.
+   */
+  attach?(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox, request: AttachRequest): Promise<AttachResult>;
+  /**
+   * Undoes `attach`: on disconnect, sandbox removal, the rollback of a failed connect, and recovery of an
+   * interrupted one (then with `endpoint.state` empty: the driver must find what to undo from the endpoint
+   * id). Without `sandbox` its namespace is gone, or the interface name belongs to another endpoint now:
+   * release what lives outside the sandbox and touch nothing inside it. Idempotent; succeeds when nothing
+   * is attached.
+   */
+  detach?(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox | undefined): Promise<void>;
+  /**
+   * Optional, for `gc` of attaching drivers: releases what the driver holds for endpoints of the network
+   * other than `live` (attachments a crash or a vanished sandbox left). Returns the attachments it removed,
+   * named so users can tell them (gc reports each as a removed link). Not called by a dry run.
+   */
+  collectEndpoints?(network: DriverNetwork, live: DriverEndpoint[]): Promise<string[]>;
+}
+
+/** `ipamDriver` of a network whose driver allocates addresses itself (`attach`): no IPAM driver is asked. */
+export const DRIVER_IPAM = 'driver';
+
+/** Whether a driver attaches endpoints itself (`attach`/`detach`) instead of planning a join. */
+export function attachesEndpoints(driver: NetworkDriver): driver is NetworkDriver & Required<Pick<NetworkDriver, 'attach' | 'detach'>> {
+  return typeof driver.attach === 'function' && typeof driver.detach === 'function';
 }

@@ -1,6 +1,8 @@
 import type { JsonObject, NetworkRecord, SandboxRecord } from '../model/types.js';
 import type { DriverManifest } from '../registry/plugin.js';
-import { isSwitchyardError } from '../errors/switchyard-error.js';
+import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error.js';
+import { setFaultHook } from '../util/fault-points.js';
+import { networkOf } from '../util/addresses.js';
 import type { Switchyard } from '../di/create-switchyard.js';
 import type { KernelFeature } from '../spi/kernel.js';
 import { createConformanceHarness, type ConformanceHarness, type ConformanceKernel } from './conformance-harness.js';
@@ -35,6 +37,17 @@ export interface ConformanceOptions {
    * endpoint with the higher gateway priority.
    */
   defaultRoute?: boolean;
+  /**
+   * For drivers that attach endpoints themselves and do their own IPAM (`NetworkDriver.attach`, e.g. CNI
+   * plugins). Core refuses IPAM ranges on their networks and allocates nothing, so the suite then creates
+   * networks without ranges, checks that Switchyard's IPAM is never asked, and checks addresses against
+   * `subnet4`, the subnet the driver hands out with `networkOptions`; the static-address test asks for
+   * `staticIpv4` (inside it). Core applies no kernel steps of its own for such a connect, so the rollback
+   * test fails it at each fault point after the driver attached (instead of at each kernel step). The
+   * disconnect test takes its picture after one connect and disconnect, since plugins may make network-wide
+   * host objects on first use (a CNI bridge) that stay until the network is deleted (which must remove them).
+   */
+  delegatedIpam?: { subnet4: string; staticIpv4: string };
 }
 
 type Declare = (name: string, fn: () => void) => void;
@@ -65,6 +78,9 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
   const netOpts = options.networkOptions ?? {};
   const on = options.kernel ?? 'fake';
   const masterName = options.master ? netOpts[options.master.option] : undefined;
+  const delegated = options.delegatedIpam;
+  // The IPAM ranges a test asks for, unless the driver allocates itself.
+  const ipamOf = (subnet: string): { ipam?: { ipv4: Array<{ subnet: string }> } } => (delegated ? {} : { ipam: { ipv4: [{ subnet }] } });
   if (options.master && typeof masterName !== 'string') throw new Error(`runDriverConformance: networkOptions.${options.master.option} must name the master link`);
 
   async function setUp(): Promise<ConformanceHarness> {
@@ -129,7 +145,7 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
     });
 
     it('connects a sandbox: its interface is inside it, named as asked, addressed and up', async () => {
-      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ipam: { ipv4: [{ subnet: '10.77.0.0/24' }] } });
+      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ...ipamOf('10.77.0.0/24') });
       const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
       const ep = await sy.controller.connect('n1', sb('sb1'), { ifname: 'net0' });
       const links = await sy.kernel.listLinks(sandbox.netns);
@@ -137,7 +153,12 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       expect(link?.up).toBe(true);
       const addrs = (await sy.kernel.listAddrs(sandbox.netns)).filter((a) => a.dev === 'net0' && a.family === 4).map((a) => a.cidr);
       expect(addrs).toEqual([ep.ipv4]);
-      expect(ep.ipv4).toMatch(/^10\.77\.0\.\d+\/24$/);
+      if (delegated) {
+        expect(networkOf(ep.ipv4 ?? '0.0.0.0/32')).toBe(delegated.subnet4);
+        expect([h.ipam.poolCount(), h.ipam.allocated()]).toEqual([0, []]);
+      } else {
+        expect(ep.ipv4).toMatch(/^10\.77\.0\.\d+\/24$/);
+      }
     });
 
     it('gives two sandboxes their own interfaces and distinct addresses', async () => {
@@ -163,10 +184,11 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       });
     } else {
       it('honours a static address and MAC', async () => {
-        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ipam: { ipv4: [{ subnet: '10.78.0.0/24' }] } });
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts, ...ipamOf('10.78.0.0/24') });
         const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
-        const ep = await sy.controller.connect('n1', sb('sb1'), { ipv4: '10.78.0.42', mac: '02:00:00:00:00:42' });
-        expect(ep.ipv4).toBe('10.78.0.42/24');
+        const ep = await sy.controller.connect('n1', sb('sb1'), { ipv4: delegated ? delegated.staticIpv4 : '10.78.0.42', mac: '02:00:00:00:00:42' });
+        expect(ep.ipv4).toBe(delegated ? `${delegated.staticIpv4}/${delegated.subnet4.split('/')[1]}` : '10.78.0.42/24');
+        expect(ep.mac).toBe('02:00:00:00:00:42');
         const link = (await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === 'eth0');
         expect(link?.mac).toBe('02:00:00:00:00:42');
       });
@@ -225,34 +247,76 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
     it('leaves the sandbox as it was after a disconnect: no interface, address or route of the network stays inside', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
       await sy.controller.createSandbox({ name: sb('sb1') });
-      const before = await h.kernelState();
+      if (delegated) {
+        // A delegated driver's plugins may make network-wide host objects on first use (a CNI bridge, its
+        // gateway address) that stay until the network goes: one connect and disconnect first.
+        await sy.controller.connect('n1', sb('sb1'));
+        await sy.controller.disconnect('n1', sb('sb1'));
+      }
+      const before = await h.kernelStateSettledTo(await h.kernelState());
       await sy.controller.connect('n1', sb('sb1'));
       await sy.controller.disconnect('n1', sb('sb1'));
       expect(await h.kernelStateSettledTo(before)).toEqual(before);
       expect(h.ipam.allocated()).toEqual([]);
     });
 
-    it('rolls back completely when any kernel step of connect fails', async () => {
-      // Count the steps of one successful connect, then fail each of them in turn.
-      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
-      await sy.controller.createSandbox({ name: sb('sb1') });
-      h.kernel.startCounting();
-      await sy.controller.connect('n1', sb('sb1'));
-      const stepCount = h.kernel.stepsSeen;
-      expect(stepCount).toBeGreaterThan(0);
-      await sy.controller.disconnect('n1', sb('sb1'));
-      const kernelBefore = await h.kernelStateSettledTo(await h.kernelState());
-      const storeBefore = await storeSnapshot(sy);
-      for (let i = 0; i < stepCount; i++) {
-        h.kernel.failAt(i);
-        await expect(sy.controller.connect('n1', sb('sb1'))).rejects.toMatchObject({ name: 'SwitchyardError' });
-        expect({ step: i, kernel: await h.kernelStateSettledTo(kernelBefore) }).toEqual({ step: i, kernel: kernelBefore });
-        expect({ step: i, store: await storeSnapshot(sy) }).toEqual({ step: i, store: storeBefore });
-        expect({ step: i, allocated: h.ipam.allocated() }).toEqual({ step: i, allocated: [] });
-      }
-      // And the network still works afterwards.
-      await sy.controller.connect('n1', sb('sb1'));
-    });
+    if (delegated) {
+      it('rolls back completely when connect fails at any step after the driver attached', async () => {
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
+        await sy.controller.createSandbox({ name: sb('sb1') });
+        // The steps of one successful connect: its fault points inside the undoable part (after the intent, before the commit).
+        const reached: string[] = [];
+        setFaultHook((p) => reached.push(p));
+        try {
+          await sy.controller.connect('n1', sb('sb1'));
+        } finally {
+          setFaultHook(undefined);
+        }
+        const points = reached.filter((p) => p.startsWith('connect:') && p !== 'connect:intent-written' && p !== 'connect:committed');
+        expect(points).toContain('connect:kernel-applied');
+        await sy.controller.disconnect('n1', sb('sb1'));
+        const kernelBefore = await h.kernelStateSettledTo(await h.kernelState());
+        const storeBefore = await storeSnapshot(sy);
+        for (const point of points) {
+          setFaultHook((p) => {
+            if (p === point) throw new SwitchyardError('SWY_ERR_INTERNAL', `conformance: injected failure at ${point}`);
+          });
+          try {
+            await expect(sy.controller.connect('n1', sb('sb1'))).rejects.toMatchObject({ name: 'SwitchyardError' });
+          } finally {
+            setFaultHook(undefined);
+          }
+          expect({ point, kernel: await h.kernelStateSettledTo(kernelBefore) }).toEqual({ point, kernel: kernelBefore });
+          expect({ point, store: await storeSnapshot(sy) }).toEqual({ point, store: storeBefore });
+        }
+        await sy.controller.connect('n1', sb('sb1'));
+      });
+    }
+
+    // An attaching driver's connect has no kernel steps of core's to fail (the test above covers it).
+    if (!delegated) {
+      it('rolls back completely when any kernel step of connect fails', async () => {
+        // Count the steps of one successful connect, then fail each of them in turn.
+        await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
+        await sy.controller.createSandbox({ name: sb('sb1') });
+        h.kernel.startCounting();
+        await sy.controller.connect('n1', sb('sb1'));
+        const stepCount = h.kernel.stepsSeen;
+        expect(stepCount).toBeGreaterThan(0);
+        await sy.controller.disconnect('n1', sb('sb1'));
+        const kernelBefore = await h.kernelStateSettledTo(await h.kernelState());
+        const storeBefore = await storeSnapshot(sy);
+        for (let i = 0; i < stepCount; i++) {
+          h.kernel.failAt(i);
+          await expect(sy.controller.connect('n1', sb('sb1'))).rejects.toMatchObject({ name: 'SwitchyardError' });
+          expect({ step: i, kernel: await h.kernelStateSettledTo(kernelBefore) }).toEqual({ step: i, kernel: kernelBefore });
+          expect({ step: i, store: await storeSnapshot(sy) }).toEqual({ step: i, store: storeBefore });
+          expect({ step: i, allocated: h.ipam.allocated() }).toEqual({ step: i, allocated: [] });
+        }
+        // And the network still works afterwards.
+        await sy.controller.connect('n1', sb('sb1'));
+      });
+    }
 
     it('refuses an interface name already taken in the sandbox with SWY_ERR_LINK_EXISTS and leaves nothing', async () => {
       await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
@@ -262,7 +326,7 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       const before = await h.kernelState();
       await expect(sy.controller.connect('n2', sb('sb1'), { ifname: 'eth5' })).rejects.toMatchObject({ code: 'SWY_ERR_LINK_EXISTS' });
       expect(await h.kernelStateSettledTo(before)).toEqual(before);
-      expect(h.ipam.allocated().length).toBe(1);
+      expect(h.ipam.allocated().length).toBe(delegated ? 0 : 1);
     });
 
     const routes = options.defaultRoute !== false;
