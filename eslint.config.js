@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
 const tests = ['**/__tests__/**/*.ts', '**/*.test.ts', 'examples/*/test/**/*.ts'];
 
 export default defineConfig(
-  globalIgnores(['**/dist/', '**/coverage/', 'docs/api/', '.bench-tmp/']),
+  globalIgnores(['**/dist/', '**/dist-bundle/', '**/coverage/', 'docs/api/', '.bench-tmp/']),
   { linterOptions: { reportUnusedDisableDirectives: 'error', reportUnusedInlineConfigs: 'error' } },
   js.configs.recommended,
   {

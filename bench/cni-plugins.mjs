@@ -1,7 +1,9 @@
 // Switchyard's CNI plugins exec'd as a runtime execs them, beside the reference `bridge` plugin and
-// `node -e 0` (Node's own start), alternating operation by operation in one run (BENCH_ONLY=cni-plugins).
+// `node -e 0` (Node's own start), alternating operation by operation in one run (BENCH_ONLY=cni-plugins):
+// the bundled executable (what `switchyard cni install` installs after `pnpm build`) and the unbundled
+// one (bin/switchyard-cni.js over tsc's dist/), on the same network.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,36 +33,52 @@ export default async function bench({ log, count = 200 }) {
   const bin = join(dir, 'bin');
   const install = spawnSync(process.execPath, [join(root, 'packages/cli/bin/switchyard.js'), 'cni', 'install', '--dir', bin], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir }, encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`switchyard cni install failed: ${install.stdout}${install.stderr}`);
+  const bundled = join(bin, 'switchyard-bridge');
+  if (!readFileSync(bundled, 'utf8').includes('/dist-bundle/')) throw new Error('switchyard cni install did not pick the bundle: run `pnpm build` (tsc, then the CNI bundle) first');
+  // The unbundled executable, wrapped as the install wraps the bundle.
+  const unbundled = join(dir, 'switchyard-bridge-unbundled');
+  writeFileSync(unbundled, `#!/bin/sh\nexec '${process.execPath}' '${join(root, 'packages/cni/bin/switchyard-cni.js')}' --plugin switchyard-bridge "$@"\n`, { mode: 0o755 });
   const ours = { cniVersion: '1.0.0', name: 'sycnibench', type: 'switchyard-bridge', bridge: 'sycnib0', isGateway: true, ipam: { type: 'host-local', subnet: '10.93.0.0/16' } };
   const theirs = { cniVersion: '1.0.0', name: 'refcnibench', type: 'bridge', bridge: 'refcnib0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.94.0.0/16' }]], dataDir: join(dir, 'ref-ipam') } };
   const names = Array.from({ length: n }, (_, i) => i);
-  spawnSync('ip', ['-batch', '-'], { input: names.flatMap((i) => [`netns add sycb${i}`, `netns add refcb${i}`]).join('\n') + '\n' });
-  const envFor = (command, i) => ({ CNI_COMMAND: command, CNI_CONTAINERID: `sy${i}`, CNI_NETNS: `/run/netns/sycb${i}`, CNI_IFNAME: 'eth0', CNI_PATH: bin, SWITCHYARD_STATE_DIR: stateDir });
-  const t = { add: [], refAdd: [], del: [], refDel: [], node: [], version: [] };
+  spawnSync('ip', ['-batch', '-'], { input: names.flatMap((i) => [`netns add sycb${i}`, `netns add syub${i}`, `netns add refcb${i}`]).join('\n') + '\n' });
+  const envFor = (command, id, netns) => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${netns}`, CNI_IFNAME: 'eth0', CNI_PATH: bin, SWITCHYARD_STATE_DIR: stateDir });
+  const version = (path) => execPlugin(path, 'VERSION', { cniVersion: '1.0.0' }, { CNI_COMMAND: 'VERSION' });
+  const t = { add: [], addU: [], refAdd: [], del: [], delU: [], refDel: [], node: [], version: [], versionU: [] };
 
-  log(`cni plugins: ${n} ADDs then ${n} DELs, switchyard-bridge, reference bridge and node -e 0 alternating…`);
+  log(`cni plugins: ${n} ADDs then ${n} DELs, switchyard-bridge bundled and unbundled, reference bridge and node -e 0 alternating…`);
   // The first exec of each warms the page cache (not measured).
-  await execPlugin(join(bin, 'switchyard-bridge'), 'VERSION', { cniVersion: '1.0.0' }, { CNI_COMMAND: 'VERSION' });
+  await version(bundled);
+  await version(unbundled);
   await nodeStart();
   for (const i of names) {
-    t.add.push(await time(() => execPlugin(join(bin, 'switchyard-bridge'), 'ADD', ours, envFor('ADD', i))));
+    t.add.push(await time(() => execPlugin(bundled, 'ADD', ours, envFor('ADD', `sy${i}`, `sycb${i}`))));
     t.refAdd.push(await time(() => execCni('bridge', 'ADD', theirs, { containerId: `ref${i}`, netns: `/run/netns/refcb${i}` })));
     t.node.push(await time(nodeStart));
-    t.version.push(await time(() => execPlugin(join(bin, 'switchyard-bridge'), 'VERSION', { cniVersion: '1.0.0' }, { CNI_COMMAND: 'VERSION' })));
+    t.addU.push(await time(() => execPlugin(unbundled, 'ADD', ours, envFor('ADD', `syu${i}`, `syub${i}`))));
+    t.version.push(await time(() => version(bundled)));
+    t.versionU.push(await time(() => version(unbundled)));
   }
   for (const i of names) {
-    t.del.push(await time(() => execPlugin(join(bin, 'switchyard-bridge'), 'DEL', ours, envFor('DEL', i))));
+    t.del.push(await time(() => execPlugin(bundled, 'DEL', ours, envFor('DEL', `sy${i}`, `sycb${i}`))));
     t.refDel.push(await time(() => execCni('bridge', 'DEL', theirs, { containerId: `ref${i}`, netns: `/run/netns/refcb${i}` })));
+    t.delU.push(await time(() => execPlugin(unbundled, 'DEL', ours, envFor('DEL', `syu${i}`, `syub${i}`))));
   }
   const s = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, summary(v)]));
-  spawnSync('ip', ['-batch', '-'], { input: names.flatMap((i) => [`netns del sycb${i}`, `netns del refcb${i}`]).join('\n') + '\n' });
+  spawnSync('ip', ['-batch', '-'], { input: names.flatMap((i) => [`netns del sycb${i}`, `netns del syub${i}`, `netns del refcb${i}`]).join('\n') + '\n' });
   spawnSync(process.execPath, [join(root, 'packages/cli/bin/switchyard.js'), 'network', 'rm', 'sycnibench'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
   spawnSync('ip', ['link', 'del', 'refcnib0']);
   rmSync(dir, { recursive: true, force: true });
+  const row = (name, ours, peer) => ({ name, ours: ours.median, peer: peer.median, unit: 'ms', lowerIsBetter: true, detail: { ours, peer } });
   return [
-    { name: 'CNI ADD, switchyard-bridge vs reference bridge, median', ours: s.add.median, peer: s.refAdd.median, unit: 'ms', lowerIsBetter: true, detail: { ours: s.add, peer: s.refAdd } },
-    { name: 'CNI DEL, switchyard-bridge vs reference bridge, median', ours: s.del.median, peer: s.refDel.median, unit: 'ms', lowerIsBetter: true, detail: { ours: s.del, peer: s.refDel } },
-    { name: 'CNI ADD, switchyard-bridge vs node -e 0 [peer: node]', ours: s.add.median, peer: s.node.median, unit: 'ms', lowerIsBetter: true },
-    { name: 'CNI VERSION, switchyard-bridge vs node -e 0 [peer: node]', ours: s.version.median, peer: s.node.median, unit: 'ms', lowerIsBetter: true },
+    row('CNI ADD, switchyard-bridge (bundled) vs reference bridge, median', s.add, s.refAdd),
+    row('CNI DEL, switchyard-bridge (bundled) vs reference bridge, median', s.del, s.refDel),
+    row('CNI ADD, switchyard-bridge (bundled) vs node -e 0 [peer: node]', s.add, s.node),
+    row('CNI DEL, switchyard-bridge (bundled) vs node -e 0 [peer: node]', s.del, s.node),
+    row('CNI VERSION, switchyard-bridge (bundled) vs node -e 0 [peer: node]', s.version, s.node),
+    row('CNI ADD, switchyard-bridge (unbundled) vs node -e 0 [peer: node]', s.addU, s.node),
+    row('CNI DEL, switchyard-bridge (unbundled) vs node -e 0 [peer: node]', s.delU, s.node),
+    row('CNI VERSION, switchyard-bridge (unbundled) vs node -e 0 [peer: node]', s.versionU, s.node),
+    row('CNI ADD, bundled vs unbundled [peer: unbundled]', s.add, s.addU),
   ];
 }

@@ -5,7 +5,6 @@
  * nftables firewall, runs one CNI command and closes it.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { consoleLogger, createSwitchyard, type EndpointRecord, type NetworkRecord, type Switchyard } from '@switchyard/core';
 import { hostVethName } from '@switchyard/driver-bridge';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from './builtins.js';
@@ -20,9 +19,6 @@ const HOST_INTERFACES: Readonly<Record<string, (network: NetworkRecord, endpoint
   'switchyard-bridge': (n, e) => [...(typeof n.driverState.bridge === 'string' ? [{ name: n.driverState.bridge }] : []), { name: e.bridgePort ?? hostVethName(e.id) }],
   'switchyard-ptp': (_n, e) => (e.hostInterface ? [{ name: e.hostInterface }] : []),
 };
-
-/** The entry script the wrappers run. */
-export const CNI_ENTRY = fileURLToPath(new URL('../bin/switchyard-cni.js', import.meta.url));
 
 /** Switchyard as the CLI opens it for a change, from the environment a runtime passes (or does not). */
 export async function openForCni(env: Record<string, string | undefined>): Promise<Switchyard> {

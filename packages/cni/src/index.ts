@@ -5,4 +5,5 @@ export * from './plugin.js';
 export * from './builtins.js';
 export * from './executable.js';
 export * from './entry.js';
+export * from './entry-script.js';
 export * from './host-local.js';

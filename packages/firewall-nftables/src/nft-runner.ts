@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { SwitchyardError } from '@switchyard/core';
-import { execa } from 'execa';
 
 /** Runs nft scripts and reads the ruleset back: through libnftables in-process, or the `nft` command. */
 export interface NftRunner {
@@ -19,18 +18,21 @@ function failed(what: string, message: string, script?: string): SwitchyardError
   });
 }
 
+// execa is loaded on first use: the libnftables runner (the default) never needs it.
+const execa = async () => (await import('execa')).execa;
+
 /** The `nft` command: the reference implementation and the tests' oracle (a process per call). */
 export class NftCommandRunner implements NftRunner {
   readonly name = 'nft';
   constructor(private readonly binary = 'nft') {}
 
   async run(script: string): Promise<void> {
-    const r = await execa(this.binary, ['-f', '-'], { input: script, reject: false });
+    const r = await (await execa())(this.binary, ['-f', '-'], { input: script, reject: false });
     if (r.exitCode !== 0) throw failed('a transaction', String(r.stderr || r.message), script);
   }
 
   async list(command: string, json: boolean): Promise<string> {
-    const r = await execa(this.binary, [...(json ? ['-j'] : []), ...command.split(' ')], { reject: false });
+    const r = await (await execa())(this.binary, [...(json ? ['-j'] : []), ...command.split(' ')], { reject: false });
     if (r.exitCode !== 0) throw failed(command, String(r.stderr || r.message));
     return String(r.stdout);
   }

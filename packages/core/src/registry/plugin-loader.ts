@@ -58,14 +58,19 @@ function coreVersionFromPackageJson(): string {
 export class PluginLoader {
   readonly appDir: string | undefined;
   readonly pluginDir: string | undefined;
-  readonly coreVersion: string;
+  private readonly givenCoreVersion: string | undefined;
   private readonly importer: (url: string) => Promise<unknown>;
 
   constructor(options: PluginLoaderOptions) {
     this.appDir = options.appDir === undefined ? undefined : resolve(options.appDir);
     this.pluginDir = options.pluginDir === undefined ? undefined : resolve(options.pluginDir);
-    this.coreVersion = options.coreVersion ?? coreVersionFromPackageJson();
+    this.givenCoreVersion = options.coreVersion;
     this.importer = options.importer ?? ((url) => import(url));
+  }
+
+  /** This core's version; package.json is read on first use, so an instance that loads no plugin never reads it. */
+  get coreVersion(): string {
+    return this.givenCoreVersion ?? coreVersionFromPackageJson();
   }
 
   /** Checks, then imports and validates: the whole sequence for a package on its own. */

@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { defaultCommandContext, programIn } from '../kernel/iproute2-commands.js';
 import type { NetnsRef } from '../spi/kernel.js';
 
@@ -23,6 +23,9 @@ if (proto === 'udp') {
   require('node:net').createServer((c) => { c.on('error', () => {}); c.end(say(c.remoteAddress)); }).listen(Number(port), '::', () => console.log('ready'));
 }`;
 
+// execa is loaded on first use: importing core (a CNI plugin exec, a CLI command) never pays for it.
+const execa = async () => (await import('execa')).execa;
+
 const CLIENT = `
 const [proto, host, port, ms] = process.argv.slice(1);
 const done = (s) => { process.stdout.write(s); process.exit(0); };
@@ -42,7 +45,7 @@ if (proto === 'udp') {
 /** Starts an echo server on `port` (all addresses, both families) inside `ns`; resolves once it listens. */
 export async function startEchoServer(ns: NetnsRef, port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promise<EchoServer> {
   const inv = programIn(ns, [process.execPath, '-e', SERVER, protocol, String(port)], { ip: 'ip', nsenter: 'nsenter' }, defaultCommandContext());
-  const child: ResultPromise = execa(inv.file, inv.args, { reject: false, buffer: false });
+  const child: ResultPromise = (await execa())(inv.file, inv.args, { reject: false, buffer: false });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.once('data', () => resolve());
     void child.then((r) => reject(new Error(`echo server on ${port}/${protocol} exited early: ${String(r.stderr ?? r.exitCode)}`)));
@@ -61,6 +64,6 @@ export async function startEchoServer(ns: NetnsRef, port: number, protocol: 'tcp
  */
 export async function askEcho(ns: NetnsRef, host: string, port: number, protocol: 'tcp' | 'udp' = 'tcp', waitMs = 1500): Promise<string> {
   const inv = programIn(ns, [process.execPath, '-e', CLIENT, protocol, host, String(port), String(waitMs)], { ip: 'ip', nsenter: 'nsenter' }, defaultCommandContext());
-  const r = await execa(inv.file, inv.args, { reject: false });
+  const r = await (await execa())(inv.file, inv.args, { reject: false });
   return String(r.stdout).trim();
 }
