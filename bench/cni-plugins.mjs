@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
-import { execCni, execPlugin } from './cni.mjs';
+import { CNI_BIN, execCni, execPlugin } from './cni.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -64,6 +64,32 @@ export default async function bench({ log, count = 200 }) {
     t.refDel.push(await time(() => execCni('bridge', 'DEL', theirs, { containerId: `ref${i}`, netns: `/run/netns/refcb${i}` })));
     t.delU.push(await time(() => execPlugin(unbundled, 'DEL', ours, envFor('DEL', `syu${i}`, `syub${i}`))));
   }
+  // The other kinds, alternating the same way: switchyard-ptp vs the reference ptp, and switchyard-host-local
+  // vs the reference host-local (IPAM alone, each on its own data directory).
+  const ptpOurs = { cniVersion: '1.0.0', name: 'sycniptp', type: 'switchyard-ptp', ipMasq: false, ipam: { type: 'host-local', subnet: '10.95.0.0/16' } };
+  const ptpTheirs = { cniVersion: '1.0.0', name: 'refcniptp', type: 'ptp', ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.96.0.0/16' }]], dataDir: join(dir, 'ref-ipam') } };
+  const hlConf = (type, dataDir) => ({ cniVersion: '1.0.0', name: 'hlbench', type: 'bridge', ipam: { type, ranges: [[{ subnet: '10.97.0.0/16' }]], dataDir } });
+  const hlOurs = hlConf('switchyard-host-local', join(dir, 'hl-ours'));
+  const hlTheirs = hlConf('host-local', join(dir, 'hl-theirs'));
+  const hlEnv = (command, id) => ({ CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: bin });
+  Object.assign(t, { ptpAdd: [], ptpRefAdd: [], ptpDel: [], ptpRefDel: [], hlAdd: [], hlRefAdd: [], hlDel: [], hlRefDel: [] });
+  const m = Math.max(5, Math.floor(n / 2));
+  const ptpNames = names.slice(0, m);
+  spawnSync('ip', ['-batch', '-'], { input: ptpNames.flatMap((i) => [`netns add syp${i}`, `netns add refp${i}`]).join('\n') + '\n' });
+  for (const i of ptpNames) {
+    t.ptpAdd.push(await time(() => execPlugin(join(bin, 'switchyard-ptp'), 'ADD', ptpOurs, envFor('ADD', `syp${i}`, `syp${i}`))));
+    t.ptpRefAdd.push(await time(() => execCni('ptp', 'ADD', ptpTheirs, { containerId: `refp${i}`, netns: `/run/netns/refp${i}` })));
+    t.hlAdd.push(await time(() => execPlugin(join(bin, 'switchyard-host-local'), 'ADD', hlOurs, hlEnv('ADD', `h${i}`))));
+    t.hlRefAdd.push(await time(() => execPlugin(`${CNI_BIN}/host-local`, 'ADD', hlTheirs, { ...hlEnv('ADD', `h${i}`), CNI_PATH: CNI_BIN })));
+  }
+  for (const i of ptpNames) {
+    t.ptpDel.push(await time(() => execPlugin(join(bin, 'switchyard-ptp'), 'DEL', ptpOurs, envFor('DEL', `syp${i}`, `syp${i}`))));
+    t.ptpRefDel.push(await time(() => execCni('ptp', 'DEL', ptpTheirs, { containerId: `refp${i}`, netns: `/run/netns/refp${i}` })));
+    t.hlDel.push(await time(() => execPlugin(join(bin, 'switchyard-host-local'), 'DEL', hlOurs, hlEnv('DEL', `h${i}`))));
+    t.hlRefDel.push(await time(() => execPlugin(`${CNI_BIN}/host-local`, 'DEL', hlTheirs, { ...hlEnv('DEL', `h${i}`), CNI_PATH: CNI_BIN })));
+  }
+  spawnSync('ip', ['-batch', '-'], { input: ptpNames.flatMap((i) => [`netns del syp${i}`, `netns del refp${i}`]).join('\n') + '\n' });
+  spawnSync(process.execPath, [join(root, 'packages/cli/bin/switchyard.js'), 'network', 'rm', 'sycniptp'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
   const s = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, summary(v)]));
   spawnSync('ip', ['-batch', '-'], { input: names.flatMap((i) => [`netns del sycb${i}`, `netns del syub${i}`, `netns del refcb${i}`]).join('\n') + '\n' });
   spawnSync(process.execPath, [join(root, 'packages/cli/bin/switchyard.js'), 'network', 'rm', 'sycnibench'], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir } });
@@ -80,5 +106,10 @@ export default async function bench({ log, count = 200 }) {
     row('CNI DEL, switchyard-bridge (unbundled) vs node -e 0 [peer: node]', s.delU, s.node),
     row('CNI VERSION, switchyard-bridge (unbundled) vs node -e 0 [peer: node]', s.versionU, s.node),
     row('CNI ADD, bundled vs unbundled [peer: unbundled]', s.add, s.addU),
+    row('CNI ADD, switchyard-ptp (bundled) vs reference ptp, median', s.ptpAdd, s.ptpRefAdd),
+    row('CNI DEL, switchyard-ptp (bundled) vs reference ptp, median', s.ptpDel, s.ptpRefDel),
+    row('CNI ADD, switchyard-host-local vs reference host-local, median', s.hlAdd, s.hlRefAdd),
+    row('CNI DEL, switchyard-host-local vs reference host-local, median', s.hlDel, s.hlRefDel),
+    row('CNI ADD, switchyard-host-local vs node -e 0 [peer: node]', s.hlAdd, s.node),
   ];
 }
