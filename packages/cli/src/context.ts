@@ -2,6 +2,7 @@ import type { Firewall, Switchyard, SwitchyardOptions } from '@switchyard/core';
 import type { DoctorProbes } from './doctor/probes.js';
 import type { CommandStarter, SignalSource } from './run/child-process.js';
 import type { PingFn } from './demo/ping.js';
+import type { NpmRunner } from './plugins/plugin-dir.js';
 
 /** Where output goes; `runCli` callers pass process streams, tests pass buffers. */
 export interface TextSink {
@@ -39,6 +40,10 @@ export interface CliDeps {
    * is not given, no firewall is looked for: a fake kernel never meets the real nftables.
    */
   firewall?: () => Firewall | undefined;
+  /** Runs npm for `plugin install/rm` (default: `npm` from PATH, umask 022); tests pass a fake. */
+  npm?: NpmRunner;
+  /** The @switchyard/core directory plugins get as their peer (default: the one this CLI loads). */
+  coreDir?: () => string;
 }
 
 /** Options every command accepts. */

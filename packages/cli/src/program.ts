@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { CniToolFlags } from './commands/cni.js';
 import type { ConnectFlags } from './commands/connect.js';
 import type { NetworkCreateFlags } from './commands/network.js';
+import type { PluginInstallFlags } from './commands/plugin.js';
 import type { RunFlags } from './commands/run.js';
 import type { SandboxCreateFlags } from './commands/sandbox.js';
 import type { CliContext, GlobalFlags } from './context.js';
@@ -45,6 +46,14 @@ Examples:
 Networks named in net.d or rkt's presets are created on first use. When the list names neither
 "default" nor "default-restricted", rkt's rule adds "default-restricted" ("default" with --net=all).
 Without --net, the sandbox joins "default".`;
+
+const PLUGIN_EXAMPLES = `
+Examples:
+  switchyard plugin install switchyard-driver-ptp-lite
+  switchyard plugin install switchyard-driver-ptp-lite@^0.1.0 --registry http://127.0.0.1:4873
+  switchyard plugin install ./switchyard-driver-ptp-lite-0.1.0.tgz
+  switchyard plugin ls
+  switchyard plugin rm switchyard-driver-ptp-lite`;
 
 /** Builds the `switchyard` command tree; actions report through `ctx`. */
 export function buildProgram(ctx: CliContext, version: string): Command {
@@ -207,6 +216,26 @@ export function buildProgram(ctx: CliContext, version: string): Command {
       .option('--keep <containerId/ifname>', 'gc: an attachment to keep (repeatable)', collect)
       .action(async (conf: string, sandbox: string | undefined, opts: CniToolFlags) => (await import('./commands/cni.js')).cniTool(ctx, command, conf, sandbox, opts));
   }
+
+  const plugin = program.command('plugin').description('install, list and remove driver plugins (npm packages switchyard-driver-<type>) in <state-dir>/plugins').helpCommand(false);
+  plugin
+    .command('install')
+    .argument('<package>', 'NAME[@RANGE] from the registry, a tarball (npm pack), or a package directory')
+    .description('install a plugin into <state-dir>/plugins with npm, then check that Switchyard can load it')
+    .option('--registry <url>', "npm registry to install from (default: $npm_config_registry, else npm's own setting)")
+    .addHelpText('after', PLUGIN_EXAMPLES)
+    .action(async (spec: string, opts: PluginInstallFlags) => (await import('./commands/plugin.js')).pluginInstall(ctx, spec, opts));
+  plugin
+    .command('ls')
+    .alias('list')
+    .description('list installed plugins: package, version, kind, type, plugin API version')
+    .action(async () => (await import('./commands/plugin.js')).pluginList(ctx));
+  plugin
+    .command('rm')
+    .alias('remove')
+    .argument('<names...>', 'package names (or driver types)')
+    .description('remove plugins that no network uses')
+    .action(async (names: string[]) => (await import('./commands/plugin.js')).pluginRemove(ctx, names));
 
   program
     .command('gc')

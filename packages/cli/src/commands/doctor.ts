@@ -53,6 +53,25 @@ function render(r: DoctorReport): string {
       '  ',
     ),
   );
+  const ip = r.installedPlugins;
+  out.push(`Plugins installed in ${ip.dir} (\`switchyard plugin install|ls|rm\`)`);
+  if (ip.plugins.length === 0) out.push('  none', '');
+  else {
+    out.push(
+      formatTable(
+        ['PACKAGE', 'VERSION', 'KIND', 'TYPE', 'API', 'MANIFEST'],
+        ip.plugins.map((p) => [
+          p.name,
+          p.version,
+          p.kind ?? '?',
+          p.type ?? '?',
+          p.apiVersion === undefined ? '?' : String(p.apiVersion),
+          p.error ? `✗ ${p.error.code}: ${oneLine(p.error.message)}` : `✓ ${p.manifest?.version ?? '?'}${p.manifest?.description ? ` ${p.manifest.description}` : ''}`,
+        ]),
+        '  ',
+      ),
+    );
+  }
   out.push('Tools');
   out.push(
     formatTable(

@@ -1,5 +1,6 @@
 import type { KernelFeature, RegisteredPlugin, Switchyard } from '@switchyard/core';
 import { loadNetDir } from '../netd/net-dir.js';
+import { listInstalled, pluginDirOf, type InstalledPlugin } from '../plugins/plugin-dir.js';
 import { mayChangeKernel, type Privileges } from '../privileges.js';
 import type { DirStatus, DoctorProbes } from './probes.js';
 
@@ -25,6 +26,8 @@ export interface DoctorReport {
   problems: string[];
   kernel: FeatureCheck[];
   plugins: RegisteredPlugin[];
+  /** The CLI's plugin directory and each package in it, its manifest imported and checked as `network create` would. */
+  installedPlugins: { dir: string; plugins: InstalledPlugin[] };
   tools: ToolCheck[];
   cniPlugins: { dir: string; plugins: string[]; install: string };
   privileges: Privileges & { mayChangeKernel: boolean };
@@ -117,6 +120,7 @@ export async function gatherReport(sy: Switchyard, probes: DoctorProbes, env: { 
     problems,
     kernel,
     plugins: sy.registry.list(),
+    installedPlugins: { dir: pluginDirOf(env.stateDir), plugins: await listInstalled(pluginDirOf(env.stateDir), true) },
     tools,
     cniPlugins: { dir: CNI_PLUGIN_DIR, plugins: probes.cniPlugins(CNI_PLUGIN_DIR), install: 'apt-get install containernetworking-plugins' },
     privileges: { ...priv, mayChangeKernel: may },

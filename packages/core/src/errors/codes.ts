@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   SWY_ERR_USAGE: 'InvalidArgument',
   SWY_ERR_CONFIG_INVALID: 'InvalidArgument',
   SWY_ERR_DEMO_CHECK_FAILED: 'Internal',
+  SWY_ERR_PLUGIN_INSTALL_FAILED: 'Unavailable',
+  SWY_ERR_PLUGIN_IN_USE: 'Conflict',
   // anything unexpected (a bug): reported with this code rather than none
   SWY_ERR_INTERNAL: 'Internal',
 } as const satisfies Record<string, ErrorKind>;

@@ -161,6 +161,15 @@ export class PluginLoader {
   }
 
   /**
+   * The command that installs a package where this loader finds it, quoted for a hint. A loader with
+   * only a plugin directory is the CLI's (`<stateDir>/plugins`), which has its own installer:
+   * `switchyard plugin install NAME`; otherwise `npm install NAME` in the application's directory.
+   */
+  installCommand(name: string): string {
+    return this.appDir === undefined && this.pluginDir !== undefined ? `\`switchyard plugin install ${name}\`` : `\`npm install ${name}\` (run in ${this.installDir})`;
+  }
+
+  /**
    * Where the package's package.json is: the application's dependencies first (Node's resolution),
    * then the plugin directory's own node_modules (never a parent's); then checks that nobody but root
    * or this user could have written it (`location-trusted`), before anything of it is imported.
@@ -171,7 +180,7 @@ export class PluginLoader {
     if (found === undefined) {
       throw pluginCheckError('package-resolves', {
         message: `Plugin package ${name} was not found from ${roots.join(' or ') || 'anywhere (no application or plugin directory is set)'}`,
-        hint: `Install it: \`npm install ${name}\` (run in ${this.installDir}).`,
+        hint: `Install it: ${this.installCommand(name)}.`,
         details: { package: name, searchedFrom: roots },
       });
     }
