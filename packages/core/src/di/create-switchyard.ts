@@ -37,7 +37,10 @@ export interface SwitchyardOptions {
   builtins?: { drivers?: DriverManifest[]; ipams?: IpamManifest[] };
   /** Drivers: manifest objects (your own) or npm package names. */
   drivers?: Array<DriverManifest | string>;
-  /** IPAM drivers: manifest objects or npm package names. */
+  /**
+   * IPAM drivers: manifest objects or npm package names. The default IPAM, `host-local`, need not be
+   * listed: unless one of that name is registered, it is loaded from `@switchyard/ipam-host-local` on first use.
+   */
   ipams?: Array<IpamManifest | string>;
   /**
    * Which built-in kernel executor to use when `kernel` is not given: `netlink` (default; rtnetlink

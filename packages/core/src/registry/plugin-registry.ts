@@ -76,7 +76,7 @@ export class PluginRegistry {
     return (await this.instance('driver', type)) as NetworkDriver;
   }
 
-  /** The IPAM driver of that name, created on first use (loading `switchyard-ipam-<name>` when autoload is on). */
+  /** The IPAM driver of that name, created on first use (loading `switchyard-ipam-<name>`, or `@switchyard/ipam-host-local` for the default `host-local`, when autoload is on). */
   async ipam(name: string): Promise<IpamDriver> {
     return (await this.instance('ipam', name)) as IpamDriver;
   }
@@ -230,7 +230,7 @@ export class PluginRegistry {
       hint:
         packageName === undefined
           ? `Use one of the registered ${kind === 'driver' ? 'types' : 'names'}: ${known}.`
-          : `Install it: \`npm install ${packageName}\` (run in ${this.loader.installDir}${this.options.autoloadPlugins ? '' : ', then load it by name'}), or use a registered one: ${known}.`,
+          : `Install it: ${this.loader.installCommand(packageName)}${this.options.autoloadPlugins ? '' : ' (then load it by name)'}, or use a registered one: ${known}.`,
       cause,
       details: { kind, type: key, registered, ...(packageName === undefined ? {} : { package: packageName }) },
     });
