@@ -98,7 +98,8 @@ export class CliContext {
 
   /** Human output on stdout (skipped under --json). */
   say(text: string): void {
-    if (!this.json) this.io.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    // Nothing at all for an empty text (a script's `ls -q` with no match prints no blank line).
+    if (!this.json && text !== '') this.io.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
 
   /** Machine output on stdout (only under --json). */

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CniToolFlags } from './commands/cni.js';
+import type { ListFlags } from './output/list-options.js';
 import type { ConnectFlags } from './commands/connect.js';
 import type { NetworkCreateFlags } from './commands/network.js';
 import type { PluginInstallFlags } from './commands/plugin.js';
@@ -96,7 +97,10 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .command('ls')
     .alias('list')
     .description('list networks (and those net.d declares but nothing used yet)')
-    .action(async () => (await import('./commands/network.js')).networkList(ctx));
+    .option('-q, --quiet', 'only the network ids')
+    .option('-f, --filter <key=value>', 'only networks matching: name, id, driver, label=KEY[=VALUE], scope (repeatable)', collect)
+    .option('--format <template>', 'one line per network from a template: {{.Name}} {{.ID}} {{.Driver}} {{.Subnet}} {{.Gateway}} {{.Label "k"}} {{json .}}')
+    .action(async (opts: ListFlags) => (await import('./commands/network.js')).networkList(ctx, opts));
   network
     .command('inspect')
     .argument('<name>', 'network name or id')
@@ -127,7 +131,10 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .command('ls')
     .alias('list')
     .description('list sandboxes with their interfaces and addresses')
-    .action(async () => (await import('./commands/sandbox.js')).sandboxList(ctx));
+    .option('-q, --quiet', 'only the sandbox ids')
+    .option('-f, --filter <key=value>', 'only sandboxes matching: name, id, label=KEY[=VALUE], network, mode (repeatable)', collect)
+    .option('--format <template>', 'one line per sandbox from a template: {{.Name}} {{.ID}} {{.Networks}} {{.Addresses}} {{.Label "k"}} {{json .}}')
+    .action(async (opts: ListFlags) => (await import('./commands/sandbox.js')).sandboxList(ctx, opts));
   sandbox
     .command('inspect')
     .argument('<name>', 'sandbox name or id')
@@ -140,27 +147,30 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description('remove sandboxes: they leave their networks and their namespaces go')
     .action(async (names: string[]) => (await import('./commands/sandbox.js')).sandboxRemove(ctx, names));
 
-  program
-    .command('connect')
-    .argument('<network>', 'network name or id (net.d networks and rkt presets are created on first use)')
-    .argument('<sandbox>', 'sandbox name or id')
-    .description('connect a sandbox to a network (creates an endpoint: an interface with an address)')
-    .option('--ip <ipv4>', 'static IPv4 address')
-    .option('--ip6 <ipv6>', 'static IPv6 address')
-    .option('--mac <mac>', 'MAC address of the interface')
-    .option('--ifname <name>', 'interface name inside the sandbox (default: the next free ethN)')
-    .option('--alias <name>', 'extra host name for this endpoint (repeatable)', collect)
-    .option('--priority <n>', 'the highest priority endpoint provides the default route')
-    .option('-p, --port <spec>', 'publish a port, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], ranges allowed, no host port = a free one; or a named port as rkt: NAME:[HOST_IP:]HOST_PORT (repeatable)', collect)
-    .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
-    .addHelpText('after', CONNECT_EXAMPLES)
-    .action(async (net: string, sb: string, opts: ConnectFlags) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
-  program
-    .command('disconnect')
-    .argument('<network>', 'network name or id')
-    .argument('<sandbox>', 'sandbox name or id')
-    .description('disconnect a sandbox from a network')
-    .action(async (net: string, sb: string) => (await import('./commands/connect.js')).disconnect(ctx, net, sb));
+  // `connect`/`disconnect`, and the same as `network connect`/`network disconnect` (Docker's spelling).
+  for (const parent of [program, network]) {
+    parent
+      .command('connect')
+      .argument('<network>', 'network name or id (net.d networks and rkt presets are created on first use)')
+      .argument('<sandbox>', 'sandbox name or id')
+      .description('connect a sandbox to a network (creates an endpoint: an interface with an address)')
+      .option('--ip <ipv4>', 'static IPv4 address')
+      .option('--ip6 <ipv6>', 'static IPv6 address')
+      .option('--mac <mac>', 'MAC address of the interface')
+      .option('--ifname <name>', 'interface name inside the sandbox (default: the next free ethN)')
+      .option('--alias <name>', 'extra host name for this endpoint (repeatable)', collect)
+      .option('--priority <n>', 'the highest priority endpoint provides the default route')
+      .option('-p, --port <spec>', 'publish a port, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], ranges allowed, no host port = a free one; or a named port as rkt: NAME:[HOST_IP:]HOST_PORT (repeatable)', collect)
+      .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
+      .addHelpText('after', CONNECT_EXAMPLES)
+      .action(async (net: string, sb: string, opts: ConnectFlags) => (await import('./commands/connect.js')).connect(ctx, net, sb, opts));
+    parent
+      .command('disconnect')
+      .argument('<network>', 'network name or id')
+      .argument('<sandbox>', 'sandbox name or id')
+      .description('disconnect a sandbox from a network')
+      .action(async (net: string, sb: string) => (await import('./commands/connect.js')).disconnect(ctx, net, sb));
+  }
 
   program
     .command('run')

@@ -2,6 +2,7 @@ import { familyOf, type SandboxSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
 import { netnsText, sandboxDetails, sandboxesTable, shortId, withStale } from '../output/views.js';
+import { formatRow, parseFilters, rowMatches, sandboxRow, type ListFlags } from '../output/list-options.js';
 import { removeEach } from './remove-each.js';
 import { parseExposeFlags } from '../port-spec.js';
 
@@ -39,8 +40,16 @@ export function sandboxSpec(name: string, f: SandboxCreateFlags): SandboxSpec {
   };
 }
 
-export async function sandboxList(ctx: CliContext): Promise<void> {
+export async function sandboxList(ctx: CliContext, f: ListFlags = {}): Promise<void> {
+  const filters = parseFilters(f.filter ?? [], ['name', 'id', 'label', 'network', 'mode']);
   const sy = await ctx.open('read');
+  if (f.quiet || f.format !== undefined || filters.size > 0) {
+    const rows = (await sy.controller.listSandboxes()).map((s) => ({ s, row: sandboxRow(s) })).filter(({ s, row }) => rowMatches(row, filters, s.id));
+    const lines = rows.map(({ row }) => (f.quiet ? row.fields.ID : f.format !== undefined ? formatRow(f.format, row) : undefined));
+    if (lines.every((l) => l !== undefined)) ctx.result(lines.map((l) => `${l}\n`).join(''), { sandboxes: rows.map(({ s }) => s) });
+    else ctx.result(rows.length > 0 ? sandboxesTable(rows.map(({ s }) => s)) : '', { sandboxes: rows.map(({ s }) => s) });
+    return;
+  }
   const [sandboxes, { sandboxes: stale }] = await Promise.all([sy.controller.listSandboxes(), sy.controller.staleness()]);
   ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes, stale) : 'No sandboxes yet. Create one with `switchyard sandbox create NAME`.\n', { sandboxes: sandboxes.map((s) => withStale(s, stale[s.name])) });
 }
