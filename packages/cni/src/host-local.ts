@@ -7,7 +7,7 @@
  * STATUS (fails when the directory cannot be written or a range set has no address left).
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
+import { dirname } from 'node:path';
 import { HostLocalAllocator, ownerMatches, type CniHostLocalConfig, type RangeSet } from '@switchyard/ipam-host-local';
 import { requestedAddresses } from './attachment.js';
 import { cniErrorOf } from './plugin.js';
@@ -37,8 +37,6 @@ export function hostLocalConfigOf(config: NetConf): CniHostLocalConfig {
   const runtimeRanges = isJsonObject(config.runtimeConfig) ? config.runtimeConfig.ipRanges : undefined;
   if (runtimeRanges !== undefined && !Array.isArray(runtimeRanges)) throw invalid('invalid runtimeConfig.ipRanges', `expected a list of range sets, got ${show(runtimeRanges)}`);
   const ranges = Array.isArray(runtimeRanges) && runtimeRanges.length > 0 ? { ranges: runtimeRanges } : {};
-  // A relative directory would mean whatever directory the runtime happens to exec the plugin from.
-  if (typeof ipam.dataDir === 'string' && !isAbsolute(ipam.dataDir)) throw invalid('invalid ipam.dataDir', `${show(ipam.dataDir)} is not an absolute path`);
   return { name: config.name, ipam: { ...ipam, ...ranges } };
 }
 

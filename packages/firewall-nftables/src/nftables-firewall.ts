@@ -116,31 +116,27 @@ const EPROTONOSUPPORT = 93;
  * libc cannot be loaded the answer is "no": the runners then report their own errors.
  */
 export function kernelLacksNftables(): boolean {
-  let libc: { func(signature: string): (...args: unknown[]) => unknown };
+  let koffi: Koffi;
+  let libc: ReturnType<Koffi['load']>;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as { load(name: string): typeof libc };
+    koffi = createRequire(import.meta.url)('koffi') as Koffi;
     libc = koffi.load('libc.so.6');
   } catch {
     return false;
   }
   const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
   const close = libc.func('int close(int fd)') as (fd: number) => number;
-  const errno = libc.func('int *__errno_location()');
+  const errnoLocation = libc.func('int *__errno_location()');
   const fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   if (fd >= 0) {
     close(fd);
     return false;
   }
   // Only "this protocol does not exist" means no nftables; EMFILE, EACCES and the like are the runners' to report.
-  return readErrno(errno) === EPROTONOSUPPORT;
+  return koffi.decode(errnoLocation(), 'int') === EPROTONOSUPPORT;
 }
 
-function readErrno(location: () => unknown): number | undefined {
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as { decode(ptr: unknown, type: string): unknown };
-    const value = koffi.decode(location(), 'int');
-    return typeof value === 'number' ? value : undefined;
-  } catch {
-    return undefined;
-  }
+interface Koffi {
+  load(name: string): { func(signature: string): (...args: unknown[]) => unknown };
+  decode(ptr: unknown, type: string): unknown;
 }

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { SwitchyardError, type AddressOwner, type IpFamily, type IpamRangeConfig, type Logger } from '@switchyard/core';
 import { formatAddress, parseAddressWithOptionalPrefix, tryParseAddress } from './address.js';
 import { RangeSetAllocator, type Allocation } from './allocator.js';
@@ -87,7 +88,8 @@ export class HostLocalAllocator {
     }
     assertNetworkName(config.name);
     const dataDir = config.ipam.dataDir ?? options.defaultDataDir ?? CNI_DATA_DIR;
-    if (typeof dataDir !== 'string' || dataDir === '') throw configError('ipam.dataDir must be a directory path.', 'Write it as a string, e.g. "/var/lib/cni/networks".');
+    // A relative directory would mean whatever directory the plugin happens to be run from.
+    if (typeof dataDir !== 'string' || !isAbsolute(dataDir)) throw configError('ipam.dataDir must be an absolute directory path.', 'Write it as an absolute path, e.g. "/var/lib/cni/networks".');
     const sets = rangeSetsOf(config.ipam).map((set, i) => parseRangeSet(set, `ranges[${i}]`));
     const { defaultDataDir: _, ...rest } = options;
     return new HostLocalAllocator(config.name, dataDir, sets, rest);

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IproutesExecutor } from '@switchyard/core';
 import { kernelSnapshot, requireLab, settledSnapshot, type KernelSnapshot } from '@switchyard/core/testing';
+import { CNI_README_MYNET, PODMAN_CONFLIST } from './cni-configs.js';
 
 // These tests drive the built command (`npx tsc -b` first) as a user would, inside the lab namespace.
 const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -145,26 +146,9 @@ describe('switchyard on the real kernel', () => {
   test('CNI README 10-mynet.conf (beside its 99-loopback.conf) and the conflist Podman writes work through run --net; a published port answers', async () => {
     const dir = env.SWITCHYARD_NET_DIR as string;
     mkdirSync(dir, { recursive: true });
-    // Verbatim from CNI's README.
-    writeFileSync(
-      join(dir, '10-mynet.conf'),
-      JSON.stringify({ cniVersion: '0.2.0', name: 'mynet', type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.22.0.0/16', routes: [{ dst: '0.0.0.0/0' }] } }),
-    );
+    writeFileSync(join(dir, '10-mynet.conf'), JSON.stringify(CNI_README_MYNET));
     writeFileSync(join(dir, '99-loopback.conf'), JSON.stringify({ cniVersion: '0.2.0', name: 'lo', type: 'loopback' }));
-    // As Podman 3 writes /etc/cni/net.d/87-podman-bridge.conflist.
-    writeFileSync(
-      join(dir, '87-podman-bridge.conflist'),
-      JSON.stringify({
-        cniVersion: '0.4.0',
-        name: 'podman',
-        plugins: [
-          { type: 'bridge', bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]] } },
-          { type: 'portmap', capabilities: { portMappings: true } },
-          { type: 'firewall' },
-          { type: 'tuning' },
-        ],
-      }),
-    );
+    writeFileSync(join(dir, '87-podman-bridge.conflist'), JSON.stringify(PODMAN_CONFLIST));
     const mynet = cli('run', '--net=mynet', '--', 'sh', '-c', 'ip -4 route show default; ping -n -c1 -W2 10.22.0.1');
     expect(mynet.code).toBe(0);
     expect(mynet.stdout).toContain('default via 10.22.0.1 dev eth0');

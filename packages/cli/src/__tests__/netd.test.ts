@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isSwitchyardError } from '@switchyard/core';
 import { parseNetConf, translateNetConf } from '@switchyard/cni';
 import { loadNetDir } from '../netd/net-dir.js';
+import { PODMAN_CONFLIST } from './cni-configs.js';
 import { harness } from './harness.js';
 
 function configErrorOf(fn: () => unknown): { message: string; details: Record<string, unknown> | undefined } {
@@ -131,20 +132,7 @@ describe('the standard keys a CNI config may carry', () => {
 
   test('a conflist as Podman writes it (bridge + portmap + firewall + tuning) is a native bridge network', () => {
     const warnings: string[] = [];
-    const spec = parseNetConf(
-      '87-podman.conflist',
-      JSON.stringify({
-        cniVersion: '0.4.0',
-        name: 'podman',
-        plugins: [
-          { type: 'bridge', bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]] } },
-          { type: 'portmap', capabilities: { portMappings: true } },
-          { type: 'firewall' },
-          { type: 'tuning' },
-        ],
-      }),
-      warnings,
-    );
+    const spec = parseNetConf('87-podman.conflist', JSON.stringify(PODMAN_CONFLIST), warnings);
     expect(spec).toMatchObject({ name: 'podman', driver: 'bridge', options: { bridge: 'cni-podman0', isGateway: true, ipMasq: true, hairpinMode: true, isDefaultGateway: true } });
     expect(spec.ipam?.ipv4).toEqual([{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]);
     expect(warnings).toEqual([]);

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SwitchyardError, assertAdoptableNamespace, netnsIdentity } from '@switchyard/core';
+import { CniRuntime, DEFAULT_CNI_PATH, ResultCache, loadConfFile, spawnPlugin, splitPath, type ConfList } from '@switchyard/driver-cni';
 import type { CliContext } from '../context.js';
+import { loadNetDir } from '../netd/net-dir.js';
 
 /**
  * `cni install [--dir DIR]`: puts Switchyard's CNI plugins into a CNI bin directory, as small shell
@@ -51,9 +53,7 @@ const TOOL_NETWORK_ID = 'switchyard-cni-tool';
  * /opt/cni/bin:/usr/lib/cni); CNI_ARGS and CAP_ARGS (JSON) from the environment, as cnitool reads them, or `--args`/`--cap-args`.
  */
 export async function cniTool(ctx: CliContext, command: 'add' | 'del' | 'check' | 'gc' | 'status', conf: string, sandbox: string | undefined, f: CniToolFlags): Promise<void> {
-  const { CniRuntime, ResultCache, DEFAULT_CNI_PATH, loadConfFile, parseConf, spawnPlugin, splitPath } = await import('@switchyard/driver-cni');
-  const { SwitchyardError } = await import('@switchyard/core');
-  const list = await confFor(ctx, conf, loadConfFile, parseConf);
+  const list = await confFor(ctx, conf);
   const runtime = new CniRuntime(splitPath(ctx.io.env.CNI_PATH || DEFAULT_CNI_PATH), new ResultCache(join(ctx.stateDir, 'cni-tool')), spawnPlugin);
   const version = await runtime.negotiate(list);
   if (command === 'status') {
@@ -93,75 +93,58 @@ export async function cniTool(ctx: CliContext, command: 'add' | 'del' | 'check' 
     const checked = await runtime.check(list, version, rt);
     ctx.result(checked ? `${list.name}: ${rt.containerId}/${rt.ifName} checks out\n` : `${list.name}: CHECK is disabled (disableCheck)\n`, { network: list.name, checked });
   }
+}
 
-  /** `K=V;K=V` as CNI_ARGS pairs. */
-  function parseCniArgs(text: string): Array<[string, string]> {
-    return text
-      .split(';')
-      .filter((p) => p !== '')
-      .map((pair) => {
-        const at = pair.indexOf('=');
-        if (at <= 0) throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `CNI argument ${JSON.stringify(pair)} is not KEY=VALUE`, { hint: 'Write CNI_ARGS as KEY=VALUE pairs separated by ";", e.g. IP=10.22.0.9;IgnoreUnknown=1.' });
-        return [pair.slice(0, at), pair.slice(at + 1)];
-      });
-  }
+/** `K=V;K=V` as CNI_ARGS pairs. */
+function parseCniArgs(text: string): Array<[string, string]> {
+  return text
+    .split(';')
+    .filter((p) => p !== '')
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `CNI argument ${JSON.stringify(pair)} is not KEY=VALUE`, { hint: 'Write CNI_ARGS as KEY=VALUE pairs separated by ";", e.g. IP=10.22.0.9;IgnoreUnknown=1.' });
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    });
+}
 
-  /** CAP_ARGS: a JSON object of capability arguments, e.g. {"portMappings": [...]}. */
-  function parseCapArgs(text: string | undefined): Record<string, never> {
-    if (text === undefined || text === '') return {};
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `capability arguments are not JSON (${e instanceof Error ? e.message : String(e)})`, {
-        hint: 'Give CAP_ARGS (or --cap-args) as a JSON object, e.g. {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}.',
-      });
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SwitchyardError('SWY_ERR_INVALID_OPTION', 'capability arguments must be a JSON object', { hint: 'e.g. {"portMappings": [...]}' });
-    return value as Record<string, never>;
+/** CAP_ARGS: a JSON object of capability arguments, e.g. {"portMappings": [...]}. */
+function parseCapArgs(text: string | undefined): Record<string, never> {
+  if (text === undefined || text === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `capability arguments are not JSON (${e instanceof Error ? e.message : String(e)})`, {
+      hint: 'Give CAP_ARGS (or --cap-args) as a JSON object, e.g. {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}.',
+    });
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SwitchyardError('SWY_ERR_INVALID_OPTION', 'capability arguments must be a JSON object', { hint: 'e.g. {"portMappings": [...]}' });
+  return value as Record<string, never>;
 }
 
 /** The config CONF names: a file path (anything with a "/" or a .conf/.conflist/.json name), else a network declared in the net dir. */
-async function confFor<T>(ctx: CliContext, conf: string, loadFile: (path: string) => T, parse: (raw: Record<string, never>, where: string) => T): Promise<T> {
-  if (conf.includes('/') || /\.(conf|conflist|json)$/.test(conf)) return loadFile(conf);
-  const { loadNetDir } = await import('../netd/net-dir.js');
-  const { readFile } = await import('node:fs/promises');
+async function confFor(ctx: CliContext, conf: string): Promise<ConfList> {
+  if (conf.includes('/') || /\.(conf|conflist|json)$/.test(conf)) return loadConfFile(conf);
   const declared = (await loadNetDir(ctx.netDir)).declarations.find((d) => d.name === conf);
   if (!declared) {
-    const { SwitchyardError } = await import('@switchyard/core');
     throw new SwitchyardError('SWY_ERR_NETWORK_NOT_FOUND', `No CNI config named "${conf}" in ${ctx.netDir}`, {
       hint: `Give a .conf/.conflist path, or declare the network in a file in ${ctx.netDir} (see \`switchyard network ls\`).`,
       details: { name: conf, netDir: ctx.netDir },
     });
   }
-  return parse(JSON.parse(await readFile(declared.file, 'utf8')) as Record<string, never>, declared.file);
+  return loadConfFile(declared.file);
 }
 
-/** A sandbox's netns path, or the path given (which must exist). */
+/** A sandbox's netns path, or the path given: it must exist, and it must not be the host's (core's rule for adopting a namespace). */
 async function netnsPathOf(ctx: CliContext, sandbox: string): Promise<string> {
-  const { SwitchyardError } = await import('@switchyard/core');
   if (sandbox.startsWith('/')) {
-    if (!existsSync(sandbox)) throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${sandbox}`, { hint: 'Give an existing netns path (/run/netns/NAME, /proc/PID/ns/net) or a sandbox name.' });
-    // As `sandbox create` refuses it: this process's (and PID 1's) namespace is the host's, never a container's.
-    const same = (a: string, b: string) => {
-      try {
-        const [x, y] = [statSync(a), statSync(b)];
-        return x.dev === y.dev && x.ino === y.ino;
-      } catch {
-        return false;
-      }
-    };
-    if (same(sandbox, '/proc/self/ns/net') || same(sandbox, '/proc/1/ns/net')) {
-      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${sandbox} is the host's own network namespace`, {
-        hint: "CNI attaches containers in namespaces of their own: give a container's netns (ip netns add NAME; /run/netns/NAME).",
-      });
-    }
+    const identity = netnsIdentity(sandbox);
+    if (!identity) throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${sandbox}`, { hint: 'Give an existing netns path (/run/netns/NAME, /proc/PID/ns/net) or a sandbox name.' });
+    assertAdoptableNamespace(sandbox, identity);
     return sandbox;
   }
   const sy = await ctx.open('read');
-  const record = await sy.controller.inspectSandbox(sandbox);
-  const ns = record.netns;
+  const ns = (await sy.controller.inspectSandbox(sandbox)).netns;
   if (ns.kind === 'named') return join('/run/netns', ns.name);
   if (ns.kind === 'path') return ns.path;
   throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Sandbox "${sandbox}" shares the host namespace`, { hint: 'CNI attaches containers in namespaces of their own: give an isolated sandbox.' });

@@ -5,7 +5,7 @@ import { parseAddressFlag, parseCidrFlag, parseKeyValues, usageError } from '../
 import { configError, parseNetConf } from '@switchyard/cni';
 import { loadNetDir } from '../netd/net-dir.js';
 import { oneLine } from '../output/failure.js';
-import { formatRow, networkRow, parseFilters, rowMatches, type ListFlags } from '../output/list-options.js';
+import { networkRow, parseFilters, rowMatches, scriptLines, scripted, type ListFlags } from '../output/list-options.js';
 import { networkDetails, networksTable, shortId, withStale } from '../output/views.js';
 import { removeEach } from './remove-each.js';
 
@@ -77,30 +77,30 @@ async function specFromFile(name: string | undefined, f: NetworkCreateFlags): Pr
 }
 
 /**
- * `network ls`: created networks, then what net.d declares but nobody has used yet. With `-q`, `--filter`
- * or `--format` (Docker's flags) only the created networks, one line each, for scripts.
+ * `network ls`: created networks, then what net.d declares but nobody has used yet. `--filter` narrows
+ * the created ones (and drops the net.d part); `-q` or `--format` (Docker's flags) print one line each, for scripts.
  */
 export async function networkList(ctx: CliContext, f: ListFlags = {}): Promise<void> {
   const filters = parseFilters(f.filter ?? [], ['name', 'id', 'driver', 'label', 'scope']);
   const sy = await ctx.open('read');
-  if (f.quiet || f.format !== undefined || filters.size > 0) {
-    const [all, users] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes()]);
-    const rows = all.map((n) => ({ n, row: networkRow(n, users) })).filter(({ n, row }) => rowMatches(row, filters, n.id));
-    const lines = rows.map(({ row }) => (f.quiet ? row.fields.ID : f.format !== undefined ? formatRow(f.format, row) : undefined));
-    if (lines.every((l) => l !== undefined)) ctx.result(lines.map((l) => `${l}\n`).join(''), { networks: rows.map(({ n }) => n) });
-    else
-      ctx.result(
-        rows.length > 0
-          ? networksTable(
-              rows.map(({ n }) => n),
-              users,
-            )
-          : '',
-        { networks: rows.map(({ n }) => n) },
-      );
+  if (scripted(f)) {
+    const [networks, sandboxes] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes()]);
+    const rows = networks.map((n) => ({ n, row: networkRow(n, sandboxes) })).filter(({ n, row }) => rowMatches(row, filters, n.id));
+    ctx.result(
+      scriptLines(
+        rows.map(({ row }) => row),
+        f,
+      ),
+      { networks: rows.map(({ n }) => n) },
+    );
     return;
   }
   const [networks, sandboxes, netd, { networks: stale }] = await Promise.all([sy.controller.listNetworks(), sy.controller.listSandboxes(), loadNetDir(ctx.netDir), sy.controller.staleness()]);
+  if (filters.size > 0) {
+    const shown = networks.filter((n) => rowMatches(networkRow(n, sandboxes), filters, n.id));
+    ctx.result(shown.length > 0 ? networksTable(shown, sandboxes, stale) : '', { networks: shown.map((n) => withStale(n, stale[n.name])) });
+    return;
+  }
   const created = new Set(networks.map((n) => n.name));
   const declared = netd.declarations
     .filter((d) => !created.has(d.name))

@@ -2,7 +2,7 @@ import { familyOf, type SandboxSpec } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
 import { netnsText, sandboxDetails, sandboxesTable, shortId, withStale } from '../output/views.js';
-import { formatRow, parseFilters, rowMatches, sandboxRow, type ListFlags } from '../output/list-options.js';
+import { parseFilters, rowMatches, sandboxRow, scriptLines, scripted, type ListFlags } from '../output/list-options.js';
 import { removeEach } from './remove-each.js';
 import { parseExposeFlags } from '../port-spec.js';
 
@@ -43,15 +43,21 @@ export function sandboxSpec(name: string, f: SandboxCreateFlags): SandboxSpec {
 export async function sandboxList(ctx: CliContext, f: ListFlags = {}): Promise<void> {
   const filters = parseFilters(f.filter ?? [], ['name', 'id', 'label', 'network', 'mode']);
   const sy = await ctx.open('read');
-  if (f.quiet || f.format !== undefined || filters.size > 0) {
+  if (scripted(f)) {
     const rows = (await sy.controller.listSandboxes()).map((s) => ({ s, row: sandboxRow(s) })).filter(({ s, row }) => rowMatches(row, filters, s.id));
-    const lines = rows.map(({ row }) => (f.quiet ? row.fields.ID : f.format !== undefined ? formatRow(f.format, row) : undefined));
-    if (lines.every((l) => l !== undefined)) ctx.result(lines.map((l) => `${l}\n`).join(''), { sandboxes: rows.map(({ s }) => s) });
-    else ctx.result(rows.length > 0 ? sandboxesTable(rows.map(({ s }) => s)) : '', { sandboxes: rows.map(({ s }) => s) });
+    ctx.result(
+      scriptLines(
+        rows.map(({ row }) => row),
+        f,
+      ),
+      { sandboxes: rows.map(({ s }) => s) },
+    );
     return;
   }
-  const [sandboxes, { sandboxes: stale }] = await Promise.all([sy.controller.listSandboxes(), sy.controller.staleness()]);
-  ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes, stale) : 'No sandboxes yet. Create one with `switchyard sandbox create NAME`.\n', { sandboxes: sandboxes.map((s) => withStale(s, stale[s.name])) });
+  const [all, { sandboxes: stale }] = await Promise.all([sy.controller.listSandboxes(), sy.controller.staleness()]);
+  const sandboxes = all.filter((s) => rowMatches(sandboxRow(s), filters, s.id));
+  const none = filters.size > 0 ? '' : 'No sandboxes yet. Create one with `switchyard sandbox create NAME`.\n';
+  ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes, stale) : none, { sandboxes: sandboxes.map((s) => withStale(s, stale[s.name])) });
 }
 
 export async function sandboxInspect(ctx: CliContext, name: string): Promise<void> {

@@ -46,6 +46,16 @@ export function sandboxRow(s: SandboxRecord): Row {
   return { fields, labels: s.labels };
 }
 
+/** Whether the flags ask for one scripted line per row (`-q` or `--format`) instead of the table. */
+export function scripted(f: ListFlags): boolean {
+  return f.quiet === true || f.format !== undefined;
+}
+
+/** The scripted lines: the short id (`-q`) or the `--format` template, per row. */
+export function scriptLines(rows: readonly Row[], f: ListFlags): string {
+  return rows.map((row) => `${f.quiet || f.format === undefined ? row.fields.ID : formatRow(f.format, row)}\n`).join('');
+}
+
 /** `--filter KEY=VALUE` (repeatable), as Docker's: the same key given twice is "either", different keys are "all". */
 export function parseFilters(filters: readonly string[], keys: readonly string[]): Map<string, string[]> {
   const byKey = new Map<string, string[]>();

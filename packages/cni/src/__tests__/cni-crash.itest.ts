@@ -42,6 +42,27 @@ function expectClean(): void {
   expect(sh('ip', '-o', 'link')).not.toMatch(/syb[0-9a-f]+/);
 }
 
+/**
+ * For each point: `before` (if any), then `command` SIGKILLed there, then the DEL a runtime sends next,
+ * which must succeed; returns the points after which something was left (expectClean failed).
+ */
+function killedAt(points: readonly string[], command: 'ADD' | 'DEL', before?: () => void): string[] {
+  const failures: string[] = [];
+  for (const point of points) {
+    before?.();
+    const killed = lab.cni('switchyard-bridge', command, conf, at, { SWITCHYARD_FAULT_POINT: point });
+    expect([point, killed.signal]).toEqual([point, 'SIGKILL']);
+    const del = lab.cni('switchyard-bridge', 'DEL', conf, at);
+    expect([point, del.status, del.stdout]).toEqual([point, 0, '']);
+    try {
+      expectClean();
+    } catch (error) {
+      failures.push(`${point}: ${String(error)}`);
+    }
+  }
+  return failures;
+}
+
 let addPoints: string[] = [];
 let delPoints: string[] = [];
 
@@ -67,19 +88,7 @@ describe('a CNI plugin killed inside ADD or DEL', () => {
   });
 
   it('ADD killed at each point, then the runtime DEL: nothing is left, and a new ADD works', async () => {
-    const failures: string[] = [];
-    for (const point of addPoints) {
-      const killed = lab.cni('switchyard-bridge', 'ADD', conf, at, { SWITCHYARD_FAULT_POINT: point });
-      expect([point, killed.signal]).toEqual([point, 'SIGKILL']);
-      const del = lab.cni('switchyard-bridge', 'DEL', conf, at);
-      expect([point, del.status, del.stdout]).toEqual([point, 0, '']);
-      try {
-        expectClean();
-      } catch (error) {
-        failures.push(`${point}: ${String(error)}`);
-      }
-      // The network is left as a crash in the middle of its creation leaves it: rolled back or whole.
-    }
+    const failures = killedAt(addPoints, 'ADD');
     expect(failures).toEqual([]);
     const add = lab.cni('switchyard-bridge', 'ADD', conf, at);
     expect(add.status).toBe(0);
@@ -89,19 +98,7 @@ describe('a CNI plugin killed inside ADD or DEL', () => {
   });
 
   it('DEL killed at each point, then the runtime DEL again: nothing is left', () => {
-    const failures: string[] = [];
-    for (const point of delPoints) {
-      expect(lab.cni('switchyard-bridge', 'ADD', conf, at).status).toBe(0);
-      const killed = lab.cni('switchyard-bridge', 'DEL', conf, at, { SWITCHYARD_FAULT_POINT: point });
-      expect([point, killed.signal]).toEqual([point, 'SIGKILL']);
-      const again = lab.cni('switchyard-bridge', 'DEL', conf, at);
-      expect([point, again.status, again.stdout]).toEqual([point, 0, '']);
-      try {
-        expectClean();
-      } catch (error) {
-        failures.push(`${point}: ${String(error)}`);
-      }
-    }
+    const failures = killedAt(delPoints, 'DEL', () => expect(lab.cni('switchyard-bridge', 'ADD', conf, at).status).toBe(0));
     expect(failures).toEqual([]);
   });
 

@@ -205,7 +205,7 @@ describe('switchyard-host-local', () => {
     expect((await run('ADD', 'c1', conf('1.1.0', {}, { runtimeConfig: { ipRanges: 'x' } }))).json).toMatchObject({ code: 7 });
     expect((await run('ADD', 'c1', { cniVersion: '1.0.0', name: 'hlnet', type: 'bridge' })).json).toMatchObject({ code: 7 });
     expect((await run('ADD', 'c1', conf('1.1.0', { resolvConf: join(dir, 'missing') }))).json).toMatchObject({ code: 5 });
-    expect((await run('ADD', 'c1', conf('1.1.0', { dataDir: 'relative/dir' }))).json).toMatchObject({ code: 7, details: expect.stringContaining('not an absolute path') });
+    expect((await run('ADD', 'c1', conf('1.1.0', { dataDir: 'relative/dir' }))).json).toMatchObject({ code: 7, msg: 'ipam.dataDir must be an absolute directory path.' });
     expect(files()).toEqual([]);
   });
 });
