@@ -1,13 +1,22 @@
 import { SwitchyardError, type IpFamily, type IpamRangeConfig } from '@switchyard/core';
 import { cidrContains, cidrOf, formatAddress, formatCidr, parseAddress, parseCidr, type Cidr } from './address.js';
 
-/** One validated range: addresses `start`..`end` (inclusive) of `subnet`, never handing out `gateway`. */
+/**
+ * One validated range: addresses `start`..`end` (inclusive) of `subnet` are handed out, never `gateway`.
+ * A request for a given address may name any of `staticStart`..`staticEnd`: the same span, except for a
+ * range given as Docker's `ipRange`, where (as `docker network create --ip-range`) a static address may be
+ * anywhere in the subnet and only the addresses handed out unasked come from the ipRange.
+ */
 export interface AddressRange {
   family: IpFamily;
   subnet: Cidr;
   start: bigint;
   end: bigint;
   gateway: bigint;
+  staticStart: bigint;
+  staticEnd: bigint;
+  /** The `ipRange` the range was given as, kept so its stored form means the same. */
+  ipRange?: Cidr;
 }
 
 /** A range set: the owner gets one address from any of its ranges (CNI's `ranges[i]`). */
@@ -102,7 +111,9 @@ export function parseRange(config: IpamRangeConfig, label = 'range'): AddressRan
       rangeEnd: e,
     });
   }
-  return { family, subnet, start, end, gateway };
+  // Docker's rule for --ip-range: static addresses may be anywhere in the subnet.
+  const docker = config.ipRange !== undefined;
+  return { family, subnet, start, end, gateway, staticStart: docker ? firstHost : start, staticEnd: docker ? lastHost : end, ...(docker ? { ipRange: span } : {}) };
 }
 
 /** Parses a range set: one or more ranges of one family that do not overlap. */
@@ -147,9 +158,9 @@ export function assertSetsDisjoint(sets: RangeSet[], label = 'ranges'): void {
   });
 }
 
-/** The range holding `value` between its start and end, if any. */
+/** The range an address belongs to (between its static start and end: what a request may name), if any. */
 export function rangeHolding(set: RangeSet, family: IpFamily, value: bigint): AddressRange | undefined {
-  return set.ranges.find((r) => r.family === family && value >= r.start && value <= r.end);
+  return set.ranges.find((r) => r.family === family && value >= r.staticStart && value <= r.staticEnd);
 }
 
 /** True when `value` is the gateway of any range in the set (never handed out). */
@@ -162,6 +173,7 @@ export function rangeToConfig(range: AddressRange): IpamRangeConfig {
   const f = range.family;
   return {
     subnet: formatCidr(range.subnet),
+    ...(range.ipRange ? { ipRange: formatCidr(range.ipRange) } : {}),
     rangeStart: formatAddress(f, range.start),
     rangeEnd: formatAddress(f, range.end),
     gateway: formatAddress(f, range.gateway),

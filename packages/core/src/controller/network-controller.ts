@@ -3,7 +3,7 @@ import { TOKENS } from '../di/tokens.js';
 import type { ResolvedOptions } from '../di/options.js';
 import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
 import type { SwitchyardEventBus, SwitchyardEvents } from '../events/events.js';
-import type { ConnectOptions, EndpointRecord, NetworkRecord, NetworkSpec, PoolAssignment, PortBinding, SandboxRecord, SandboxSpec } from '../model/types.js';
+import type { ConnectOptions, EndpointRecord, IpamRangeConfig, NetworkRecord, NetworkSpec, PoolAssignment, PortBinding, SandboxRecord, SandboxSpec } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
 import type { Firewall } from '../spi/firewall.js';
 import { HOST_NS, type Kernel } from '../spi/kernel.js';
@@ -19,7 +19,9 @@ import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle, endpointName } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
-import { runUndoable } from './undo-stack.js';
+import { runUndoable, type UndoStack } from './undo-stack.js';
+import type { IpamDriver } from '../spi/ipam-driver.js';
+import { quoteValue } from '../errors/quote-value.js';
 import { faultPoint } from '../util/fault-points.js';
 import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
 import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps } from '../firewall/firewall-intents.js';
@@ -122,7 +124,8 @@ export class NetworkController {
             });
             undo.push(`release pool ${pool.poolId}`, () => ipam.releasePool(pool.poolId));
             faultPoint('network.create:pool-requested');
-            const assignment: PoolAssignment = { poolId: pool.poolId, subnet: pool.subnet, ...(pool.gateway ? { gateway: pool.gateway } : {}) };
+            const aux = await this.reserveAuxAddresses(ipam, pool.poolId, network, ranges, undo);
+            const assignment: PoolAssignment = { poolId: pool.poolId, subnet: pool.subnet, ...(pool.gateway ? { gateway: pool.gateway } : {}), ...(aux ? { auxAddresses: aux } : {}) };
             if (family === 4) network.ipv4 = assignment;
             else network.ipv6 = assignment;
           }
@@ -170,6 +173,38 @@ export class NetworkController {
     });
     this.emit('network.created', record);
     return record;
+  }
+
+  /**
+   * Docker's auxiliary addresses: each is reserved in the pool under the network's own id (owner
+   * ifname `auxN`), so no endpoint is given it and deleting the network releases it with the pool.
+   */
+  private async reserveAuxAddresses(ipam: IpamDriver, poolId: string, network: NetworkRecord, ranges: IpamRangeConfig[], undo: UndoStack): Promise<Record<string, string> | undefined> {
+    const entries = ranges.flatMap((r) => Object.entries(r.auxAddresses ?? {}));
+    if (entries.length === 0) return undefined;
+    const aux: Record<string, string> = {};
+    for (const [i, [name, address]] of entries.entries()) {
+      if (name.trim() === '' || Object.hasOwn(aux, name)) {
+        throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Auxiliary address name ${quoteValue(name)} of network "${network.name}" is ${name.trim() === '' ? 'empty' : 'given twice'}`, {
+          hint: 'Name each auxiliary address once, e.g. --aux-address my-router=10.88.0.5.',
+        });
+      }
+      try {
+        const got = await ipam.requestAddress({ poolId, owner: { id: network.id, ifname: `aux${i}` }, address });
+        undo.push(`release auxiliary ${got.address}`, () => ipam.releaseAddress(poolId, got.address));
+        aux[name] = got.address.split('/')[0] as string;
+      } catch (e) {
+        if (isSwitchyardError(e, 'SWY_ERR_ADDRESS_OUT_OF_RANGE')) {
+          throw new SwitchyardError('SWY_ERR_ADDRESS_OUT_OF_RANGE', `Auxiliary address ${name}=${address} is not in network "${network.name}"'s subnet`, {
+            hint: 'Give an auxiliary address inside the subnet it belongs to (--subnet, or --subnet6 for IPv6).',
+            cause: e,
+            details: { name, address },
+          });
+        }
+        throw e;
+      }
+    }
+    return aux;
   }
 
   async inspectNetwork(nameOrId: string): Promise<NetworkRecord> {

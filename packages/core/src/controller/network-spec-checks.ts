@@ -53,6 +53,7 @@ export function assertNetworkSpec(spec: NetworkSpec): void {
       const checked = range as IpamRangeConfig;
       if (checked.subnet !== undefined) assertSubnet(checked.subnet, family);
       assertRangeAddresses(checked, family);
+      assertAuxAddresses(checked, family);
     }
   }
 }
@@ -78,7 +79,29 @@ function assertRangeAddresses(range: IpamRangeConfig, family: 4 | 6): void {
   }
 }
 
-function liesInside(field: 'gateway' | 'ipRange' | 'rangeStart' | 'rangeEnd', value: string, subnet: string, family: 4 | 6): boolean {
+/** Docker's auxiliary addresses: a map of names to addresses of the range's family, inside its subnet. */
+function assertAuxAddresses(range: IpamRangeConfig, family: 4 | 6): void {
+  const aux: unknown = range.auxAddresses;
+  if (aux === undefined) return;
+  const example = family === 4 ? '{ "my-router": "10.88.0.5" }' : '{ "my-router": "fd00:88::5" }';
+  if (typeof aux !== 'object' || aux === null || Array.isArray(aux) || !Object.values(aux).every((v) => typeof v === 'string')) {
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `ipam.ipv${family} auxAddresses ${quoteValue(aux)} is not a map of names to addresses`, { hint: `Write it as ${example}.` });
+  }
+  for (const [name, address] of Object.entries(aux as Record<string, string>)) {
+    if (range.subnet === undefined || !liesInside('auxAddress', address, range.subnet, family)) {
+      throw new SwitchyardError(
+        'SWY_ERR_RANGE_INVALID',
+        `Auxiliary address ${quoteValue(name)}=${quoteValue(address)} is not an IPv${family} address inside ${range.subnet === undefined ? 'a given subnet' : `subnet ${range.subnet}`}`,
+        {
+          hint: `Give the subnet it belongs to and an address inside it, e.g. --subnet ${family === 4 ? '10.88.0.0/24 --aux-address my-router=10.88.0.5' : 'fd00:88::/64 --aux-address my-router=fd00:88::5'}.`,
+          details: { name, address, ...(range.subnet ? { subnet: range.subnet } : {}) },
+        },
+      );
+    }
+  }
+}
+
+function liesInside(field: 'gateway' | 'ipRange' | 'rangeStart' | 'rangeEnd' | 'auxAddress', value: string, subnet: string, family: 4 | 6): boolean {
   if (field === 'ipRange') {
     const block = parseCidr(value, 'ipRange');
     return block.family === family && block.prefix >= parseCidr(subnet).prefix && cidrContains(subnet, block.network);

@@ -17,6 +17,11 @@ export interface IpamRangeConfig {
   rangeEnd?: string;
   /** Gateway address; defaults to the subnet's first address. */
   gateway?: string;
+  /**
+   * Addresses of the subnet never given to an endpoint, by name (Docker's `--aux-address`, e.g. a router
+   * or a host outside Switchyard's control): `{ "my-router": "10.88.0.5" }`.
+   */
+  auxAddresses?: Record<string, string>;
 }
 
 export interface IpamSpec {
@@ -52,6 +57,8 @@ export interface PoolAssignment {
   subnet: string;
   /** Gateway address (no prefix), when the network has one. */
   gateway?: string;
+  /** The auxiliary addresses reserved in the pool, by name (`IpamRangeConfig.auxAddresses`). */
+  auxAddresses?: Record<string, string>;
 }
 
 export interface NetworkRecord {

@@ -38,6 +38,32 @@ describe('HostLocalIpam', () => {
     expect((await ipam.requestAddress({ poolId: pool.poolId, owner: owner('c1') })).address).toBe('10.1.0.128/24');
   });
 
+  it('takes a static address outside the ipRange but inside the subnet, as docker network create --ip-range does, and never hands one out unasked', async () => {
+    const pool = await ipam.requestPool(request({ ranges: [{ subnet: '10.1.0.0/24', ipRange: '10.1.0.128/30' }] }));
+    expect((await ipam.requestAddress({ poolId: pool.poolId, owner: owner('static'), address: '10.1.0.20' })).address).toBe('10.1.0.20/24');
+    // The same owner asking again gets the same address (the pool knows the address is its own).
+    expect((await ipam.requestAddress({ poolId: pool.poolId, owner: owner('static'), address: '10.1.0.20' })).address).toBe('10.1.0.20/24');
+    const handed = [];
+    for (const id of ['a', 'b', 'c', 'd']) handed.push((await ipam.requestAddress({ poolId: pool.poolId, owner: owner(id) })).address);
+    expect(handed).toEqual(['10.1.0.128/24', '10.1.0.129/24', '10.1.0.130/24', '10.1.0.131/24']);
+    expectCoded(await caught(() => ipam.requestAddress({ poolId: pool.poolId, owner: owner('e') })), 'SWY_ERR_POOL_EXHAUSTED');
+    // Outside the subnet, its broadcast address and the gateway stay refused.
+    expectCoded(await caught(() => ipam.requestAddress({ poolId: pool.poolId, owner: owner('f'), address: '10.1.1.5' })), 'SWY_ERR_ADDRESS_OUT_OF_RANGE');
+    expectCoded(await caught(() => ipam.requestAddress({ poolId: pool.poolId, owner: owner('f'), address: '10.1.0.255' })), 'SWY_ERR_ADDRESS_OUT_OF_RANGE');
+    expectCoded(await caught(() => ipam.requestAddress({ poolId: pool.poolId, owner: owner('f'), address: '10.1.0.1' })), 'SWY_ERR_ADDRESS_IN_USE');
+    // Released by owner, and by the pool with everything else.
+    await ipam.releaseOwner(pool.poolId, owner('static'));
+    expect(existsSync(join(dir.path, 'ipam', 'net1', '10.1.0.20'))).toBe(false);
+    await ipam.requestAddress({ poolId: pool.poolId, owner: { id: 'id-net1', ifname: 'aux0' }, address: '10.1.0.30' });
+    await ipam.releasePool(pool.poolId);
+    expect(readdirSync(join(dir.path, 'ipam', 'net1')).filter((f) => f.startsWith('10.'))).toEqual(['10.1.0.128', '10.1.0.129', '10.1.0.130', '10.1.0.131']);
+  });
+
+  it('keeps CNI host-local semantics for rangeStart/rangeEnd: a static address outside them is refused', async () => {
+    const pool = await ipam.requestPool(request({ ranges: [{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.100', rangeEnd: '10.1.0.110' }] }));
+    expectCoded(await caught(() => ipam.requestAddress({ poolId: pool.poolId, owner: owner('c1'), address: '10.1.0.20' })), 'SWY_ERR_ADDRESS_OUT_OF_RANGE');
+  });
+
   it('allocates across multiple ranges of one pool', async () => {
     const pool = await ipam.requestPool(request({ ranges: [{ subnet: '10.1.0.0/24', rangeStart: '10.1.0.10', rangeEnd: '10.1.0.10' }, { subnet: '10.2.0.0/24' }] }));
     expect(pool.subnet).toBe('10.1.0.0/24');
