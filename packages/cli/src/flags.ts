@@ -1,13 +1,20 @@
 import { addressFamily, familyOf, SwitchyardError, type IpFamily } from '@switchyard/core';
 
 /** `k=v` pairs of a repeatable flag (`--label`, `-o`) as an object; a later key wins. */
+const KEY_VALUE_EXAMPLES: Readonly<Record<string, string>> = {
+  '--label': '--label team=web',
+  '-o': '-o mtu=1400',
+  '--aux-address': '--aux-address my-router=10.88.0.5',
+  '--ipam-opt': '--ipam-opt dataDir=/var/lib/cni/networks',
+};
+
 export function parseKeyValues(flag: string, values: readonly string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of values) {
     const eq = pair.indexOf('=');
     if (eq <= 0) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${flag} ${JSON.stringify(pair)} is not in key=value form`, {
-        hint: `Write ${flag} key=value, e.g. ${flag === '--label' ? '--label team=web' : '-o mtu=1400'}.`,
+        hint: `Write ${flag} key=value, e.g. ${KEY_VALUE_EXAMPLES[flag] ?? `${flag} mtu=1400`}.`,
         details: { flag, value: pair },
       });
     }

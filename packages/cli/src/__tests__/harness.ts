@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSwitchyard, type StateStore } from '@switchyard/core';
 import { FakeKernel, MemoryFirewall, MemoryIpam, MemoryStore, memoryIpamManifest } from '@switchyard/core/testing';
+import hostLocal from '@switchyard/ipam-host-local';
 import { runCli, type CliDeps } from '../main.js';
 
 export interface CliRun {
@@ -28,8 +29,8 @@ export interface Harness {
   dispose(): void;
 }
 
-/** A CLI on FakeKernel (with every feature unless `kernel.features` says otherwise), a memory IPAM and one in-memory store shared by every invocation. */
-export function harness(deps: CliDeps = {}, kernel: ConstructorParameters<typeof FakeKernel>[0] = {}): Harness {
+/** A CLI on FakeKernel (with every feature unless `kernel.features` says otherwise), a memory IPAM (or host-local: `opts.hostLocal`) and one in-memory store shared by every invocation. */
+export function harness(deps: CliDeps = {}, kernel: ConstructorParameters<typeof FakeKernel>[0] = {}, opts: { hostLocal?: boolean } = {}): Harness {
   const fake = new FakeKernel(kernel);
   const ipam = new MemoryIpam();
   const memory = new MemoryStore();
@@ -54,7 +55,9 @@ export function harness(deps: CliDeps = {}, kernel: ConstructorParameters<typeof
     deps: {
       hasPrivileges: () => true,
       firewall: () => firewall,
-      createSwitchyard: (o) => createSwitchyard({ ...o, builtins: { drivers: o.builtins?.drivers ?? [] }, ipams: [memoryIpamManifest(ipam)], kernel: fake, store, recover: false, autoloadPlugins: false }),
+      // hostLocal: the real host-local IPAM, its files under the state dir.
+      createSwitchyard: (o) =>
+        createSwitchyard({ ...o, builtins: { drivers: o.builtins?.drivers ?? [] }, ipams: [opts.hostLocal ? hostLocal : memoryIpamManifest(ipam)], kernel: fake, store, recover: false, autoloadPlugins: false }),
       ...deps,
     },
     async run(...argv) {

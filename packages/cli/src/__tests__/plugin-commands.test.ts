@@ -224,6 +224,27 @@ describe('switchyard plugin', () => {
     expect(npm.calls).toEqual([]);
   });
 
+  test('two installs at once take turns on the plugin directory lock, and both plugins end up installed', async () => {
+    const other = writePlugin(work, 'switchyard-driver-other', 'other');
+    let running = 0;
+    let most = 0;
+    // npm that takes a while, so the second install would start inside the first without the lock.
+    h.deps.npm = async (args, env) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 400));
+      try {
+        return await npm.run(args, env);
+      } finally {
+        running--;
+      }
+    };
+    const [a, b] = await Promise.all([h.run('plugin', 'install', toy), h.run('plugin', 'install', other)]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(most).toBe(1);
+    expect(Object.keys(JSON.parse(readFileSync(join(pluginDir(), 'package.json'), 'utf8')).dependencies).sort()).toEqual(['switchyard-driver-other', 'switchyard-driver-toy']);
+    expect(`${a.stderr}${b.stderr}`).toMatch(/waiting for .*, which is changing /);
+  });
+
   test('rm removes by package name or type, tries every name and reports failures at the end', async () => {
     await h.run('plugin', 'install', toy);
     const r = await h.run('plugin', 'rm', 'ghost', 'toy', 'switchyard-driver-other');

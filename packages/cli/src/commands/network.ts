@@ -7,7 +7,7 @@ import { loadNetDir } from '../netd/net-dir.js';
 import { oneLine } from '../output/failure.js';
 import { networkRow, parseFilters, rowMatches, scriptLines, scripted, type ListFlags } from '../output/list-options.js';
 import { networkDetails, networksTable, shortId, withStale } from '../output/views.js';
-import { removeEach } from './remove-each.js';
+import { inspectEach, removeEach } from './each-name.js';
 
 export interface NetworkCreateFlags {
   driver?: string;
@@ -21,6 +21,9 @@ export interface NetworkCreateFlags {
   label?: string[];
   opt?: string[];
   fromFile?: string;
+  auxAddress?: string[];
+  ipamDriver?: string;
+  ipamOpt?: string[];
 }
 
 /** `network create NAME`: a network from flags, or from an rkt/CNI conf file (`--from-file`). */
@@ -40,19 +43,24 @@ function specFromFlags(name: string | undefined, f: NetworkCreateFlags): Network
   if (!name) throw usageError('network create needs a NAME (or --from-file FILE)', 'Write `switchyard network create NAME [--subnet CIDR]`.');
   if (!f.subnet && (f.gateway || f.ipRange)) throw usageError('--gateway and --ip-range need --subnet', 'Add --subnet CIDR, e.g. --subnet 10.88.0.0/24 --gateway 10.88.0.1.');
   if (!f.subnet6 && f.gateway6) throw usageError('--gateway6 needs --subnet6', 'Add --subnet6 CIDR, e.g. --subnet6 fd00:88::/64.');
+  const aux = auxAddressFlags(f);
   const v4: IpamRangeConfig | undefined = f.subnet
     ? {
         subnet: parseCidrFlag('--subnet', f.subnet, 4),
         ...(f.gateway ? { gateway: parseAddressFlag('--gateway', f.gateway, 4) } : {}),
         ...(f.ipRange ? { ipRange: parseCidrFlag('--ip-range', f.ipRange, 4) } : {}),
+        ...(aux[4] ? { auxAddresses: aux[4] } : {}),
       }
     : undefined;
-  const v6: IpamRangeConfig | undefined = f.subnet6 ? { subnet: parseCidrFlag('--subnet6', f.subnet6, 6), ...(f.gateway6 ? { gateway: parseAddressFlag('--gateway6', f.gateway6, 6) } : {}) } : undefined;
+  const v6: IpamRangeConfig | undefined = f.subnet6
+    ? { subnet: parseCidrFlag('--subnet6', f.subnet6, 6), ...(f.gateway6 ? { gateway: parseAddressFlag('--gateway6', f.gateway6, 6) } : {}), ...(aux[6] ? { auxAddresses: aux[6] } : {}) }
+    : undefined;
   const ipv6 = f.ipv6 === true || v6 !== undefined;
+  const ipamOptions = parseKeyValues('--ipam-opt', f.ipamOpt);
   return {
     name,
     driver: f.driver ?? 'bridge',
-    ipam: { ...(v4 ? { ipv4: [v4] } : {}), ...(v6 ? { ipv6: [v6] } : {}) },
+    ipam: { ...(f.ipamDriver ? { driver: f.ipamDriver } : {}), ...(v4 ? { ipv4: [v4] } : {}), ...(v6 ? { ipv6: [v6] } : {}), ...(Object.keys(ipamOptions).length > 0 ? { options: ipamOptions } : {}) },
     ...(ipv6 ? { ipv6: true } : {}),
     ...(f.internal ? { internal: true } : {}),
     labels: parseKeyValues('--label', f.label),
@@ -60,10 +68,23 @@ function specFromFlags(name: string | undefined, f: NetworkCreateFlags): Network
   };
 }
 
+/** `--aux-address NAME=IP`, split by family: each needs the subnet flag of its family (as Docker: "no matching subnet"). */
+function auxAddressFlags(f: NetworkCreateFlags): { 4?: Record<string, string>; 6?: Record<string, string> } {
+  const out: { 4?: Record<string, string>; 6?: Record<string, string> } = {};
+  for (const [name, address] of Object.entries(parseKeyValues('--aux-address', f.auxAddress))) {
+    const family = address.includes(':') ? 6 : 4;
+    if (!(family === 4 ? f.subnet : f.subnet6)) {
+      throw usageError(`--aux-address ${name}=${address} needs ${family === 4 ? '--subnet' : '--subnet6'}: no subnet given for it to belong to`, `Add ${family === 4 ? '--subnet CIDR' : '--subnet6 CIDR'} holding ${address}.`);
+    }
+    (out[family] ??= {})[name] = parseAddressFlag('--aux-address', address, family);
+  }
+  return out;
+}
+
 async function specFromFile(name: string | undefined, f: NetworkCreateFlags): Promise<NetworkSpec> {
   const clash = (['subnet', 'gateway', 'ipRange', 'subnet6', 'gateway6', 'ipv6', 'internal'] as const).filter((k) => f[k] !== undefined);
-  if (clash.length > 0 || (f.opt ?? []).length > 0 || f.driver !== undefined) {
-    throw usageError('--from-file takes the network from the file; it cannot be combined with address, driver or -o flags', 'Put those settings in the file, or leave out --from-file.');
+  if (clash.length > 0 || (f.opt ?? []).length > 0 || (f.auxAddress ?? []).length > 0 || (f.ipamOpt ?? []).length > 0 || f.driver !== undefined || f.ipamDriver !== undefined) {
+    throw usageError('--from-file takes the network from the file; it cannot be combined with address, driver, IPAM or -o flags', 'Put those settings in the file, or leave out --from-file.');
   }
   const file = f.fromFile as string;
   let text: string;
@@ -114,12 +135,19 @@ export async function networkList(ctx: CliContext, f: ListFlags = {}): Promise<v
   ctx.result(human, { networks: networks.map((n) => withStale(n, stale[n.name])), declared, broken });
 }
 
-/** `network inspect NAME`: the record and who is connected. */
-export async function networkInspect(ctx: CliContext, name: string): Promise<void> {
+/**
+ * `network inspect NAME…`: each record and who is connected, every name tried (as `docker network inspect a b`);
+ * a name that is not found is reported at the end and sets the exit status. JSON: one name gives its object,
+ * several an array of them.
+ */
+export async function networkInspect(ctx: CliContext, names: string[]): Promise<void> {
   const sy = await ctx.open('read');
-  const [n, sandboxes, { networks: stale }] = await Promise.all([sy.controller.inspectNetwork(name), sy.controller.listSandboxes(), sy.controller.staleness()]);
-  const endpoints = sandboxes.flatMap((s) => s.endpoints.filter((e) => e.networkId === n.id).map((e) => ({ sandbox: s.name, ...e })));
-  ctx.result(networkDetails(n, sandboxes, stale[n.name]), { network: withStale(n, stale[n.name]), endpoints });
+  const [sandboxes, { networks: stale }] = await Promise.all([sy.controller.listSandboxes(), sy.controller.staleness()]);
+  await inspectEach(ctx, names, async (name) => {
+    const n = await sy.controller.inspectNetwork(name);
+    const endpoints = sandboxes.flatMap((s) => s.endpoints.filter((e) => e.networkId === n.id).map((e) => ({ sandbox: s.name, ...e })));
+    return { human: networkDetails(n, sandboxes, stale[n.name]), json: { network: withStale(n, stale[n.name]), endpoints } };
+  });
 }
 
 /** `network rm NAME…`: removes each in turn; one that cannot go does not stop the others (its error is the exit status). */

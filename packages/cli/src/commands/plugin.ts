@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isPackageName, parsePluginPackageName, PluginLoader, SwitchyardError, type PluginKind, type Switchyard } from '@switchyard/core';
+import { FileLock, isPackageName, parsePluginPackageName, PluginLoader, SwitchyardError, type PluginKind, type Switchyard } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { usageError } from '../flags.js';
 import { oneLine } from '../output/failure.js';
 import { formatTable } from '../output/table.js';
 import { ensurePluginDir, hostCoreDir, installedNames, linkHostCore, listInstalled, pluginDirOf, realNpm, tarballPackageName, type NpmRunner } from '../plugins/plugin-dir.js';
-import { removeEach } from './remove-each.js';
+import { removeEach } from './each-name.js';
 
 export interface PluginInstallFlags {
   registry?: string;
@@ -128,6 +128,10 @@ export async function pluginInstall(ctx: CliContext, specText: string, f: Plugin
   const convention = conventionOf(spec.name);
   const dir = pluginDirOf(ctx.stateDir);
   ensurePluginDir(dir);
+  await withPluginDirLock(ctx, dir, () => install(ctx, dir, spec, specText, convention, f));
+}
+
+async function install(ctx: CliContext, dir: string, spec: InstallSpec, specText: string, convention: { kind: PluginKind; type: string }, f: PluginInstallFlags): Promise<void> {
   const coreDir = ctx.deps.coreDir?.() ?? hostCoreDir();
   const before = snapshot(dir);
   const registry = f.registry ?? nonEmpty(ctx.io.env.npm_config_registry);
@@ -198,6 +202,29 @@ export async function pluginList(ctx: CliContext): Promise<void> {
 /** `plugin rm NAME…` (package names or types): each is tried; one that networks still use is refused, naming them. */
 export async function pluginRemove(ctx: CliContext, names: string[]): Promise<void> {
   const dir = pluginDirOf(ctx.stateDir);
+  if (existsSync(dir)) await withPluginDirLock(ctx, dir, () => remove(ctx, dir, names));
+  else await remove(ctx, dir, names);
+}
+
+/**
+ * Installs and removals take turns: each holds an exclusive flock on `<pluginDir>/.lock` for the whole
+ * npm run and check, so two at once cannot interleave their package.json edits or roll back each other.
+ */
+async function withPluginDirLock<T>(ctx: CliContext, dir: string, body: () => Promise<T>): Promise<T> {
+  const lock = await FileLock.acquire(join(dir, '.lock'), {
+    // npm may take minutes on a slow registry; the waiter says whom it waits for after a second.
+    timeoutMs: 15 * 60_000,
+    slowMs: 200,
+    onWait: (holders) => ctx.progress(`waiting for ${holders}, which is changing ${dir}`),
+  });
+  try {
+    return await body();
+  } finally {
+    lock.release();
+  }
+}
+
+async function remove(ctx: CliContext, dir: string, names: string[]): Promise<void> {
   const installed = installedNames(dir);
   const loader = new PluginLoader({ pluginDir: dir });
   let sy: Switchyard | undefined;

@@ -3,7 +3,7 @@ import type { CliContext } from '../context.js';
 import { parseAddressFlag, parseIntegerFlag, usageError } from '../flags.js';
 import { netnsText, sandboxDetails, sandboxesTable, shortId, withStale } from '../output/views.js';
 import { parseFilters, rowMatches, sandboxRow, scriptLines, scripted, type ListFlags } from '../output/list-options.js';
-import { removeEach } from './remove-each.js';
+import { inspectEach, removeEach } from './each-name.js';
 import { parseExposeFlags } from '../port-spec.js';
 
 export interface SandboxCreateFlags {
@@ -60,10 +60,14 @@ export async function sandboxList(ctx: CliContext, f: ListFlags = {}): Promise<v
   ctx.result(sandboxes.length > 0 ? sandboxesTable(sandboxes, stale) : none, { sandboxes: sandboxes.map((s) => withStale(s, stale[s.name])) });
 }
 
-export async function sandboxInspect(ctx: CliContext, name: string): Promise<void> {
+/** `sandbox inspect NAME…`: every name tried; see inspectEach. */
+export async function sandboxInspect(ctx: CliContext, names: string[]): Promise<void> {
   const sy = await ctx.open('read');
-  const [s, { sandboxes: stale }] = await Promise.all([sy.controller.inspectSandbox(name), sy.controller.staleness()]);
-  ctx.result(sandboxDetails(s, stale[s.name]), { sandbox: withStale(s, stale[s.name]) });
+  const { sandboxes: stale } = await sy.controller.staleness();
+  await inspectEach(ctx, names, async (name) => {
+    const s = await sy.controller.inspectSandbox(name);
+    return { human: sandboxDetails(s, stale[s.name]), json: { sandbox: withStale(s, stale[s.name]) } };
+  });
 }
 
 /** `sandbox rm NAME…`: each sandbox leaves its networks and its namespace goes. */

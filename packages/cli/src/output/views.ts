@@ -66,6 +66,7 @@ export function networkDetails(n: NetworkRecord, sandboxes: readonly SandboxReco
     ['ipam', n.ipamDriver],
     ['ipv4', n.ipv4 ? `${n.ipv4.subnet}${n.ipv4.gateway ? ` (gateway ${n.ipv4.gateway})` : ''}` : '-'],
     ['ipv6', n.ipv6 ? `${n.ipv6.subnet}${n.ipv6.gateway ? ` (gateway ${n.ipv6.gateway})` : ''}` : '-'],
+    ...(n.ipv4?.auxAddresses || n.ipv6?.auxAddresses ? [['aux addresses', labelsText({ ...n.ipv4?.auxAddresses, ...n.ipv6?.auxAddresses })] as [string, string]] : []),
     ['internal', n.internal ? 'yes' : 'no'],
     ['masquerade', n.firewall?.masquerade === true && !n.internal ? 'yes (egress takes the host address)' : 'no'],
     ['options', optionsText(n.options)],
