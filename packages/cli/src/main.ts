@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { CliContext, type CliDeps, type CliIo } from './context.js';
-import { exitCodeOf, failureJson, formatFailure, oneLine, toFailure, usageFailure, type Failure } from './output/failure.js';
+import { exitCodeOf, failureJson, formatFailure, oneLine, RUN_EXIT, toFailure, usageFailure, type Failure } from './output/failure.js';
 import { buildProgram } from './program.js';
 
 export type { CliDeps, CliIo, TextSink } from './context.js';
@@ -22,13 +22,14 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: CliDeps =
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
   } catch (e) {
+    const status = (code: number) => (isRun(program, argv) ? RUN_EXIT.failed : code);
     if (e instanceof CommanderError) {
       if (CLEAN_EXITS.has(e.code)) return 0;
       // Help shown because a command group was given no subcommand: a usage error, already explained (under --json, as JSON too).
       if (e.code === 'commander.help') return ctx.json ? report(ctx, usageFailure('a subcommand is missing', usageHint(program, argv, e.code)), undefined) : 2;
-      return report(ctx, usageFailure(e.message.replace(/^error: /, ''), usageHint(program, argv, e.code)), undefined);
+      return status(report(ctx, usageFailure(e.message.replace(/^error: /, ''), usageHint(program, argv, e.code)), undefined));
     }
-    return report(ctx, toFailure(e), e);
+    return status(report(ctx, toFailure(e), e));
   } finally {
     await ctx.close().catch((e: unknown) => ctx.warn(oneLine(`closing the state store failed: ${e instanceof Error ? e.message : String(e)}`)));
   }
@@ -45,6 +46,33 @@ function report(ctx: CliContext, f: Failure, raw: unknown): number {
 function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
   return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/**
+ * Whether the command line is `switchyard run …` (its first word that is neither an option nor an
+ * option's value is `run`), whose own failures exit 125 (RUN_EXIT) rather than by error kind.
+ */
+function isRun(program: Command, argv: readonly string[]): boolean {
+  let skipValue = false;
+  for (const token of argv) {
+    if (skipValue) {
+      skipValue = false;
+      continue;
+    }
+    if (token === '--') return false;
+    if (token.startsWith('-') && token !== '-') {
+      skipValue = program.options.find((o) => o.long === token || o.short === token)?.required === true;
+      continue;
+    }
+    return token === 'run';
+  }
+  return false;
+}
+
+/** isRun for tests and tools that check exit statuses: whether a failure of this command line exits 125. */
+export function isRunCommandLine(argv: readonly string[]): boolean {
+  const quiet: CliIo = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
+  return isRun(buildProgram(new CliContext(quiet, {}, false), VERSION), argv);
 }
 
 /** The subcommand path the user typed, e.g. `network create`, for the hint. */

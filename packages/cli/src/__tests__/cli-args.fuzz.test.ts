@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { createSwitchyard, ERROR_CODES, HOST_NS, isHostName, assertIfName, parseCidr, cidrContains, type ErrorCode, type NetworkRecord, type SandboxRecord, type StateStore, type Switchyard } from '@switchyard/core';
 import { FakeKernel, MemoryFirewall, MemoryStore } from '@switchyard/core/testing';
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
-import { runCli, type CliDeps } from '../main.js';
+import { isRunCommandLine, runCli, type CliDeps } from '../main.js';
 import { EXIT_CODES } from '../output/failure.js';
 import {
   RUNS,
@@ -137,7 +137,9 @@ function checkFailureOutput(argv: readonly string[], r: Invocation): void {
     code = m[1]!;
   }
   check(Object.hasOwn(ERROR_CODES, code) && code !== 'SWY_ERR_INTERNAL', () => `a known code other than SWY_ERR_INTERNAL, got ${code}: ${r.stderr}${r.stdout}`);
-  check(r.code === EXIT_CODES[ERROR_CODES[code as ErrorCode]], () => `exit status ${EXIT_CODES[ERROR_CODES[code as ErrorCode]]} for ${code}, got ${r.code}`);
+  // `run` exits 125 for any failure of its own, as docker run does; every other command by the error's kind.
+  const status = isRunCommandLine(argv) ? 125 : EXIT_CODES[ERROR_CODES[code as ErrorCode]];
+  check(r.code === status, () => `exit status ${status} for ${code}, got ${r.code}`);
   check(!/TypeError|ReferenceError|RangeError|\n\s+at /.test(r.stderr + r.stdout), () => `no stack or JavaScript error in the output: ${r.stderr}`);
 }
 

@@ -229,12 +229,12 @@ describe('switchyard on the real kernel', () => {
     expect(badIp.code).toBe(2);
     expect(badIp.stderr).toContain('code: SWY_ERR_INVALID_CIDR');
     expect(cli('network', 'ls', '--bogus').code).toBe(2);
-    // A host without a firewall backend refuses published ports up front (exit 5, Unavailable).
+    // A host without a firewall backend refuses published ports up front (Unavailable; `run` exits 125 for any failure of its own, as docker run).
     const saved = env;
     env = { ...env, SWITCHYARD_FIREWALL: 'none' };
     const port = cli('run', '--net=iterr', '--port=8080:80', '--', 'true');
     env = saved;
-    expect(port.code).toBe(5);
+    expect(port.code).toBe(125);
     expect(port.stderr).toContain('code: SWY_ERR_FIREWALL_UNAVAILABLE');
     // With nftables: a port another sandbox holds is a conflict (exit 4) that names the holder.
     ok('connect', 'iterr', 'iterrsb', '-p', '8080:80');

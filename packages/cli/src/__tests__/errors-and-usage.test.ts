@@ -90,10 +90,10 @@ describe('errors, exit codes and usage', () => {
     expect(r.stderr).toBe('error: No sandbox named or with id "ghost"\nhint: List sandboxes with `switchyard sandbox ls`.\ncode: SWY_ERR_SANDBOX_NOT_FOUND\n');
   });
 
-  test('publishing a port on a host without a firewall backend exits 5 (Unavailable) and leaves nothing', async () => {
+  test('publishing a port on a host without a firewall backend is SWY_ERR_FIREWALL_UNAVAILABLE (exit 5; run exits 125, as docker run) and leaves nothing', async () => {
     h.deps.firewall = () => undefined;
     const r = await h.run('run', '--net=default', '--port=80:8080', '--', 'true');
-    expect(r.code).toBe(5);
+    expect(r.code).toBe(125);
     expect(r.stderr).toContain('code: SWY_ERR_FIREWALL_UNAVAILABLE');
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
     expect((await h.run('network', 'ls', '--json')).json().networks).toEqual([]);

@@ -1,9 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { SandboxRecord } from '@switchyard/core';
-import { commandLine, type CommandOutcome, type SignalSource } from '../run/child-process.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SwitchyardError, type SandboxRecord } from '@switchyard/core';
+import { commandLine, outcomeOf, runCommandLine, startInSandbox, type CommandOutcome, type SignalSource } from '../run/child-process.js';
 import { parseNetList } from '../run/net-list.js';
 import { parseExposeFlags, parsePortFlags } from '../port-spec.js';
 import { planRun } from '../run/plan.js';
+import { isRunCommandLine } from '../main.js';
 import { harness, type Harness } from './harness.js';
 
 describe('--net parsing (rkt syntax)', () => {
@@ -118,28 +122,31 @@ class FakeSignals extends EventEmitter implements SignalSource {
 
 describe('switchyard run', () => {
   let h: Harness;
-  let started: Array<{ line: string[]; sandbox: SandboxRecord; netnsExisted: boolean }>;
+  let started: Array<{ line: string[]; wrapper: string[]; sandbox: SandboxRecord; netnsExisted: boolean }>;
   let outcome: CommandOutcome;
+  let failure: Error | undefined;
   let signals: FakeSignals;
   let killed: NodeJS.Signals[];
-  let onStart: (() => void) | undefined;
+  let onStart: (() => Promise<void> | void) | undefined;
 
   beforeEach(async () => {
     started = [];
     killed = [];
     outcome = { code: 0, signal: null };
+    failure = undefined;
     onStart = undefined;
     signals = new FakeSignals();
     h = harness({
       signals,
       startCommand: (argv, sandbox) => {
-        started.push({ line: commandLine(argv, sandbox), sandbox, netnsExisted: false });
+        started.push({ line: commandLine(argv, sandbox), wrapper: runCommandLine(argv, sandbox), sandbox, netnsExisted: false });
         const entry = started.at(-1);
         void h.fake.netnsExists(sandbox.netns).then((x) => entry && (entry.netnsExisted = x));
         return {
           wait: async () => {
             // Signals arrive while the command runs.
-            onStart?.();
+            await onStart?.();
+            if (failure) throw failure;
             return outcome;
           },
           kill: (s) => void killed.push(s),
@@ -205,20 +212,21 @@ describe('switchyard run', () => {
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
   });
 
-  test('a network that exists nowhere fails with exit 3 before anything is created', async () => {
+  test('a network that exists nowhere fails with exit 125 (a failure of run itself) before anything is created', async () => {
     const before = h.fake.snapshot();
     const r = await h.run('run', '--net=frontend,nope,nada', '--', 'true');
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('code: SWY_ERR_NETWORK_NOT_FOUND');
     expect(r.stderr).toContain('error: Networks not found: nope, nada');
     expect(started).toEqual([]);
     expect(h.fake.snapshot()).toEqual(before);
   });
 
-  test('a failing connect removes the sandbox and exits with that error', async () => {
+  test('a failing connect removes the sandbox and reports that error with exit 125', async () => {
     await h.run('sandbox', 'create', 'other');
     await h.run('connect', 'frontend', 'other', '--ip', '10.88.0.9');
     const r = await h.run('run', '--net=frontend:IP=10.88.0.9', '--name', 'clash', '--', 'true');
-    expect(r.code).toBe(4);
+    expect(r.code).toBe(125);
     expect(r.stderr).toContain('code: SWY_ERR_ADDRESS_IN_USE');
     expect(started).toEqual([]);
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes.map((s: { name: string }) => s.name)).toEqual(['other']);
@@ -260,12 +268,312 @@ describe('switchyard run', () => {
     expect(r.stderr).toContain('switchyard: nosuchcmd: command not found');
   });
 
-  test('run without a command, or with the command not after --, is a usage error', async () => {
+  test('run without a command, or with the command not after --, is a usage error (exit 125)', async () => {
     const none = await h.run('run', '--net=frontend');
-    expect(none.code).toBe(2);
+    expect(none.code).toBe(125);
     expect(none.stderr).toContain('error: run needs a command to run');
     const noDashes = await h.run('run', '--net=frontend', 'ping', '-c1', '10.88.0.3');
-    expect(noDashes.code).toBe(2);
+    expect(noDashes.code).toBe(125);
     expect(noDashes.stderr).toContain('hint: Put the command to run after `--`');
+  });
+
+  test('exit codes as docker run: a bad flag of run is 125, other commands keep their codes, an option value named run is no run', async () => {
+    const bogus = await h.run('run', '--bogus', '--', 'true');
+    expect(bogus.code).toBe(125);
+    expect(bogus.stderr).toMatch(/^error: unknown option '--bogus'\n/);
+    expect(bogus.stderr).toContain('code: SWY_ERR_USAGE');
+    expect((await h.run('run', '--net')).code).toBe(125);
+    const json = await h.run('run', '--json', '--net=nope', '--', 'true');
+    expect(json.code).toBe(125);
+    expect(json.json().error).toMatchObject({ code: 'SWY_ERR_NETWORK_NOT_FOUND', kind: 'NotFound' });
+    // Not run: the kind decides, as before.
+    expect((await h.run('network', 'ls', '--bogus')).code).toBe(2);
+    expect((await h.run('sandbox', 'inspect', 'ghost')).code).toBe(3);
+    expect((await h.run('--net-dir', 'run', 'sandbox', 'inspect', 'ghost')).code).toBe(3);
+    expect((await h.run('', 'run', '--', 'true')).code).toBe(2);
+    expect((await h.run('--net-dir', h.netDir, 'run', '--bogus', '--', 'true')).code).toBe(125);
+    expect([isRunCommandLine(['--json', 'run', '--', 'x']), isRunCommandLine(['--state-dir', 'run', 'network', 'ls']), isRunCommandLine(['network', 'run'])]).toEqual([true, false, false]);
+    expect(started).toEqual([]);
+  });
+
+  test('a command that cannot be executed exits 126 and says so; the command status passes through, even 125 or 127', async () => {
+    outcome = { code: 126, signal: null, notExecutable: './data.txt' };
+    const r = await h.run('run', '--net=host', '--', './data.txt');
+    expect(r.code).toBe(126);
+    expect(r.stderr).toContain('switchyard: ./data.txt: permission denied (not an executable file)');
+    outcome = { code: 125, signal: null };
+    expect((await h.run('run', '--net=host', '--', 'sh', '-c', 'exit 125')).code).toBe(125);
+    outcome = { code: 127, signal: null };
+    const own = await h.run('run', '--net=host', '--', 'sh', '-c', 'exit 127');
+    expect(own.code).toBe(127);
+    expect(own.stderr).not.toContain('command not found');
+    outcome = { code: null, signal: 'SIGKILL' };
+    expect((await h.run('run', '--net=host', '--', 'sleep', '9')).code).toBe(137);
+  });
+
+  test('the command gets its sandbox hosts, resolv.conf and hostname through the wrapper; --net=host gets none', async () => {
+    await h.run('run', '--net=frontend', '--name', 'viewed', '--', 'cat', '/etc/hosts');
+    const sb = started[0]?.sandbox;
+    expect(sb?.filesDir).toEqual(expect.any(String));
+    expect(started[0]?.wrapper).toEqual([
+      ...['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/viewed', '--'],
+      ...['unshare', '--mount', '--uts', '--propagation', 'private', '--'],
+      ...['sh', '-c', expect.stringContaining('mount --bind'), 'switchyard', `${sb?.filesDir}/hosts`, `${sb?.filesDir}/resolv.conf`, 'viewed'],
+      ...['cat', '/etc/hosts'],
+    ]);
+    await h.run('run', '--net=host', '--', 'hostname');
+    expect(started[1]?.wrapper).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', expect.not.stringContaining('mount'), 'switchyard', 'hostname']);
+  });
+
+  test('a wrapper that cannot set the command up fails the run with 125 and still removes the sandbox', async () => {
+    failure = new SwitchyardError('SWY_ERR_RUN_SETUP_FAILED', 'The command could not be set up in sandbox broken: mount failed');
+    const r = await h.run('run', '--net=frontend', '--name', 'broken', '--', 'true');
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('code: SWY_ERR_RUN_SETUP_FAILED');
+    expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
+  });
+});
+
+describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)', () => {
+  let h: Harness;
+  let started: Array<{ wrapper: string[]; sandbox: SandboxRecord }>;
+  let outcome: CommandOutcome;
+  let failure: Error | undefined;
+  let onStart: (() => Promise<void> | void) | undefined;
+  let signals: FakeSignals;
+  let killed: NodeJS.Signals[];
+  let opened: Array<boolean | undefined>;
+
+  beforeEach(async () => {
+    started = [];
+    killed = [];
+    opened = [];
+    outcome = { code: 0, signal: null };
+    failure = undefined;
+    onStart = undefined;
+    signals = new FakeSignals();
+    h = harness({
+      signals,
+      startCommand: (argv, sandbox) => {
+        started.push({ wrapper: runCommandLine(argv, sandbox), sandbox });
+        return {
+          wait: async () => {
+            await onStart?.();
+            if (failure) throw failure;
+            return outcome;
+          },
+          kill: (s) => void killed.push(s),
+        };
+      },
+    });
+    const create = h.deps.createSwitchyard;
+    h.deps.createSwitchyard = (o) => {
+      opened.push(o.recover);
+      return (create as NonNullable<typeof create>)(o);
+    };
+    await h.run('network', 'create', 'frontend', '--subnet', '10.88.0.0/24');
+    await h.run('sandbox', 'create', 'pod1', '--hostname', 'pod1.local', '--dns', '10.88.0.53');
+    await h.run('connect', 'frontend', 'pod1', '--ip', '10.88.0.7');
+    opened = [];
+  });
+  afterEach(() => h.dispose());
+
+  const pod1 = async () => (await h.run('sandbox', 'inspect', 'pod1', '--json')).json().sandbox as SandboxRecord;
+
+  test('runs the command in the sandbox (its netns, files and hostname) and leaves the sandbox and its endpoint as they were', async () => {
+    const before = await pod1();
+    const kernelBefore = h.fake.snapshot();
+    outcome = { code: 3, signal: null };
+    const r = await h.run('run', '--sandbox', 'pod1', '--', 'ip', '-br', 'addr');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('switchyard: running ip -br addr in sandbox pod1');
+    expect(started[0]?.wrapper).toEqual([
+      ...['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/pod1', '--'],
+      ...['unshare', '--mount', '--uts', '--propagation', 'private', '--'],
+      ...['sh', '-c', expect.any(String), 'switchyard', `${before.filesDir}/hosts`, `${before.filesDir}/resolv.conf`, 'pod1.local'],
+      ...['ip', '-br', 'addr'],
+    ]);
+    expect(await pod1()).toEqual(before);
+    expect(h.fake.snapshot()).toEqual(kernelBefore);
+    expect(await h.fake.netnsExists({ kind: 'named', name: 'pod1' })).toBe(true);
+  });
+
+  test('the state is opened read-only (no recovery, no lock held while the command runs)', async () => {
+    await h.run('run', '--sandbox', 'pod1', '--', 'true');
+    expect(opened).toEqual([false]);
+    // An ephemeral run changes state, so it opens for change.
+    await h.run('run', '--net=frontend', '--', 'true');
+    expect(opened).toEqual([false, true]);
+  });
+
+  test('two commands share one sandbox at once: the second runs and ends while the first still runs', async () => {
+    let release: () => void = () => {};
+    let firstRunning: () => void = () => {};
+    const running = new Promise<void>((resolve) => (firstRunning = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    onStart = () => {
+      if (started.length !== 1) return;
+      firstRunning();
+      return held;
+    };
+    const first = h.run('run', '--sandbox', 'pod1', '--', 'sleep', '60');
+    await running;
+    const second = await h.run('run', '--json', '--sandbox', 'pod1', '--', 'ip', '-br', 'addr');
+    expect(second.code).toBe(0);
+    expect(second.json().run).toEqual({
+      sandbox: 'pod1',
+      mode: 'isolated',
+      networks: [{ name: 'frontend', ifname: 'eth0', ipv4: '10.88.0.7/24', ipv6: null }],
+      command: ['ip', '-br', 'addr'],
+      exitCode: 0,
+      signal: null,
+    });
+    release();
+    expect((await first).code).toBe(0);
+    expect(started.map((s) => s.sandbox.id)).toEqual([started[0]?.sandbox.id, started[0]?.sandbox.id]);
+    expect((await pod1()).endpoints.map((e) => e.ipv4)).toEqual(['10.88.0.7/24']);
+  });
+
+  test.each([
+    [['--net=frontend'], '--net'],
+    [['-p', '8080:80'], '-p/--port'],
+    [['--expose', 'http=80'], '--expose'],
+    [['--name', 'other'], '--name'],
+    [['--allow-from', '10.0.0.0/8'], '--allow-from'],
+  ])('--sandbox with %j is a usage error (125) naming %s; nothing runs and the sandbox stays', async (flags, named) => {
+    const r = await h.run('run', '--sandbox', 'pod1', ...flags, '--', 'true');
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain(`error: --sandbox runs the command in an existing sandbox, so it takes no ${named}`);
+    expect(r.stderr).toContain('code: SWY_ERR_USAGE');
+    expect(started).toEqual([]);
+    expect((await pod1()).endpoints).toHaveLength(1);
+  });
+
+  test('a missing sandbox exits 125 with SWY_ERR_SANDBOX_NOT_FOUND', async () => {
+    const r = await h.run('run', '--sandbox', 'ghost', '--', 'true');
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('error: No sandbox named or with id "ghost"');
+    expect(r.stderr).toContain('code: SWY_ERR_SANDBOX_NOT_FOUND');
+    expect(started).toEqual([]);
+  });
+
+  test('a signal is passed to the command; killed by it, run exits 128+n and the sandbox stays', async () => {
+    onStart = () => void signals.emit('SIGTERM');
+    outcome = { code: null, signal: 'SIGTERM' };
+    const r = await h.run('run', '--sandbox', 'pod1', '--', 'sleep', '60');
+    expect(killed).toEqual(['SIGTERM']);
+    expect(r.code).toBe(143);
+    expect(signals.listenerCount('SIGTERM')).toBe(0);
+    expect((await pod1()).name).toBe('pod1');
+  });
+
+  test('a failed setup or a missing command never deletes the sandbox', async () => {
+    failure = new SwitchyardError('SWY_ERR_RUN_SETUP_FAILED', 'The command could not be set up in sandbox pod1: mount failed');
+    expect((await h.run('run', '--sandbox', 'pod1', '--', 'true')).code).toBe(125);
+    failure = undefined;
+    outcome = { code: 127, signal: null, notFound: 'nosuchcmd' };
+    const r = await h.run('run', '--sandbox', 'pod1', '--', 'nosuchcmd');
+    expect(r.code).toBe(127);
+    expect(r.stderr).toContain('switchyard: nosuchcmd: command not found');
+    expect((await pod1()).endpoints).toHaveLength(1);
+    expect(await h.fake.netnsExists({ kind: 'named', name: 'pod1' })).toBe(true);
+  });
+
+  test('--none and host-mode sandboxes: loopback only in its own namespace, or the host namespace and its files', async () => {
+    await h.run('sandbox', 'create', 'lonely', '--none');
+    await h.run('run', '--sandbox', 'lonely', '--', 'ip', 'link');
+    expect(started[0]?.wrapper.slice(0, 7)).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/lonely', '--']);
+    expect(started[0]?.wrapper).toContain('unshare');
+    expect(started[0]?.sandbox.endpoints).toEqual([]);
+    const host = { ...(started[0]?.sandbox as SandboxRecord), name: 'hosted', mode: 'host' as const, netns: { kind: 'host' as const } };
+    expect(runCommandLine(['ip', 'link'], host)).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', expect.any(String), 'switchyard', 'ip', 'link']);
+  });
+});
+
+const HOSTILE = `x'y"$(touch /tmp/swy-pwned)\`;z`;
+
+function sandboxRecord(over: Partial<SandboxRecord>): SandboxRecord {
+  return {
+    id: '0123456789abcdef',
+    name: 'pod',
+    mode: 'isolated',
+    netns: { kind: 'named', name: 'pod' },
+    ownsNetns: true,
+    hostname: 'pod',
+    dns: { nameservers: [], search: [], options: [] },
+    extraHosts: [],
+    labels: {},
+    endpoints: [],
+    filesDir: '/var/lib/switchyard/run/sandboxes/0123456789abcdef',
+    createdAt: '2026-12-04T00:00:00.000Z',
+    ...over,
+  };
+}
+
+describe("run's wrapper command line", () => {
+  test('user values are separate argv elements after a constant script: a quote or $(...) in a path, hostname or the command is never shell code', () => {
+    const hostile = sandboxRecord({ hostname: HOSTILE, filesDir: `/state/${HOSTILE}/run/sandboxes/id`, netns: { kind: 'path', path: `/proc/1/ns/${HOSTILE}` } });
+    const line = runCommandLine(['echo', HOSTILE, '$(id)'], hostile);
+    expect(line).toEqual([
+      ...['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', `--net=/proc/1/ns/${HOSTILE}`, '--'],
+      ...['unshare', '--mount', '--uts', '--propagation', 'private', '--'],
+      ...['sh', '-c', expect.any(String), 'switchyard', `/state/${HOSTILE}/run/sandboxes/id/hosts`, `/state/${HOSTILE}/run/sandboxes/id/resolv.conf`, HOSTILE],
+      ...['echo', HOSTILE, '$(id)'],
+    ]);
+    const script = line[15] as string;
+    expect(script).toBe(runCommandLine(['true'], sandboxRecord({}))[15]);
+    expect(script).not.toContain('touch');
+    expect(script).toContain('mount --bind -- "$1" "$2"');
+    expect(script).toContain('exec "$@" 3>&-');
+  });
+
+  test('a record without files runs in its netns only; a host-mode sandbox runs with no namespace at all', () => {
+    const { filesDir: _omitted, ...bare } = sandboxRecord({});
+    expect(runCommandLine(['true'], bare)).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/pod', '--', 'sh', '-c', expect.not.stringContaining('mount'), 'switchyard', 'true']);
+    expect(runCommandLine(['true'], sandboxRecord({ mode: 'host', netns: { kind: 'host' } }))).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', expect.not.stringContaining('unshare'), 'switchyard', 'true']);
+  });
+
+  test('the wrapper report decides the outcome: exec, notfound, noexec, setup failures and a chain that died early', () => {
+    const sb = sandboxRecord({});
+    expect(outcomeOf(['sh'], sb, 3, null, 'exec\n')).toEqual({ code: 3, signal: null });
+    expect(outcomeOf(['sleep'], sb, null, 'SIGTERM', 'exec\n')).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(outcomeOf(['nosuch'], sb, 127, null, 'notfound\n')).toEqual({ code: 127, signal: null, notFound: 'nosuch' });
+    expect(outcomeOf(['./x'], sb, 126, null, 'noexec\n')).toEqual({ code: 126, signal: null, notExecutable: './x' });
+    expect(outcomeOf(['sh'], sb, 127, null, 'exec\n')).toEqual({ code: 127, signal: null });
+    expect(() => outcomeOf(['true'], sb, 125, null, 'setup mount --bind a b failed: mount: b: does not exist.\n       dmesg(1) may have more information after failed mount system call.\n')).toThrow(
+      expect.objectContaining({ code: 'SWY_ERR_RUN_SETUP_FAILED', message: 'The command could not be set up in sandbox pod: mount --bind a b failed: mount: b: does not exist.' }),
+    );
+    expect(() => outcomeOf(['true'], sb, 1, null, '')).toThrow(expect.objectContaining({ code: 'SWY_ERR_RUN_SETUP_FAILED' }));
+    expect(() => outcomeOf(['true'], sb, 127, null, '')).toThrow(expect.objectContaining({ code: 'SWY_ERR_TOOL_MISSING' }));
+    // Killed before the command ran (an interrupt during setup): the signal, not an error.
+    expect(outcomeOf(['true'], sb, null, 'SIGINT', '')).toEqual({ code: null, signal: 'SIGINT' });
+  });
+});
+
+describe('the real wrapper on a host-mode sandbox (no namespace, no privileges needed)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'swy-run-wrapper-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const host = () => sandboxRecord({ mode: 'host', netns: { kind: 'host' } });
+
+  test('the status passes through; a missing command is 127 and a non-executable file 126, each reported as such', async () => {
+    expect(await startInSandbox(['sh', '-c', 'exit 3'], host()).wait()).toEqual({ code: 3, signal: null });
+    expect(await startInSandbox(['swy-no-such-command'], host()).wait()).toEqual({ code: 127, signal: null, notFound: 'swy-no-such-command' });
+    expect(await startInSandbox([join(dir, 'nothere')], host()).wait()).toEqual({ code: 127, signal: null, notFound: join(dir, 'nothere') });
+    writeFileSync(join(dir, 'data.txt'), 'not a program\n', { mode: 0o644 });
+    expect(await startInSandbox([join(dir, 'data.txt')], host()).wait()).toEqual({ code: 126, signal: null, notExecutable: join(dir, 'data.txt') });
+    expect(await startInSandbox([dir], host()).wait()).toEqual({ code: 126, signal: null, notExecutable: dir });
+    expect(await startInSandbox(['sh', '-c', 'kill -TERM $$'], host()).wait()).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  test('arguments with quotes and $(...) reach the command as they were typed, and the command does not inherit the report channel', async () => {
+    const out = join(dir, 'args');
+    const hostile = `a'b"$(touch ${dir}/pwned)\`touch ${dir}/pwned2\`;c`;
+    const o = await startInSandbox(['sh', '-c', 'printf "%s\\n" "$@" > "$0"; [ -e /proc/self/fd/3 ] && echo fd3 >> "$0"; exit 0', out, hostile, '$(id)', '-x'], host()).wait();
+    expect(o).toEqual({ code: 0, signal: null });
+    expect(readFileSync(out, 'utf8')).toBe(`${hostile}\n$(id)\n-x\n`);
+    expect([existsSync(join(dir, 'pwned')), existsSync(join(dir, 'pwned2'))]).toEqual([false, false]);
   });
 });

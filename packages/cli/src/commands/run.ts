@@ -6,7 +6,7 @@ import { usageError } from '../flags.js';
 import { NetworkCatalog, type EnsuredNetwork } from '../netd/network-catalog.js';
 import { oneLine } from '../output/failure.js';
 import { endpointSummary, netnsText } from '../output/views.js';
-import { exitStatusOf, processSignals, startInSandbox, type CommandOutcome, type RunningCommand } from '../run/child-process.js';
+import { exitStatusOf, processSignals, startInSandbox, type CommandOutcome, type RunningCommand, type SignalSource } from '../run/child-process.js';
 import { parseNetList } from '../run/net-list.js';
 import { parseExposeFlags, parsePortFlags } from '../port-spec.js';
 import { planRun, type RunPlan } from '../run/plan.js';
@@ -17,17 +17,32 @@ export interface RunFlags {
   allowFrom?: string;
   name?: string;
   expose?: string[];
+  /** Run in this existing sandbox (a pod, as Kubernetes and rkt have it) instead of an ephemeral one. */
+  sandbox?: string;
 }
 
 // SIGHUP too: closing the terminal must still tear the sandbox down.
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
+/** Flags that shape an ephemeral sandbox, so `--sandbox` (an existing one) takes none of them. */
+const EPHEMERAL_ONLY: ReadonlyArray<readonly [keyof RunFlags, string]> = [
+  ['net', '--net'],
+  ['port', '-p/--port'],
+  ['expose', '--expose'],
+  ['name', '--name'],
+  ['allowFrom', '--allow-from'],
+];
+
 /**
  * `run --net=… -- cmd…`, as `rkt run --net`: an ephemeral sandbox joined to the networks, the command
- * run inside it, and everything the run made removed when the command ends or the run is interrupted.
+ * run inside it (its network namespace, and its hosts, resolv.conf and hostname in a private mount and
+ * UTS namespace), and everything the run made removed when the command ends or the run is interrupted.
+ * `run --sandbox NAME -- cmd…` runs the command in an existing sandbox instead, and leaves it as it is.
+ * Any failure of `run` itself exits 125 (main.ts), as `docker run` does.
  */
 export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise<void> {
   if (argv.length === 0) throw usageError('run needs a command to run', 'Put it after `--`: switchyard run --net=default -- ping -c1 172.16.28.1');
+  if (f.sandbox !== undefined) return runInSandbox(ctx, argv, f.sandbox, f);
   const list = parseNetList(f.net ?? []);
   const ports = parsePortFlags(f.port ?? [], f.allowFrom);
   const declared = parseExposeFlags(f.expose ?? []);
@@ -44,20 +59,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   await assertPlannedNetworksExist(catalog, plan, ctx.netDir);
 
   // Signals: before the command starts they cancel the setup; after, they go to the command.
-  let child: RunningCommand | undefined;
-  let interrupted: NodeJS.Signals | undefined;
-  const signals = ctx.deps.signals ?? processSignals;
-  const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      // A terminal delivers SIGINT/SIGQUIT to the whole foreground group, the command included: no second copy.
-      const fromTerminal = (sig === 'SIGINT' || sig === 'SIGQUIT') && process.stdin.isTTY === true;
-      if (child) {
-        if (!fromTerminal) child.kill(sig);
-      } else interrupted ??= sig;
-    };
-    signals.on(sig, h);
-    return [sig, h] as const;
-  });
+  const relay = new SignalRelay(ctx.deps.signals ?? processSignals);
 
   let sandbox: SandboxRecord | undefined;
   let outcome: CommandOutcome | undefined;
@@ -69,7 +71,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
     sandbox = await sy.controller.createSandbox({ name, mode: plan.mode, labels: { [RUN_OWNER_LABEL]: runOwnerLabel() }, ...(declared.length > 0 ? { ports: declared } : {}) });
     ctx.progress(`sandbox ${name} created (${plan.mode}, netns ${netnsText(sandbox.netns)})`);
     for (const [i, n] of plan.networks.entries()) {
-      if (interrupted) break;
+      if (relay.interrupted) break;
       const ensured = await catalog.ensure(n.name);
       const { network, createdFrom } = ensured;
       if (createdFrom) {
@@ -85,18 +87,15 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
       endpoints.push(e);
       ctx.progress(`${name}: ${endpointSummary(e)} on ${network.name}${n.reason === 'rkt-default' ? ' (added by the rkt default rule)' : ''}`);
     }
-    if (!interrupted) {
+    if (!relay.interrupted) {
       sandbox = await sy.controller.inspectSandbox(name);
       ctx.progress(`running ${argv.join(' ')}`);
-      child = (ctx.deps.startCommand ?? startInSandbox)(argv, sandbox);
-      outcome = await child.wait();
-      if (outcome.notFound) ctx.io.stderr.write(`switchyard: ${outcome.notFound}: command not found\n`);
+      outcome = await runCommand(ctx, argv, sandbox, relay);
     }
   } catch (error) {
     failure = { error };
   }
   // Cleanup runs however the setup or the command ended; signals meanwhile are only recorded.
-  child = undefined;
   let cleanupFailure: { error: unknown } | undefined;
   if (sandbox) {
     try {
@@ -106,7 +105,7 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
       cleanupFailure = { error };
     }
   }
-  for (const [sig, h] of handlers) signals.off(sig, h);
+  relay.dispose();
   if (failure) {
     if (cleanupFailure) ctx.warn(oneLine(`removing sandbox ${name} also failed: ${cleanupFailure.error instanceof Error ? cleanupFailure.error.message : String(cleanupFailure.error)}`));
     // A failed run leaves nothing behind, not even the networks it created on first use.
@@ -117,8 +116,8 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
   }
   if (cleanupFailure) throw cleanupFailure.error;
 
-  const status = outcome ? exitStatusOf(outcome) : 128 + (constants.signals[interrupted ?? 'SIGINT'] ?? 2);
-  if (!outcome) ctx.progress(`interrupted by ${interrupted} before the command started; nothing was left behind`);
+  const status = outcome ? exitStatusOf(outcome) : 128 + (constants.signals[relay.interrupted ?? 'SIGINT'] ?? 2);
+  if (!outcome) ctx.progress(`interrupted by ${relay.interrupted} before the command started; nothing was left behind`);
   ctx.exitCode = status;
   ctx.emitJson({
     run: {
@@ -130,9 +129,87 @@ export async function run(ctx: CliContext, argv: string[], f: RunFlags): Promise
       }),
       command: argv,
       exitCode: status,
-      signal: outcome?.signal ?? interrupted ?? null,
+      signal: outcome?.signal ?? relay.interrupted ?? null,
     },
   });
+}
+
+/**
+ * `run --sandbox NAME -- cmd…`: the command in an existing sandbox (its network namespace, hosts,
+ * resolv.conf and hostname), as a pod's containers share one sandbox. The sandbox and its endpoints
+ * stay when the command ends. The state is only read (no recovery, no lock), so any number of these
+ * may run in one sandbox at once, and none holds up other commands while it runs.
+ */
+async function runInSandbox(ctx: CliContext, argv: string[], name: string, f: RunFlags): Promise<void> {
+  const conflicting = EPHEMERAL_ONLY.filter(([key]) => f[key] !== undefined).map(([, flag]) => flag);
+  if (conflicting.length > 0) {
+    throw usageError(
+      `--sandbox runs the command in an existing sandbox, so it takes no ${conflicting.join(', ')}`,
+      `Connect the sandbox to its networks (and publish its ports) first: switchyard connect NET ${name} [-p …]; then: switchyard run --sandbox ${name} -- CMD…`,
+    );
+  }
+  await ctx.requirePrivileges('Running a command in a sandbox');
+  const sy = await ctx.open('read');
+  const sandbox = await sy.controller.inspectSandbox(name);
+  const relay = new SignalRelay(ctx.deps.signals ?? processSignals);
+  let outcome: CommandOutcome;
+  try {
+    ctx.progress(`running ${argv.join(' ')} in sandbox ${sandbox.name}`);
+    outcome = await runCommand(ctx, argv, sandbox, relay);
+  } finally {
+    relay.dispose();
+  }
+  const status = exitStatusOf(outcome);
+  ctx.exitCode = status;
+  ctx.emitJson({
+    run: {
+      sandbox: sandbox.name,
+      mode: sandbox.mode,
+      networks: sandbox.endpoints.map((e) => ({ name: e.networkName, ifname: e.ifname, ipv4: e.ipv4 ?? null, ipv6: e.ipv6 ?? null })),
+      command: argv,
+      exitCode: status,
+      signal: outcome.signal,
+    },
+  });
+}
+
+/** Starts the command in the sandbox, passing signals to it while it runs; says why it could not run (126, 127). */
+async function runCommand(ctx: CliContext, argv: string[], sandbox: SandboxRecord, relay: SignalRelay): Promise<CommandOutcome> {
+  const child = (ctx.deps.startCommand ?? startInSandbox)(argv, sandbox);
+  relay.child = child;
+  try {
+    const outcome = await child.wait();
+    if (outcome.notFound !== undefined) ctx.io.stderr.write(`switchyard: ${oneLine(outcome.notFound)}: command not found\n`);
+    if (outcome.notExecutable !== undefined) ctx.io.stderr.write(`switchyard: ${oneLine(outcome.notExecutable)}: permission denied (not an executable file)\n`);
+    return outcome;
+  } finally {
+    relay.child = undefined;
+  }
+}
+
+/** SIGINT/SIGTERM/SIGHUP/SIGQUIT: recorded while no command runs, passed to the command while one does. */
+class SignalRelay {
+  child: RunningCommand | undefined;
+  interrupted: NodeJS.Signals | undefined;
+  private readonly handlers: Array<readonly [NodeJS.Signals, () => void]>;
+
+  constructor(private readonly source: SignalSource) {
+    this.handlers = FORWARDED.map((sig) => {
+      const h = () => {
+        // A terminal delivers SIGINT/SIGQUIT to the whole foreground group, the command included: no second copy.
+        const fromTerminal = (sig === 'SIGINT' || sig === 'SIGQUIT') && process.stdin.isTTY === true;
+        if (this.child) {
+          if (!fromTerminal) this.child.kill(sig);
+        } else this.interrupted ??= sig;
+      };
+      source.on(sig, h);
+      return [sig, h] as const;
+    });
+  }
+
+  dispose(): void {
+    for (const [sig, h] of this.handlers) this.source.off(sig, h);
+  }
 }
 
 /** rkt's "networks not found" check, done before anything is created. */

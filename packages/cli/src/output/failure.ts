@@ -4,9 +4,13 @@ import type { ErrorKind } from '@switchyard/core';
 export interface Failure {
   /** Stable `SWY_ERR_*` code; SWY_ERR_INTERNAL for an unexpected error (a bug). */
   code: string;
+  /** The code's kind; decides the exit status ({@link EXIT_CODES}). */
   kind: ErrorKind;
+  /** What went wrong, one sentence. */
   message: string;
+  /** What to do about it. */
   hint?: string;
+  /** Structured facts (printed with `--json`). */
   details?: Record<string, unknown>;
   /** Messages of the underlying failures (teardown gathers several). */
   causes?: string[];
@@ -21,6 +25,14 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = Object.freeze({
   Unavailable: 5,
   NotImplemented: 6,
 });
+
+/**
+ * `run`'s own failures, as `docker run` and `podman run` have them, so they never pass for the
+ * command's status: 125 when `run` itself fails (a usage error, a missing network or sandbox, a failed
+ * connect or teardown), 126 when the command cannot be executed, 127 when it is not found; otherwise
+ * the command's own status (128+n when signal n killed it). Other commands exit by error kind.
+ */
+export const RUN_EXIT = Object.freeze({ failed: 125, cannotExecute: 126, notFound: 127 });
 
 const KINDS = new Set<string>(Object.keys(EXIT_CODES));
 

@@ -1,16 +1,27 @@
 import type { JoinPlan } from '../spi/network-driver.js';
 import { HOST_NS, type KernelOp, type KernelStep, type NetnsRef } from '../spi/kernel.js';
 
+/** What {@link planJoinSteps} needs to move an endpoint's link into its sandbox and configure it there. */
 export interface PlumbingInput {
+  /** The sandbox's namespace. */
   sandboxNs: NetnsRef;
+  /** The driver's join plan for the endpoint. */
   join: JoinPlan;
+  /** Final interface name inside the sandbox (`eth0`, …). */
   ifname: string;
+  /** MAC address to set on the interface. */
   mac?: string;
   /** Addresses with prefix. */
   ipv4?: string;
+  /** IPv6 address with prefix. */
   ipv6?: string;
   /** Which families' default route this endpoint provides. */
-  defaultRoute: { v4: boolean; v6: boolean };
+  defaultRoute: {
+    /** Add the IPv4 default route through this endpoint. */
+    v4: boolean;
+    /** Add the IPv6 default route through this endpoint. */
+    v6: boolean;
+  };
 }
 
 /**
@@ -55,7 +66,15 @@ export function defaultRouteSteps(input: Pick<PlumbingInput, 'join' | 'ifname' |
 }
 
 /** Which families an endpoint can provide a default route for. */
-export function gatewayFamilies(join: JoinPlan, internal: boolean): { v4: boolean; v6: boolean } {
+export function gatewayFamilies(
+  join: JoinPlan,
+  internal: boolean,
+): {
+  /** The endpoint can provide the IPv4 default route. */
+  v4: boolean;
+  /** The endpoint can provide the IPv6 default route. */
+  v6: boolean;
+} {
   if (internal || join.disableGateway) return { v4: false, v6: false };
   if (join.connectedDefaultRoute) return { v4: true, v6: true };
   return { v4: join.gateway4 !== undefined, v6: join.gateway6 !== undefined };

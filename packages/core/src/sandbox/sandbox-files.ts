@@ -1,3 +1,4 @@
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRecord } from '../model/types.js';
@@ -14,10 +15,12 @@ export class SandboxFiles {
     private readonly hostResolvConf = '/etc/resolv.conf',
   ) {}
 
+  /** The sandbox's directory: `<runDir>/sandboxes/<id>`. */
   dirFor(sandbox: Pick<SandboxRecord, 'id'>): string {
     return join(this.runDir, 'sandboxes', sandbox.id);
   }
 
+  /** Writes both files (each replaced atomically) and returns the directory; throws SWY_ERR_STORE_IO on a file-system error. */
   async write(sandbox: SandboxRecord): Promise<string> {
     const dir = this.dirFor(sandbox);
     await coded('write', dir, async () => {
@@ -30,22 +33,37 @@ export class SandboxFiles {
     return dir;
   }
 
-  /** Rewrites only `hosts` (what changes when endpoints join or leave); resolv.conf stays as created. */
+  /**
+   * Rewrites only `hosts` (what changes when endpoints join or leave); resolv.conf stays as created.
+   * In place, as Docker does: a container (or `run --sandbox`) has the file bind-mounted, and a bind
+   * mount keeps showing the old inode after a rename. New content first, then the length, so a reader
+   * never sees an empty file. Synchronous: a few hundred bytes cost microseconds, where each await on
+   * the thread pool costs a round trip.
+   */
   async writeHosts(sandbox: SandboxRecord): Promise<void> {
     const path = join(this.dirFor(sandbox), 'hosts');
     try {
-      await this.replace(path, this.hosts(sandbox));
+      const content = Buffer.from(this.hosts(sandbox));
+      const fd = openSync(path, 'r+');
+      try {
+        writeSync(fd, content, 0, content.length, 0);
+        ftruncateSync(fd, content.length);
+      } finally {
+        closeSync(fd);
+      }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw storeIoError('write', path, e);
       await this.write(sandbox);
     }
   }
 
+  /** Removes the sandbox's directory; succeeds when it is already gone. Throws SWY_ERR_STORE_IO on a file-system error. */
   async remove(sandbox: Pick<SandboxRecord, 'id'>): Promise<void> {
     const dir = this.dirFor(sandbox);
     await coded('remove', dir, () => rm(dir, { recursive: true, force: true }));
   }
 
+  /** The `hosts` file's content: localhost lines, each endpoint address with the hostname and aliases, then the extra hosts. */
   hosts(sandbox: SandboxRecord): string {
     const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
     for (const ep of sandbox.endpoints) {
@@ -57,6 +75,7 @@ export class SandboxFiles {
     return lines.join('\n') + '\n';
   }
 
+  /** The `resolv.conf` content: the sandbox's DNS settings; without name servers, the host's non-loopback ones (as Docker does). */
   async resolvConf(sandbox: SandboxRecord): Promise<string> {
     const { search, options } = sandbox.dns;
     let { nameservers } = sandbox.dns;

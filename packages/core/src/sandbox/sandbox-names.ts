@@ -9,6 +9,7 @@ import type { SandboxSpec } from '../model/types.js';
 const LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const RESOLVER_OPTION = /^[a-zA-Z0-9][a-zA-Z0-9_.:-]{0,63}$/;
 
+/** True when `name` is an RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1–63 characters each, 253 in all. */
 export function isHostName(name: unknown): name is string {
   return typeof name === 'string' && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
 }

@@ -9,6 +9,7 @@ import type { NetnsRef } from '../spi/kernel.js';
  * requireLab; the demo: its own private namespaces).
  */
 export interface EchoServer {
+  /** Kills the server process and waits for it to exit. */
   stop(): Promise<void>;
 }
 
