@@ -6,13 +6,19 @@ import type { NpmRunner } from './plugins/plugin-dir.js';
 
 /** Where output goes; `runCli` callers pass process streams, tests pass buffers. */
 export interface TextSink {
+  /** Writes a chunk of text; the return value is ignored. */
   write(chunk: string): unknown;
+  /** Whether the sink is a terminal, as Node's streams report it. */
   isTTY?: boolean;
 }
 
+/** The CLI's standard streams and environment. */
 export interface CliIo {
+  /** Where results go. */
   stdout: TextSink;
+  /** Where errors and progress go. */
   stderr: TextSink;
+  /** The environment variables the CLI reads (`SWITCHYARD_*`, `PATH`, …); usually `process.env`. */
   env: Record<string, string | undefined>;
 }
 
@@ -22,13 +28,29 @@ export interface CliDeps {
   createSwitchyard?: (options: SwitchyardOptions) => Promise<Switchyard>;
   /** Whether this process may change the kernel (default: uid 0 or CAP_NET_ADMIN in CapEff). */
   hasPrivileges?: () => boolean;
-  /** Starts `run`'s command inside the sandbox (default: `nsenter --net=<netns> -- cmd…`). */
+  /**
+   * Starts `run`'s command inside the sandbox (default: `nsenter --net=<netns> -- cmd…`).
+   *
+   * @internal
+   */
   startCommand?: CommandStarter;
-  /** Source of SIGINT/SIGTERM for `run` (default: this process). */
+  /**
+   * Source of SIGINT/SIGTERM for `run` (default: this process).
+   *
+   * @internal
+   */
   signals?: SignalSource;
-  /** What `doctor` looks at on the machine (tools, CNI plugins, privileges, /proc). */
+  /**
+   * What `doctor` looks at on the machine (tools, CNI plugins, privileges, /proc).
+   *
+   * @internal
+   */
   doctor?: Partial<DoctorProbes>;
-  /** How `demo` pings between sandboxes (default: `nsenter … ping`). */
+  /**
+   * How `demo` pings between sandboxes (default: `nsenter … ping`).
+   *
+   * @internal
+   */
   ping?: PingFn;
   /** Run `demo`'s scenario right here instead of re-executing inside a private namespace (tests). */
   demoInPlace?: boolean;
@@ -40,10 +62,18 @@ export interface CliDeps {
    * is not given, no firewall is looked for: a fake kernel never meets the real nftables.
    */
   firewall?: () => Firewall | undefined;
-  /** Runs npm for `plugin install/rm` (default: `npm` from PATH, umask 022); tests pass a fake. */
+  /**
+   * Runs npm for `plugin install/rm` (default: `npm` from PATH, umask 022); tests pass a fake.
+   *
+   * @internal
+   */
   npm?: NpmRunner;
   /** The @switchyard/core directory plugins get as their peer (default: the one this CLI loads). */
   coreDir?: () => string;
+  /** Asks a yes/no question (`prune` without --force; default: one line from stdin, yes only for y/yes). */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Whether any process is in a sandbox's namespace (`sandbox prune`; default: a scan of /proc/<pid>/ns/net). */
+  namespaceInUse?: (netnsPath: string) => boolean;
 }
 
 /** Options every command accepts. */

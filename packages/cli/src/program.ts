@@ -4,6 +4,7 @@ import type { ListFlags } from './output/list-options.js';
 import type { ConnectFlags } from './commands/connect.js';
 import type { NetworkCreateFlags } from './commands/network.js';
 import type { PluginInstallFlags } from './commands/plugin.js';
+import type { PruneFlags } from './commands/prune.js';
 import type { RunFlags } from './commands/run.js';
 import type { SandboxCreateFlags } from './commands/sandbox.js';
 import type { CliContext, GlobalFlags } from './context.js';
@@ -44,9 +45,18 @@ Examples:
   switchyard run --net=none -- ip link
   switchyard run --net=host -- ip -br link
 
+  switchyard sandbox create pod1 && switchyard connect frontend pod1
+  switchyard run --sandbox pod1 -- sleep 600 &      (several commands share one sandbox, as in a pod)
+  switchyard run --sandbox pod1 -- ip -br addr
+
 Networks named in net.d or rkt's presets are created on first use. When the list names neither
 "default" nor "default-restricted", rkt's rule adds "default-restricted" ("default" with --net=all).
-Without --net, the sandbox joins "default".`;
+Without --net, the sandbox joins "default".
+
+The command sees the sandbox's /etc/hosts, /etc/resolv.conf and hostname (a private mount and UTS
+namespace; the host's are untouched; --net=host keeps the host's). With --sandbox the sandbox stays.
+Exit status, as docker run: 125 when run itself fails, 126 when the command cannot be executed,
+127 when it is not found, otherwise the command's own (128+n when killed by signal n).`;
 
 const PLUGIN_EXAMPLES = `
 Examples:
@@ -83,7 +93,10 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('-d, --driver <type>', 'driver: bridge, veth, macvlan, ipvlan or a plugin type (default: bridge)')
     .option('--subnet <cidr>', 'IPv4 subnet, e.g. 10.88.0.0/24 (default: a free pool)')
     .option('--gateway <ip>', 'IPv4 gateway (default: the first address)')
-    .option('--ip-range <cidr>', 'allocate sandbox addresses from this part of the subnet')
+    .option('--ip-range <cidr>', 'hand out sandbox addresses from this part of the subnet (a static --ip may be anywhere in the subnet)')
+    .option('--aux-address <name=ip>', 'an address of the subnet never given to a sandbox, e.g. my-router=10.88.0.5 (repeatable)', collect)
+    .option('--ipam-driver <name>', 'IPAM driver (default: host-local)')
+    .option('--ipam-opt <k=v>', 'IPAM driver option (repeatable), e.g. --ipam-opt dataDir=/var/lib/cni/networks', collect)
     .option('--ipv6', 'enable IPv6 (dual stack)')
     .option('--subnet6 <cidr>', 'IPv6 subnet, e.g. fd00:88::/64 (implies --ipv6)')
     .option('--gateway6 <ip>', 'IPv6 gateway')
@@ -103,15 +116,21 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .action(async (opts: ListFlags) => (await import('./commands/network.js')).networkList(ctx, opts));
   network
     .command('inspect')
-    .argument('<name>', 'network name or id')
-    .description('show a network and the sandboxes connected to it')
-    .action(async (name: string) => (await import('./commands/network.js')).networkInspect(ctx, name));
+    .argument('<names...>', 'network names or ids')
+    .description('show networks and the sandboxes connected to them')
+    .action(async (names: string[]) => (await import('./commands/network.js')).networkInspect(ctx, names));
   network
     .command('rm')
     .alias('remove')
     .argument('<names...>', 'network names or ids')
     .description('remove networks that have no connected sandboxes')
     .action(async (names: string[]) => (await import('./commands/network.js')).networkRemove(ctx, names));
+  network
+    .command('prune')
+    .description('remove every network no sandbox is connected to')
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--filter <key=value>', 'only networks matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=DURATION|TIMESTAMP (repeatable)', collect)
+    .action(async (opts: PruneFlags) => (await import('./commands/prune.js')).networkPrune(ctx, opts));
 
   const sandbox = program.command('sandbox').description('create, list, inspect and remove sandboxes (network namespaces)').helpCommand(false);
   sandbox
@@ -137,15 +156,21 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .action(async (opts: ListFlags) => (await import('./commands/sandbox.js')).sandboxList(ctx, opts));
   sandbox
     .command('inspect')
-    .argument('<name>', 'sandbox name or id')
-    .description('show a sandbox and its interfaces')
-    .action(async (name: string) => (await import('./commands/sandbox.js')).sandboxInspect(ctx, name));
+    .argument('<names...>', 'sandbox names or ids')
+    .description('show sandboxes and their interfaces')
+    .action(async (names: string[]) => (await import('./commands/sandbox.js')).sandboxInspect(ctx, names));
   sandbox
     .command('rm')
     .alias('remove')
     .argument('<names...>', 'sandbox names or ids')
     .description('remove sandboxes: they leave their networks and their namespaces go')
     .action(async (names: string[]) => (await import('./commands/sandbox.js')).sandboxRemove(ctx, names));
+  sandbox
+    .command('prune')
+    .description('remove every sandbox no process is using (its namespace holds no process), with its endpoints')
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--filter <key=value>', 'only sandboxes matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=DURATION|TIMESTAMP (repeatable)', collect)
+    .action(async (opts: PruneFlags) => (await import('./commands/prune.js')).sandboxPrune(ctx, opts));
 
   // `connect`/`disconnect`, and the same as `network connect`/`network disconnect` (Docker's spelling).
   for (const parent of [program, network]) {
@@ -175,12 +200,13 @@ export function buildProgram(ctx: CliContext, version: string): Command {
   program
     .command('run')
     .argument('[command...]', 'the command to run, after --')
-    .description('run a command in an ephemeral sandbox joined to networks (rkt run --net); everything is removed when it exits')
+    .description('run a command in an ephemeral sandbox joined to networks (rkt run --net), removed when it exits; or, with --sandbox, in an existing one')
     .option('--net <nets>', 'networks: a,b[:IP=x], all, none or host (repeatable; default: default)', collect)
     .option('-p, --port <spec>', 'publish a port of the first network joined, as Docker: [HOST_IP:][HOST_PORT:]PORT[/tcp|udp|sctp], or a named port: NAME:[HOST_IP:]HOST_PORT (repeatable)', collect)
     .option('--allow-from <cidr>', 'only clients from this subnet reach the published ports')
     .option('--expose <name=port>', 'declare a named port of the sandbox, NAME=PORT[/tcp|udp|sctp] (repeatable)', collect)
     .option('--name <name>', 'sandbox name (default: run-<random>)')
+    .option('--sandbox <name>', 'run in this existing sandbox (it stays when the command ends; several commands may share it, as containers share a pod); takes no --net, -p, --expose or --name')
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (argv: string[], opts: RunFlags) => (await import('./commands/run.js')).run(ctx, argv, opts));
 
@@ -247,6 +273,11 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description('remove plugins that no network uses')
     .action(async (names: string[]) => (await import('./commands/plugin.js')).pluginRemove(ctx, names));
 
+  program
+    .command('completion')
+    .argument('<shell>', 'bash or zsh')
+    .description('print a shell completion script: eval "$(switchyard completion bash)", or save it where your shell loads completions')
+    .action(async (shell: string) => (await import('./commands/completion.js')).completion(ctx, shell, program));
   program
     .command('gc')
     .description('remove what a crash, a reboot or a killed run left stale; restore vanished network objects')

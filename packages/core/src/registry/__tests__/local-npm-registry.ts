@@ -148,6 +148,27 @@ export function thirdPartyClosure(packageDirs: string[], extraNames: string[] = 
   return [...found.values()];
 }
 
+/**
+ * The optional dependencies of `packages` that this machine did not install (another platform's
+ * build, such as koffi's `@koromix/koffi-darwin-arm64`), as placeholder packages written under
+ * `work`: the same name and version, a `cpu` no machine has, so a package manager that wants every
+ * optional dependency's metadata (yarn 1 does) finds it and installs none of them.
+ */
+export function otherPlatformPlaceholders(packages: InstalledPackage[], work: string): InstalledPackage[] {
+  const out = new Map<string, InstalledPackage>();
+  for (const pkg of packages) {
+    const pj = readPackageJson(pkg.dir);
+    for (const [name, range] of Object.entries(pj.optionalDependencies ?? {})) {
+      if (installedDir(pkg.dir, name) !== undefined || !/^\d+\.\d+\.\d+$/.test(range) || out.has(`${name}@${range}`)) continue;
+      const dir = join(work, 'placeholders', `${name.replace('/', '+')}-${range}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version: range, description: "placeholder for another platform's build; never installed here", cpu: ['none'] }));
+      out.set(`${name}@${range}`, { name, version: range, dir });
+    }
+  }
+  return [...out.values()];
+}
+
 function runtimeDependencyNames(pj: PackageJson): string[] {
   const optionalPeers = new Set(Object.entries(pj.peerDependenciesMeta ?? {}).flatMap(([n, m]) => (m.optional === true ? [n] : [])));
   const peers = Object.keys(pj.peerDependencies ?? {}).filter((n) => !optionalPeers.has(n));
@@ -165,6 +186,7 @@ export async function mirrorPackages(registryUrl: string, packages: InstalledPac
     const base = `${pkg.name.replace(/^@[^/]+\//, '')}-${pkg.version}.tgz`;
     const file = join(tarballs, `${pkg.name.replace('/', '+')}-${pkg.version}.tgz`);
     const manifest = JSON.parse(readFileSync(join(pkg.dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    // (--hard-dereference: pnpm's store hard-links identical files, and yarn 1 cannot extract tar hard links.)
     // Install scripts (koffi's fetches a prebuilt binary it already ships) would reach for the network; so
     // would npm's implicit `node-gyp rebuild` for a binding.gyp, which the workspace never ran either.
     delete manifest.scripts;
@@ -173,7 +195,7 @@ export async function mirrorPackages(registryUrl: string, packages: InstalledPac
     mkdirSync(staged, { recursive: true });
     writeFileSync(join(staged, 'package.json'), JSON.stringify(manifest, null, 2));
     const entries = readdirSync(pkg.dir).filter((e) => e !== 'node_modules' && e !== 'package.json');
-    execFileSync('tar', ['-czf', file, '--transform', 's,^,package/,', '-C', pkg.dir, ...entries, '-C', staged, 'package.json']);
+    execFileSync('tar', ['-czf', file, '--hard-dereference', '--transform', 's,^,package/,', '-C', pkg.dir, ...entries, '-C', staged, 'package.json']);
     const data = readFileSync(file);
     const version = {
       ...manifest,

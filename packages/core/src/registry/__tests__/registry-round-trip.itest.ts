@@ -2,12 +2,12 @@
 // private registry on loopback, then installed by name the way a third party would, outside this
 // workspace, and used on the real kernel (this file runs inside the lab namespace).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guideBlocks, guideCommandBlocks } from './driver-guide.js';
-import { mirrorPackages, startLocalRegistry, thirdPartyClosure, type LocalRegistry } from './local-npm-registry.js';
+import { mirrorPackages, otherPlatformPlaceholders, startLocalRegistry, thirdPartyClosure, type LocalRegistry } from './local-npm-registry.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
 const publishable = ['core', 'ipam-host-local', 'driver-bridge', 'driver-veth', 'driver-macvlan', 'driver-ipvlan', 'driver-cni', 'firewall-nftables', 'cni', 'cli'];
@@ -34,7 +34,8 @@ describe('the registry round trip: published to a private registry, installed by
     // What the published packages need from npm, served by the same registry (the lab has no internet).
     // The driver author's dev dependencies (the guide's `npm install --save-dev` line) come from there too.
     const authorTools = ['typescript', '@types/node', 'jest', '@swc/jest', '@swc/core'];
-    await mirrorPackages(registry.url, thirdPartyClosure([...publishable.map((p) => join(repoRoot, 'packages', p)), join(repoRoot, 'examples', 'switchyard-driver-ptp-lite')], authorTools), work);
+    const closure = thirdPartyClosure([...publishable.map((p) => join(repoRoot, 'packages', p)), join(repoRoot, 'examples', 'switchyard-driver-ptp-lite')], authorTools);
+    await mirrorPackages(registry.url, [...closure, ...otherPlatformPlaceholders(closure, work)], work);
   });
 
   afterAll(async () => {
@@ -56,12 +57,8 @@ describe('the registry round trip: published to a private registry, installed by
     }
   });
 
-  it('lets a third party install core and the driver by name, load the driver by name and connect a sandbox that reaches its gateway', () => {
-    const app = join(work, 'app');
-    mkdirSync(app);
-    run('npm', ['init', '-y'], app);
-    run('npm', ['pkg', 'set', 'type=module'], app);
-    run('npm', ['install', '@switchyard/core', '@switchyard/ipam-host-local', 'switchyard-driver-ptp-lite'], app);
+  // The third party's program: load the driver by name, connect a sandbox on the real kernel, ping the gateway.
+  const useDriverIn = (app: string, stateDir: string) => {
     const script = `
       import { execFileSync } from 'node:child_process';
       import { createSwitchyard } from '@switchyard/core';
@@ -81,9 +78,7 @@ describe('the registry round trip: published to a private registry, installed by
         await sy.close();
       }`;
     writeFileSync(join(app, 'try.mjs'), script);
-
-    const out = JSON.parse(run(process.execPath, ['try.mjs', join(work, 'state')], app)) as { plugins: Array<Record<string, unknown>>; endpoint: string; eth0: { up: string; addrs: string[] }; pinged: boolean };
-
+    const out = JSON.parse(run(process.execPath, ['try.mjs', stateDir], app)) as { plugins: Array<Record<string, unknown>>; endpoint: string; eth0: { up: string; addrs: string[] }; pinged: boolean };
     expect(out.plugins).toEqual([
       expect.objectContaining({ kind: 'driver', type: 'ptp-lite', origin: 'package', packageName: 'switchyard-driver-ptp-lite' }),
       expect.objectContaining({ kind: 'ipam', type: 'host-local', origin: 'package', packageName: '@switchyard/ipam-host-local' }),
@@ -91,12 +86,45 @@ describe('the registry round trip: published to a private registry, installed by
     expect(out.eth0.addrs).toContain(out.endpoint);
     expect(out.endpoint).toMatch(/^10\.77\.0\.\d+\/24$/);
     expect(out.pinged).toBe(true);
+  };
+
+  it('lets a third party install core and the driver by name, load the driver by name and connect a sandbox that reaches its gateway', () => {
+    const app = join(work, 'app');
+    mkdirSync(app);
+    run('npm', ['init', '-y'], app);
+    run('npm', ['pkg', 'set', 'type=module'], app);
+    run('npm', ['install', '@switchyard/core', '@switchyard/ipam-host-local', 'switchyard-driver-ptp-lite'], app);
+    useDriverIn(app, join(work, 'state'));
     // One copy of core in the application: the driver and the IPAM use the application's.
     expect(JSON.parse(readFileSync(join(app, 'node_modules', '@switchyard', 'core', 'package.json'), 'utf8'))).toMatchObject({ version: '0.1.0' });
     expect(existsSync(join(app, 'node_modules', 'switchyard-driver-ptp-lite', 'node_modules', '@switchyard', 'core'))).toBe(false);
     expect(existsSync(join(app, 'node_modules', '@switchyard', 'core', 'LICENSE'))).toBe(true);
     expect(existsSync(join(app, 'node_modules', '@switchyard', 'ipam-host-local', 'LICENSE'))).toBe(true);
     expect(existsSync(join(app, 'node_modules', '@switchyard', 'ipam-host-local', 'node_modules', '@switchyard', 'core'))).toBe(false);
+  });
+
+  it('installs the same way with pnpm (its isolated node_modules), with one copy of core for the driver, the IPAM and the application', () => {
+    const app = join(work, 'app-pnpm');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app-pnpm', version: '1.0.0', private: true, type: 'module' }));
+    run('pnpm', ['add', '--store-dir', join(work, 'pnpm-store'), '--registry', registry.url, '@switchyard/core', '@switchyard/ipam-host-local', 'switchyard-driver-ptp-lite'], app);
+    useDriverIn(app, join(work, 'state-pnpm'));
+    // pnpm links each package's peer to the application's own core: the same directory on disk.
+    const core = realpathSync(join(app, 'node_modules', '@switchyard', 'core'));
+    for (const pkg of ['switchyard-driver-ptp-lite', '@switchyard/ipam-host-local']) {
+      const peer = join(realpathSync(join(app, 'node_modules', pkg)), '..', ...(pkg.startsWith('@') ? ['..'] : []), '@switchyard', 'core');
+      expect(realpathSync(peer)).toBe(core);
+    }
+  });
+
+  it('installs the same way with yarn 1, whose lockfile and node_modules layout are its own', () => {
+    const app = join(work, 'app-yarn');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app-yarn', version: '1.0.0', private: true, type: 'module' }));
+    run('yarn', ['add', '--non-interactive', '--no-progress', '--cache-folder', join(work, 'yarn-cache'), '--registry', registry.url, '@switchyard/core', '@switchyard/ipam-host-local', 'switchyard-driver-ptp-lite'], app);
+    useDriverIn(app, join(work, 'state-yarn'));
+    expect(readFileSync(join(app, 'yarn.lock'), 'utf8')).toContain('switchyard-driver-ptp-lite@');
+    expect(existsSync(join(app, 'node_modules', 'switchyard-driver-ptp-lite', 'node_modules', '@switchyard', 'core'))).toBe(false);
   });
 
   it('takes a driver author through every command of docs/writing-a-driver.md, from an empty directory to a release users install by name', () => {
