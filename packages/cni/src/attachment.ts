@@ -58,7 +58,15 @@ export function portBindingsFrom(config: NetConf): PortBinding[] {
  * (the `ips` capability), `args.cni.ips`, then CNI_ARGS `IP=` (comma-separated). A prefix length is dropped
  * (the range decides it); anything that is not an address is code 7 naming it.
  */
-export function requestedAddresses(config: NetConf, env: CniEnvironment): { address: string; family: 4 | 6 }[] {
+export function requestedAddresses(
+  config: NetConf,
+  env: CniEnvironment,
+): {
+  /** The address, without prefix length. */
+  address: string;
+  /** Its family. */
+  family: 4 | 6;
+}[] {
   const runtime = isJsonObject(config.runtimeConfig) ? config.runtimeConfig : {};
   const argsCni = isJsonObject(config.args) && isJsonObject(config.args.cni) ? config.args.cni : {};
   const listed = (v: unknown, where: string): string[] | undefined => {

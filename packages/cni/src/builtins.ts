@@ -11,6 +11,7 @@ import * as hostLocal from '@switchyard/ipam-host-local';
  */
 export const BUILTIN_DRIVERS: readonly DriverManifest[] = [bridge, veth, macvlan, ipvlan].map(defaultExport).filter(isDriverManifest);
 
+/** The IPAM drivers the `switchyard` command ships with: `host-local`. */
 export const BUILTIN_IPAMS: readonly IpamManifest[] = [hostLocal].map(defaultExport).filter(isIpamManifest);
 
 /** rkt's built-in networks, created on first use unless the store or net.d defines the name. */

@@ -20,6 +20,7 @@ import { cidrFamily, ipFamily, isJsonObject, show } from './protocol/validate.js
 /** The plugin's name in a CNI bin directory and in `ipam.type`. */
 export const HOST_LOCAL_PLUGIN = 'switchyard-host-local';
 
+/** Settings of the `switchyard-host-local` IPAM plugin. */
 export interface HostLocalPluginOptions {
   /** `dataDir` when the config names none; default CNI's `/var/lib/cni/networks`. */
   defaultDataDir?: string;
@@ -105,6 +106,11 @@ function nearestExisting(path: string): string {
   return at;
 }
 
+/**
+ * The handlers of `switchyard-host-local` (see the module notes above): ADD allocates from the config's ranges,
+ * DEL releases the attachment's addresses, CHECK verifies they are still held, STATUS checks the directory is
+ * writable and every range set has room, GC releases addresses of attachments not listed as valid.
+ */
 export function hostLocalPlugin(options: HostLocalPluginOptions = {}): PluginHandlers {
   const allocatorFor = (config: NetConf) => HostLocalAllocator.fromCniConfig(hostLocalConfigOf(config), { ...(options.defaultDataDir ? { defaultDataDir: options.defaultDataDir } : {}) });
   const coded = async <T>(fn: () => Promise<T>): Promise<T> => {

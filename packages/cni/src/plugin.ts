@@ -14,6 +14,7 @@ import type { GcContext, PluginContext, PluginHandlers } from './protocol/run.js
 
 /** Labels on what a CNI plugin created, so `switchyard sandbox ls`/`network ls` can tell. */
 export const CNI_CONTAINER_LABEL = 'switchyard.cni.container';
+/** Label on networks a CNI plugin created from a config (value `true`). */
 export const CNI_NETWORK_LABEL = 'switchyard.cni.network';
 
 /** Keys any CNI config may carry that are the runtime's, not the plugin type's options. */
@@ -35,6 +36,7 @@ export function networkSpecFrom(config: NetConf, driver: string): NetworkSpec {
   return { ...spec, labels: { [CNI_NETWORK_LABEL]: 'true' } };
 }
 
+/** What a Switchyard CNI plugin executable is made of: the driver it drives and how to open Switchyard. */
 export interface SwitchyardPluginOptions {
   /** The Switchyard driver this plugin drives. */
   driver: string;
@@ -44,6 +46,13 @@ export interface SwitchyardPluginOptions {
   hostInterfaces?: (network: NetworkRecord, endpoint: EndpointRecord) => CniInterface[];
 }
 
+/**
+ * The CNI handlers of a Switchyard plugin for `options.driver`: ADD creates the network from the config on first use,
+ * adopts the runtime's netns as a sandbox and connects it (undoing all of it when it fails); DEL removes the attachment
+ * and succeeds when there is none; CHECK compares the endpoint in the kernel with the prevResult; STATUS fails while the
+ * network's kernel objects are missing; GC removes this network's attachments that are not listed as valid. Each command
+ * opens Switchyard and closes it afterwards; Switchyard errors become CNI errors.
+ */
 export function switchyardPlugin(options: SwitchyardPluginOptions): PluginHandlers {
   const withSwitchyard = async <T>(fn: (sy: Switchyard) => Promise<T>): Promise<T> => {
     const sy = await options.open();

@@ -1,5 +1,14 @@
-// @switchyard/core — the CNM model, contracts (spi), controller, registry and plugin loader,
-// kernel executor, state store, events and errors. Loading it loads reflect-metadata once.
+/**
+ * The container networking model (Docker CNM: networks, endpoints, sandboxes), the contracts
+ * drivers, IPAM drivers and firewalls implement (the SPI), the controller that drives them, the
+ * plugin registry and loader, the kernel executor, the state store, events and errors.
+ *
+ * Embedders start at {@link createSwitchyard}; driver authors at {@link NetworkDriver} and
+ * {@link defineDriver}. Loading this module loads `reflect-metadata` once.
+ *
+ * @module \@switchyard/core
+ * @mergeModuleWith <project>
+ */
 export * from './di/index.js';
 export * from './errors/index.js';
 export * from './model/index.js';

@@ -31,7 +31,13 @@ export function hostVethName(endpointId: string): string {
  */
 export class BridgeDriver implements NetworkDriver {
   readonly type = 'bridge';
-  readonly capability = { dataScope: 'local', connectivityScope: 'local' } as const;
+  /** Local scopes: the driver's state and connectivity are this host's only. */
+  readonly capability = {
+    /** Network and endpoint data is meaningful on this host only. */
+    dataScope: 'local',
+    /** Endpoints reach each other on this host only. */
+    connectivityScope: 'local',
+  } as const;
 
   constructor(
     private readonly kernel: Kernel,

@@ -1,3 +1,10 @@
+/**
+ * The `bridge` network driver: a Linux bridge per network carrying the gateway address, and a veth
+ * pair per endpoint whose host end is a bridge port and whose peer is created directly inside the
+ * sandbox under its final name. The default export is the driver manifest core registers.
+ *
+ * @module \@switchyard/driver-bridge
+ */
 import { defineDriver } from '@switchyard/core';
 import { BridgeDriver } from './bridge-driver.js';
 

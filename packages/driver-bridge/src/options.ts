@@ -8,9 +8,11 @@ export interface BridgeOptions {
   isGateway: boolean;
   /** Give endpoints a default route through the gateway. */
   isDefaultGateway: boolean;
+  /** MTU of the bridge and the veth pairs, in bytes (68–65535); the kernel's default when absent. */
   mtu?: number;
   /** Let a container reach itself through the bridge (hairpin on each port). */
   hairpinMode: boolean;
+  /** Put the bridge in promiscuous mode. */
   promiscMode: boolean;
   /** Containers on this network cannot talk to each other, only to the gateway (bridge port isolation). */
   isolate: boolean;
@@ -20,6 +22,7 @@ export interface BridgeOptions {
   antiSpoof: boolean;
 }
 
+/** Reads and checks a bridge network's options, filling in defaults; throws SWY_ERR_INVALID_OPTION for an unknown key or a bad value. */
 export function readBridgeOptions(options: JsonObject): BridgeOptions {
   const o = readDriverOptions(
     'bridge',

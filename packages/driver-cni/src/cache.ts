@@ -9,16 +9,23 @@ import { isJsonObject } from './config.js';
  * config changed, and GC knows which attachments exist.
  */
 export interface CacheEntry {
+  /** Format marker, as libcni writes it. */
   kind: 'cniCacheV1';
   /** The Switchyard network the attachment belongs to (two networks may share a CNI name). */
   networkId: string;
+  /** The CNI network name (the configuration list's `name`). */
   networkName: string;
+  /** The container id the ADD ran with (`CNI_CONTAINERID`). */
   containerId: string;
+  /** The interface name the ADD ran with (`CNI_IFNAME`). */
   ifName: string;
   /** The list as it was run, and the negotiated version. */
   config: JsonObject;
+  /** The CNI version negotiated with the plugins. */
   cniVersion: string;
+  /** The `CNI_ARGS` key/value pairs the ADD ran with. */
   cniArgs: Array<[string, string]>;
+  /** The runtime-config values (`runtimeConfig`) the ADD passed for the plugins' capabilities. */
   capabilityArgs: JsonObject;
   /** The chain's final result (absent while ADD is still running). */
   result?: JsonObject;
@@ -36,6 +43,7 @@ export class ResultCache {
     return join(this.resultsDir, `${networkName}-${containerId}-${ifName}`);
   }
 
+  /** The entry of one attachment; undefined when there is none or the file is unreadable or not a cache entry. */
   get(networkName: string, containerId: string, ifName: string): CacheEntry | undefined {
     try {
       const parsed: unknown = JSON.parse(readFileSync(this.file(networkName, containerId, ifName), 'utf8'));
@@ -45,6 +53,7 @@ export class ResultCache {
     }
   }
 
+  /** Writes (or replaces) an attachment's entry atomically, mode 0600; throws on a file-system error. */
   put(entry: CacheEntry): void {
     mkdirSync(this.resultsDir, { recursive: true, mode: 0o700 });
     const target = this.file(entry.networkName, entry.containerId, entry.ifName);
@@ -53,6 +62,7 @@ export class ResultCache {
     renameSync(temp, target);
   }
 
+  /** Removes an attachment's entry; succeeds when there is none. */
   delete(networkName: string, containerId: string, ifName: string): void {
     rmSync(this.file(networkName, containerId, ifName), { force: true });
   }

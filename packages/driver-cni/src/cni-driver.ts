@@ -19,6 +19,7 @@ import { ResultCache } from './cache.js';
 import { attachmentFacts } from './result.js';
 import { CniRuntime, type RuntimeConf } from './runtime.js';
 
+/** The network type of the default cni driver. */
 export const CNI_DRIVER_TYPE = 'cni';
 /** Where plugins are looked for unless the driver or the network says otherwise (libcni's usual and Debian's). */
 export const DEFAULT_CNI_PATH = '/opt/cni/bin:/usr/lib/cni';
@@ -41,6 +42,7 @@ export interface CniNetworkOptions {
   config: JsonObject;
   /** The net.d file it was read from, for `inspect`. */
   file?: string;
+  /** `:`-separated plugin directories for this network, overriding the driver's. */
   cniPath?: string;
   /** CNI_ARGS for every attachment, in order. */
   args?: Record<string, string>;
@@ -62,7 +64,13 @@ function optionError(message: string, hint: string): SwitchyardError {
  */
 export class CniDriver implements NetworkDriver {
   readonly type: string;
-  readonly capability = { dataScope: 'local', connectivityScope: 'local' } as const;
+  /** Local scopes: the driver's state and connectivity are this host's only. */
+  readonly capability = {
+    /** Network and endpoint data is meaningful on this host only. */
+    dataScope: 'local',
+    /** Endpoints reach each other on this host only. */
+    connectivityScope: 'local',
+  } as const;
   private readonly cache: ResultCache;
 
   constructor(
@@ -137,7 +145,11 @@ export class CniDriver implements NetworkDriver {
     return { steps: made.filter((b) => present.has(b) && !inUse.has(b)).map((name) => ({ op: 'link.del' as const, name, ifExists: true })) };
   }
 
-  async createEndpoint(): Promise<{ state: JsonObject }> {
+  /** Accepts every endpoint; the plugins do the work in {@link CniDriver.attach}. */
+  async createEndpoint(): Promise<{
+    /** Always empty. */
+    state: JsonObject;
+  }> {
     return { state: {} };
   }
 

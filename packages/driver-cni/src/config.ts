@@ -3,16 +3,23 @@ import { SwitchyardError, type Json, type JsonObject } from '@switchyard/core';
 
 /** One plugin of a list: `type` names the binary; everything else passes through to it. */
 export interface PluginConf extends JsonObject {
+  /** The plugin's executable name, looked up on the CNI path. */
   type: string;
 }
 
 /** A network configuration list (a `.conf` is turned into a list of one, as libcni does). */
 export interface ConfList {
+  /** The list's CNI version (`x.y.z`), handed to every plugin. */
   cniVersion: string;
+  /** Versions the list can be run in (CNI 1.1's `cniVersions`); the newest one the plugins speak is used. */
   cniVersions?: string[];
+  /** The CNI network name. */
   name: string;
+  /** Skip CHECK for this list (CNI's `disableCheck`); false when absent. */
   disableCheck: boolean;
+  /** Skip GC for this list (CNI 1.1's `disableGC`); false when absent. */
   disableGC: boolean;
+  /** The plugins, run in order on ADD and in reverse on DEL. */
   plugins: PluginConf[];
 }
 

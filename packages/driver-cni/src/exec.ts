@@ -5,8 +5,11 @@ import { SwitchyardError } from '@switchyard/core';
 
 /** What a plugin process returned. */
 export interface PluginOutput {
+  /** Everything the plugin wrote on stdout (its result or error JSON). */
   stdout: string;
+  /** Everything it wrote on stderr (its log). */
   stderr: string;
+  /** Its exit status; 0 is success. */
   exitCode: number;
 }
 

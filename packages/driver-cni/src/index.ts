@@ -1,3 +1,11 @@
+/**
+ * The `cni` network driver: runs any CNI plugin or configuration list (ADD, DEL, CHECK, GC) behind
+ * the CNM API, with the semantics a runtime gets from libcni (result cache, version negotiation,
+ * `prevResult` chaining). The default export is the driver manifest with the default CNI path;
+ * {@link createCniDriverManifest} builds one with settings of your own.
+ *
+ * @module \@switchyard/driver-cni
+ */
 import { join } from 'node:path';
 import { defineDriver, type DriverManifest } from '@switchyard/core';
 import { CNI_DRIVER_TYPE, CniDriver, type CniDriverSettings } from './cni-driver.js';
@@ -10,7 +18,7 @@ export { parseConf, loadConfFile, pluginStdin, declares, type ConfList, type Plu
 export { negotiateVersion, compareVersions, SPOKEN_VERSIONS, type PluginVersions } from './versions.js';
 export { attachmentFacts, type AttachmentFacts } from './result.js';
 export { spawnPlugin, findPlugin, splitPath, type PluginRunner, type PluginOutput } from './exec.js';
-export { pluginError } from './errors.js';
+export { pluginError, type CniCommand } from './errors.js';
 
 /** The cni driver with settings of its own (CNI path, cache directory, a plugin runner for tests). */
 export function createCniDriverManifest(settings: CniDriverSettings = {}, type = CNI_DRIVER_TYPE): DriverManifest {

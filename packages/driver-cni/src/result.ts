@@ -3,10 +3,15 @@ import { isJsonObject } from './config.js';
 
 /** What an ADD result says about the interface named `ifname` inside the sandbox. */
 export interface AttachmentFacts {
+  /** First IPv4 address on the interface, with prefix length. */
   ipv4?: string;
+  /** First IPv6 address on the interface, with prefix length. */
   ipv6?: string;
+  /** The IPv4 address's gateway, when the result gives one. */
   gateway4?: string;
+  /** The IPv6 address's gateway, when the result gives one. */
   gateway6?: string;
+  /** The interface's MAC address, when the result lists it. */
   mac?: string;
 }
 

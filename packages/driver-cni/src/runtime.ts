@@ -7,9 +7,11 @@ import { atLeast, negotiateVersion, type PluginVersions } from './versions.js';
 
 /** One attachment's runtime arguments (libcni's RuntimeConf). */
 export interface RuntimeConf {
+  /** The container id (`CNI_CONTAINERID`): Switchyard's endpoint id. */
   containerId: string;
   /** The sandbox's namespace path; empty when it is gone (DEL and GC only). */
   netns: string;
+  /** The interface name inside the sandbox (`CNI_IFNAME`). */
   ifName: string;
   /** CNI_ARGS, in order. */
   args: Array<[string, string]>;
@@ -19,7 +21,9 @@ export interface RuntimeConf {
 
 /** An attachment GC must keep (`cni.dev/valid-attachments`). */
 export interface GcAttachment {
+  /** The attachment's container id. */
   containerID: string;
+  /** The attachment's interface name. */
   ifname: string;
 }
 

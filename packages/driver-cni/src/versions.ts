@@ -20,7 +20,9 @@ export function atLeast(version: string, minimum: string): boolean {
 
 /** What one plugin said to VERSION. */
 export interface PluginVersions {
+  /** The plugin's executable name. */
   plugin: string;
+  /** The versions it reported in its VERSION answer (`supportedVersions`). */
   supported: string[];
 }
 

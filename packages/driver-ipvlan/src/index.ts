@@ -1,3 +1,10 @@
+/**
+ * The `ipvlan` network driver: an ipvlan sub-interface of one host interface (the master) per
+ * endpoint, all sharing the master's MAC address (L2 or L3 mode), for switches and clouds that allow
+ * one MAC per port. The default export is the driver manifest core registers.
+ *
+ * @module \@switchyard/driver-ipvlan
+ */
 import { defineDriver } from '@switchyard/core';
 import { IpvlanDriver } from './ipvlan-driver.js';
 

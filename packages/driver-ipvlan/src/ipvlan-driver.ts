@@ -26,7 +26,13 @@ export const IPVLAN_TEMP_PREFIX = 'ipv';
  */
 export class IpvlanDriver implements NetworkDriver {
   readonly type = 'ipvlan';
-  readonly capability = { dataScope: 'local', connectivityScope: 'global' } as const;
+  /** Local data, global connectivity: sandboxes appear on the master's LAN and reach other hosts there. */
+  readonly capability = {
+    /** Network and endpoint data is meaningful on this host only. */
+    dataScope: 'local',
+    /** Endpoints are reachable across hosts on the master's LAN. */
+    connectivityScope: 'global',
+  } as const;
 
   constructor(
     private readonly kernel: Kernel,

@@ -13,9 +13,12 @@ export interface IpvlanOptions {
   mtu?: number;
 }
 
+/** The ipvlan modes the `mode` option accepts (default `l2`). */
 export const IPVLAN_MODES: readonly IpvlanMode[] = ['l2', 'l3', 'l3s'];
+/** The ipvlan flags the `flag` option accepts (default `bridge`). */
 export const IPVLAN_FLAGS: readonly IpvlanFlag[] = ['bridge', 'private', 'vepa'];
 
+/** Reads and checks an ipvlan network's options, filling in defaults; throws SWY_ERR_INVALID_OPTION for an unknown key or a bad value. */
 export function readIpvlanOptions(options: JsonObject): IpvlanOptions {
   return readDriverOptions(
     'ipvlan',

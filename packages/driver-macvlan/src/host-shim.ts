@@ -7,7 +7,9 @@ import { SwitchyardError, cidrContains, parseCidr, type DriverNetwork, type Kern
  * the host a sibling interface that can.
  */
 
+/** One address of the host shim. */
 export interface ShimAddress {
+  /** Address family. */
   family: 4 | 6;
   /** Address without prefix. */
   address: string;
@@ -15,8 +17,11 @@ export interface ShimAddress {
   subnet: string;
 }
 
+/** The host's own macvlan on the master, through which the host reaches the network's sandboxes. */
 export interface HostShim {
+  /** The shim's interface name (see {@link shimName}). */
   name: string;
+  /** Its addresses, one per family the network has. */
   addresses: ShimAddress[];
 }
 

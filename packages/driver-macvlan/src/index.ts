@@ -1,3 +1,11 @@
+/**
+ * The `macvlan` network driver: a macvlan sub-interface of one host interface (the master) per
+ * endpoint, each with a MAC address of its own, so sandboxes appear on the master's LAN as separate
+ * hosts. Also exports the master-link helpers that `@switchyard/driver-ipvlan` shares. The default
+ * export is the driver manifest core registers.
+ *
+ * @module \@switchyard/driver-macvlan
+ */
 import { defineDriver } from '@switchyard/core';
 import { MacvlanDriver } from './macvlan-driver.js';
 

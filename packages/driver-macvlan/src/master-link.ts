@@ -6,11 +6,15 @@ import { HOST_NS, SwitchyardError, type Kernel, type KernelOp, type LinkInfo, ty
  * Switchyard creates and later removes. Shared by the macvlan and ipvlan drivers.
  */
 
+/** An 802.1Q link name read as parent and VLAN id (`eth0.10`). */
 export interface VlanName {
+  /** The parent link, e.g. `eth0`. */
   parent: string;
+  /** The VLAN id, 1–4094. */
   id: number;
 }
 
+/** The master link {@link resolveMaster} found. */
 export interface ResolvedMaster {
   /** The link sub-interfaces are created on. */
   name: string;
@@ -79,15 +83,21 @@ export function checkMtu(driver: string, mtu: number | undefined, master: Resolv
 
 /** What a network keeps about its master in its driver state. */
 export interface MasterState {
+  /** The master link's name. */
   master: string;
+  /** True when the master was taken from the default route rather than given. */
   masterDefaulted: boolean;
   /** Switchyard created the 802.1Q link (it goes when the last network on it goes). */
   vlanCreated: boolean;
 }
 
+/** What {@link planMasterSetup} planned for a new network's master. */
 export interface MasterSetup {
+  /** Host-namespace steps: creating the 802.1Q link, when needed. */
   steps: KernelOp[];
+  /** What the network keeps about its master. */
   state: MasterState;
+  /** Lines for `network inspect` (a defaulted master, a created VLAN link). */
   notes: string[];
 }
 
@@ -138,7 +148,18 @@ export function tempLinkName(prefix: string, endpointId: string): string {
 }
 
 /** A master-based network's common start: find the master, check the MTU against it, plan the VLAN link if needed. */
-export async function planMasterNetwork(kernel: Kernel, store: StateStore, driver: string, networkId: string, options: { master?: string | undefined; mtu?: number | undefined }): Promise<MasterSetup & { master: ResolvedMaster }> {
+export async function planMasterNetwork(
+  kernel: Kernel,
+  store: StateStore,
+  driver: string,
+  networkId: string,
+  options: { master?: string | undefined; mtu?: number | undefined },
+): Promise<
+  MasterSetup & {
+    /** The master link found. */
+    master: ResolvedMaster;
+  }
+> {
   const master = await resolveMaster(kernel, driver, options.master);
   checkMtu(driver, options.mtu, master);
   return { ...(await planMasterSetup(kernel, store, driver, networkId, master)), master };

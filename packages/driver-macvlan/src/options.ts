@@ -4,6 +4,7 @@ import { IFNAME_PATTERN, SwitchyardError, parseCidr, readDriverOptions, type Jso
 export interface MacvlanOptions {
   /** Host interface the sub-interfaces share; `parent.vlanid` makes an 802.1Q link. Default: the default route's interface. */
   master?: string;
+  /** macvlan mode; default `bridge` (sub-interfaces of one master reach each other directly). */
   mode: MacvlanMode;
   /** At most the master's MTU; default: the master's. */
   mtu?: number;
@@ -20,14 +21,39 @@ export interface MacvlanOptions {
   ipMasq: boolean;
 }
 
+/** The macvlan modes the `mode` option accepts. */
 export const MACVLAN_MODES: readonly MacvlanMode[] = ['bridge', 'private', 'vepa', 'passthru'];
 
-const MASTER_SPEC = { type: 'string', pattern: IFNAME_PATTERN, describe: 'a host interface name of 1-15 letters, digits, "_", "." or "-" (parent.vlanid for 802.1Q)' } as const;
-const MTU_SPEC = { type: 'integer', min: 68, max: 65535 } as const;
+const MASTER_SPEC = {
+  /** A string option. */
+  type: 'string',
+  /** Must be a Linux interface name. */
+  pattern: IFNAME_PATTERN,
+  /** What the option accepts, for error hints. */
+  describe: 'a host interface name of 1-15 letters, digits, "_", "." or "-" (parent.vlanid for 802.1Q)',
+} as const;
+const MTU_SPEC = {
+  /** An integer option. */
+  type: 'integer',
+  /** Smallest MTU accepted, in bytes (the IPv4 minimum). */
+  min: 68,
+  /** Largest MTU accepted, in bytes. */
+  max: 65535,
+} as const;
 
 /** The option table entries macvlan and ipvlan share. */
-export const SUBINTERFACE_OPTION_SPECS = { master: MASTER_SPEC, mtu: MTU_SPEC } as const;
+export const SUBINTERFACE_OPTION_SPECS = {
+  /** `master`: the host interface (or `parent.vlanid`) the sub-interfaces hang off. */
+  master: MASTER_SPEC,
+  /** `mtu`: the sub-interfaces' MTU in bytes, 68–65535. */
+  mtu: MTU_SPEC,
+} as const;
 
+/**
+ * Reads and checks a macvlan network's options, filling in defaults. Throws SWY_ERR_INVALID_OPTION for an unknown key,
+ * a bad value, `ipMasq` with `hostShim: false` or with shim addresses, shim addresses without the shim, or the shim with a
+ * mode other than `bridge`.
+ */
 export function readMacvlanOptions(options: JsonObject): MacvlanOptions {
   const o = readDriverOptions(
     'macvlan',

@@ -1,3 +1,10 @@
+/**
+ * The `veth` network driver (CNI `ptp` semantics, rkt's default network): one veth pair per
+ * endpoint and no bridge; the host end carries the gateway as a host address and routes to the
+ * container's address. The default export is the driver manifest core registers.
+ *
+ * @module \@switchyard/driver-veth
+ */
 import { defineDriver } from '@switchyard/core';
 import { VethDriver } from './veth-driver.js';
 

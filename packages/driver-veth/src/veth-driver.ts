@@ -16,12 +16,15 @@ import {
   type StaticRoute,
 } from '@switchyard/core';
 
+/** A veth network's options, once validated. */
 export interface VethOptions {
+  /** MTU of both ends of each pair, in bytes (68–65535); the kernel's default when absent. */
   mtu?: number;
   /** Give the sandbox a default route through the host end (false = reaches only the host, rkt's default-restricted). */
   defaultRoute: boolean;
   /** Masquerade traffic leaving the host (needs a firewall backend). */
   ipMasq: boolean;
+  /** Drop traffic from a sandbox whose source address is not its own (needs a firewall backend). */
   antiSpoof: boolean;
 }
 
@@ -37,7 +40,13 @@ export function hostVethName(endpointId: string): string {
  */
 export class VethDriver implements NetworkDriver {
   readonly type = 'veth';
-  readonly capability = { dataScope: 'local', connectivityScope: 'local' } as const;
+  /** Local scopes: the driver's state and connectivity are this host's only. */
+  readonly capability = {
+    /** Network and endpoint data is meaningful on this host only. */
+    dataScope: 'local',
+    /** Endpoints reach each other on this host only. */
+    connectivityScope: 'local',
+  } as const;
 
   validateNetworkOptions(options: JsonObject): JsonObject {
     const o = readDriverOptions(

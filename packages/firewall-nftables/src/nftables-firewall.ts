@@ -18,7 +18,10 @@ export class NftablesFirewall implements Firewall {
   readonly name = 'nftables';
   readonly available = true;
 
-  constructor(readonly runner: NftRunner = defaultNftRunner()) {}
+  constructor(
+    /** Runs nft scripts: libnftables in-process when available, else the `nft` command (see {@link defaultNftRunner}). */
+    readonly runner: NftRunner = defaultNftRunner(),
+  ) {}
 
   /** Set once this instance has installed the skeleton (table, sets, base chains) itself. */
   private skeletonInstalled = false;

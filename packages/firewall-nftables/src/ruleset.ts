@@ -136,6 +136,7 @@ function subnetsOf(network: FirewallNetwork, family: 4 | 6): string[] {
   return network.subnets.filter((s) => (family === 6) === s.includes(':'));
 }
 
+/** nft script lines that add a network: its chain (within-network accept, isolation from other networks, drop for internal ones), its interface set and its subnets in the masquerade and subnet sets. */
 export function addNetwork(network: FirewallNetwork): string[] {
   const chain = networkChain(network);
   const out = [`add set ${T} ${networkSet(network)} { type ifname; }`, `add chain ${T} ${chain}`, `flush chain ${T} ${chain}`];
@@ -152,6 +153,7 @@ export function addNetwork(network: FirewallNetwork): string[] {
   return out;
 }
 
+/** nft script lines that remove everything {@link addNetwork} added; idempotent (absent elements, chains and sets are declared first so deleting them cannot fail). */
 export function removeNetwork(network: FirewallNetwork): string[] {
   const chain = networkChain(network);
   const names = network.interfaces.map(quote);
@@ -178,17 +180,26 @@ export function removeNetwork(network: FirewallNetwork): string[] {
   return out;
 }
 
+/** The three published-port maps: `pub` (any host address), `pubaddr` (one host address), `ports` (restricted to client subnets). */
 export type PortMap = 'ports' | 'pubaddr' | 'pub';
 
+/** One published port as an element of a port map. */
 export interface PortElement {
   /** Which map (with the family: `pub4`, `pubaddr6`, …). */
   map: PortMap;
+  /** The element's key, e.g. `tcp . 8080` (protocol and host port, prefixed by host address or client subnet for `pubaddr` and `ports`). */
   key: string;
+  /** The DNAT target: `<container address> . <container port>`. */
   value: string;
 }
 
 /** Map elements of one endpoint's published ports, per family: each binding in the one map its shape belongs to. */
-export function portElements(endpoint: FirewallEndpoint): { 4: PortElement[]; 6: PortElement[] } {
+export function portElements(endpoint: FirewallEndpoint): {
+  /** Elements of the IPv4 maps (`pub4`, `pubaddr4`, `ports4`). */
+  4: PortElement[];
+  /** Elements of the IPv6 maps (`pub6`, `pubaddr6`, `ports6`). */
+  6: PortElement[];
+} {
   const out: { 4: PortElement[]; 6: PortElement[] } = { 4: [], 6: [] };
   for (const port of endpoint.ports) {
     for (const family of [4, 6] as const) {
@@ -232,6 +243,7 @@ function guardElements(network: FirewallNetwork, endpoint: FirewallEndpoint): Ar
   return out;
 }
 
+/** nft script lines that add an endpoint: its own interfaces, anti-spoofing elements (allowed sources before the guard) and its published ports. */
 export function addEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint): string[] {
   const out = interfaceElements(network, endpoint.interfaces);
   // Allowed sources first, then the guard: no window in which the endpoint's own traffic is dropped.
@@ -248,6 +260,7 @@ export function addEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint
   return out;
 }
 
+/** nft script lines that remove everything {@link addEndpoint} added; idempotent. */
 export function removeEndpoint(network: FirewallNetwork, endpoint: FirewallEndpoint): string[] {
   const elements = portElements(endpoint);
   const names = endpoint.interfaces.map(quote);

@@ -9,8 +9,11 @@ export interface IpAddress {
 
 /** A CIDR block with host bits cleared. */
 export interface Cidr {
+  /** Address family. */
   family: IpFamily;
+  /** First address of the block (the network address), as a number. */
   network: bigint;
+  /** Prefix length (0–32 for IPv4, 0–128 for IPv6). */
   prefixLength: number;
   /** Last address of the block (the IPv4 broadcast address). */
   last: bigint;

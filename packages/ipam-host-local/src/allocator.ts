@@ -4,7 +4,9 @@ import { describeRangeSet, isGateway, rangeHolding, type AddressRange, type Rang
 
 /** Who holds an address as a record says; `ifname` is absent in files written by CNI before it stored one. */
 export interface StoredOwner {
+  /** The container (endpoint) id. */
   id: string;
+  /** The interface name; absent in files written before CNI stored it. */
   ifname?: string;
 }
 
@@ -34,7 +36,9 @@ export interface Allocation {
   address: string;
   /** Address with the subnet's prefix length. */
   cidr: string;
+  /** The range's subnet, CIDR. */
   subnet: string;
+  /** The range's gateway address (no prefix). */
   gateway: string;
   /** False when the owner already held it and nothing changed. */
   created: boolean;
@@ -71,7 +75,9 @@ function* roundRobin(ranges: AddressRange[], last: bigint | undefined): Generato
  */
 export class RangeSetAllocator {
   constructor(
+    /** The range set this allocator hands addresses out of. */
     readonly set: RangeSet,
+    /** Its index among the network's sets (names `last_reserved_ip.<setIndex>`). */
     readonly setIndex: number,
     private readonly store: AllocationStore,
     /** Names the set in errors, e.g. the network name. */
@@ -84,7 +90,19 @@ export class RangeSetAllocator {
   }
 
   /** The owner's addresses inside this set. */
-  async heldBy(owner: AddressOwner, thorough = false): Promise<Array<{ range: AddressRange; value: bigint; address: string }>> {
+  async heldBy(
+    owner: AddressOwner,
+    thorough = false,
+  ): Promise<
+    Array<{
+      /** The range holding the address. */
+      range: AddressRange;
+      /** The address as a number. */
+      value: bigint;
+      /** The address in canonical text form. */
+      address: string;
+    }>
+  > {
     const held = [];
     for (const address of await this.store.addressesOf(owner, { thorough })) {
       const a = tryParseAddress(address);

@@ -18,11 +18,13 @@ const LINE_BREAK = '\r\n';
 // Cheap pre-filter before parsing a directory entry as an address (skips `lock`, `last_reserved_ip.N`).
 const ADDRESS_CHARS = /^[0-9a-f:.]+$/;
 
+/** Where a {@link DiskAllocationStore} keeps its files. */
 export interface DiskAllocationStoreOptions {
   /** Directory holding one sub-directory per network (CNI's `dataDir`). */
   dataDir: string;
   /** Network name: the sub-directory. */
   network: string;
+  /** Where warnings go (e.g. unreadable address files); default silent. */
   logger?: Logger;
   /** How long to wait for the lock; default 60 s. */
   lockTimeoutMs?: number;
@@ -58,8 +60,11 @@ export function assertNetworkName(network: string): void {
  * directory plus an in-memory view make lookups and releases by owner O(1) instead of reading every file.
  */
 export class DiskAllocationStore implements AllocationStore {
+  /** The data directory, absolute. */
   readonly dataDir: string;
+  /** The network name (its sub-directory). */
   readonly network: string;
+  /** `<dataDir>/<network>`: the directory holding the address files and the lock. */
   readonly networkDir: string;
   private readonly lockPath: string;
   private readonly scratch: ScratchDir;

@@ -8,35 +8,47 @@ import { assertSetsDisjoint, parseRangeSet, rangeHolding, type RangeSet } from '
 
 /** The `ipam` object of a CNI host-local network config (plus Switchyard's `ipRange`). */
 export interface CniHostLocalIpamConfig {
+  /** The IPAM plugin's type (`host-local`); not checked here. */
   type?: string;
   /** Range sets: the owner gets one address from each. */
   ranges?: IpamRangeConfig[][];
   /** Legacy single range, used as set 0 (before `ranges`). */
   subnet?: string;
+  /** Legacy: first address to hand out from `subnet`. */
   rangeStart?: string;
+  /** Legacy: last address to hand out from `subnet`. */
   rangeEnd?: string;
+  /** Legacy: gateway of `subnet`; default its first address. */
   gateway?: string;
   /** Default `/var/lib/cni/networks`. */
   dataDir?: string;
   [key: string]: unknown;
 }
 
+/** A CNI network configuration as host-local reads it: the network name and the `ipam` section. */
 export interface CniHostLocalConfig {
+  /** The CNI network name: the data directory's sub-directory. */
   name: string;
+  /** The host-local IPAM section. */
   ipam: CniHostLocalIpamConfig;
   [key: string]: unknown;
 }
 
+/** Settings of a {@link HostLocalAllocator}. */
 export interface HostLocalAllocatorOptions {
   /** Data directory when the config names none; default CNI's `/var/lib/cni/networks`. */
   defaultDataDir?: string;
+  /** Where warnings go; default silent. */
   logger?: Logger;
+  /** How long to wait for the network's lock, in milliseconds; default 60 000. */
   lockTimeoutMs?: number;
 }
 
 /** One address per range set, as a CNI result lists them. */
 export interface SetAllocation extends Allocation {
+  /** Index of the range set the address came from. */
   setIndex: number;
+  /** Address family of the set. */
   family: IpFamily;
 }
 
@@ -66,12 +78,16 @@ function rangeSetsOf(ipam: CniHostLocalIpamConfig): IpamRangeConfig[][] {
  * range set and owner. The CNI entry point and the benchmark use it; HostLocalIpam shares its parts.
  */
 export class HostLocalAllocator {
+  /** The on-disk store of the network's allocations. */
   readonly store: DiskAllocationStore;
   private readonly allocators: RangeSetAllocator[];
 
   constructor(
+    /** The CNI network name. */
     readonly network: string,
+    /** The data directory. */
     readonly dataDir: string,
+    /** The range sets, in order: one address is allocated from each. */
     readonly sets: RangeSet[],
     options: Omit<HostLocalAllocatorOptions, 'defaultDataDir'> = {},
   ) {

@@ -22,9 +22,11 @@ import { assertOwner } from './owner.js';
 import { decodePoolId, encodePoolId, type PoolDefinition } from './pool-id.js';
 import { describeRangeSet, parseRangeSet, type RangeSet } from './range.js';
 
+/** Settings of a {@link HostLocalIpam}. */
 export interface HostLocalIpamOptions {
   /** Data directory for networks that do not set the ipam option `dataDir` (the manifest uses `<stateDir>/ipam`). */
   dataDir: string;
+  /** Where warnings go; default silent. */
   logger?: Logger;
   /** How long to wait for a network's lock; default 60 s. */
   lockTimeoutMs?: number;

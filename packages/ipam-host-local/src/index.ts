@@ -1,4 +1,11 @@
-// @switchyard/ipam-host-local — host-local IPAM on CNI host-local's on-disk format.
+/**
+ * Switchyard's default IPAM (`host-local`): addresses handed out from local ranges and stored in
+ * exactly the on-disk format of CNI's `host-local` plugin, so Switchyard and the CNI binary can share
+ * one data directory. The default export is the IPAM manifest core loads by name; the allocator,
+ * stores and range helpers are exported for the CNI plugin and for tools that read the same files.
+ *
+ * @module \@switchyard/ipam-host-local
+ */
 import { defineIpam } from '@switchyard/core';
 import { HostLocalIpam } from './host-local-ipam.js';
 
@@ -11,8 +18,13 @@ export { parseRange, parseRangeSet, describeRange, describeRangeSet, type Addres
 export { pickDefaultPool, defaultPoolCandidates, parseExcludes, DEFAULT_V6_PREFIX } from './default-pools.js';
 export { decodePoolId, type PoolDefinition } from './pool-id.js';
 export { SCRATCH_DIR_NAME } from './scratch-dir.js';
+export type { Cidr } from './address.js';
 export { INDEX_DIR_NAME } from './owner-index.js';
 
+/**
+ * The `host-local` IPAM manifest core loads by name (the default IPAM). Its data directory is the plugin's state
+ * directory unless a network's IPAM options name a `dataDir` (e.g. CNI's `/var/lib/cni/networks`, to share it).
+ */
 export default defineIpam({
   apiVersion: 1,
   name: 'host-local',

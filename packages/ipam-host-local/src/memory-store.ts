@@ -3,7 +3,9 @@ import { ownerMatches, type AllocationStore, type StoredOwner } from './allocato
 
 /** An AllocationStore in memory: for tests of allocation policy and for embedders that persist elsewhere. */
 export class MemoryAllocationStore implements AllocationStore {
+  /** Reserved addresses and their owners, by address. */
   readonly records = new Map<string, StoredOwner>();
+  /** The last address reserved in each range set, by set index (host-local's `last_reserved_ip.<set>`). */
   readonly last = new Map<number, string>();
   private queue: Promise<unknown> = Promise.resolve();
 

@@ -7,7 +7,9 @@ import { parseRangeSet, rangeToConfig, type RangeSet } from './range.js';
  * survives restarts with no registry file to keep in step: any later process decodes the id and finds the files.
  */
 export interface PoolDefinition {
+  /** The host-local network name: the sub-directory of `dataDir` holding the pool's files. */
   network: string;
+  /** The data directory (CNI's `dataDir`). */
   dataDir: string;
   /** CNI range-set index: names `last_reserved_ip.<setIndex>`. */
   setIndex: number;
@@ -33,7 +35,12 @@ function notFound(poolId: string): SwitchyardError {
 }
 
 /** Decodes and re-validates a pool id; SWY_ERR_POOL_NOT_FOUND when it is not one this IPAM made. */
-export function decodePoolId(poolId: string): { definition: PoolDefinition; set: RangeSet } {
+export function decodePoolId(poolId: string): {
+  /** The pool's definition. */
+  definition: PoolDefinition;
+  /** Its ranges, parsed and checked. */
+  set: RangeSet;
+} {
   if (typeof poolId !== 'string' || !poolId.startsWith(PREFIX)) throw notFound(poolId);
   const encoded = poolId.slice(poolId.lastIndexOf('/') + 1);
   let body: { v?: unknown; n?: unknown; d?: unknown; s?: unknown; r?: unknown; o?: unknown };

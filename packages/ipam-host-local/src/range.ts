@@ -8,12 +8,19 @@ import { cidrContains, cidrOf, formatAddress, formatCidr, parseAddress, parseCid
  * anywhere in the subnet and only the addresses handed out unasked come from the ipRange.
  */
 export interface AddressRange {
+  /** Address family. */
   family: IpFamily;
+  /** The subnet. */
   subnet: Cidr;
+  /** First address handed out unasked. */
   start: bigint;
+  /** Last address handed out unasked. */
   end: bigint;
+  /** The gateway address, never handed out. */
   gateway: bigint;
+  /** First address a request may name. */
   staticStart: bigint;
+  /** Last address a request may name. */
   staticEnd: bigint;
   /** The `ipRange` the range was given as, kept so its stored form means the same. */
   ipRange?: Cidr;
@@ -21,7 +28,9 @@ export interface AddressRange {
 
 /** A range set: the owner gets one address from any of its ranges (CNI's `ranges[i]`). */
 export interface RangeSet {
+  /** Address family of every range in the set. */
   family: IpFamily;
+  /** The ranges, in order. */
   ranges: AddressRange[];
 }
 
@@ -43,11 +52,13 @@ function lastUsable(subnet: Cidr): bigint {
   return subnet.family === 4 ? subnet.last - 1n : subnet.last;
 }
 
+/** A range in words for messages: `10.1.0.0/24 (10.1.0.2-10.1.0.254)`. */
 export function describeRange(range: AddressRange): string {
   const f = range.family;
   return `${formatCidr(range.subnet)} (${formatAddress(f, range.start)}-${formatAddress(f, range.end)})`;
 }
 
+/** A range set in words: its ranges, comma-separated. */
 export function describeRangeSet(set: RangeSet): string {
   return set.ranges.map(describeRange).join(', ');
 }

@@ -11,32 +11,43 @@ import { assertCommandAllowed, assertSupportedVersion, isSupportedVersion, SUPPO
 
 /** The `ipam` section: `type` names the IPAM plugin; the rest is that plugin's. `{}` (no type) means no IPAM, as configs write it. */
 export interface IpamConf {
+  /** The IPAM plugin's executable name, e.g. `host-local`. */
   type?: string;
   [key: string]: unknown;
 }
 
 /** A plugin configuration object, validated as the spec defines its well-known fields; other keys are the plugin's. */
 export interface NetConf {
+  /** The spec version the runtime speaks; the result is printed in it. */
   cniVersion: CniVersion;
+  /** The network's name, unique on the host. */
   name: string;
+  /** The plugin's executable name. */
   type: string;
+  /** IPAM configuration, for plugins that delegate addressing. */
   ipam?: IpamConf;
+  /** DNS settings the runtime asks the plugin to report. */
   dns?: CniDns;
+  /** Runtime-supplied values for the capabilities the plugin declared (`portMappings`, `mac`, …). */
   runtimeConfig?: JsonObject;
   /** The previous result in the chain, in the config's cniVersion (runPlugin hands handlers the 1.x form). */
   prevResult?: JsonObject;
+  /** Extra arguments the runtime passes (`args.cni`, …); plugin-specific. */
   args?: JsonObject;
   [key: string]: unknown;
 }
 
 /** What VERSION reads from stdin: only the runtime's cniVersion, which may be absent. */
 export interface VersionRequest {
+  /** The version the runtime asked for, if it gave one. */
   cniVersion?: string;
 }
 
 /** One attachment a GC must keep: the CNI_CONTAINERID and CNI_IFNAME of its ADD. */
 export interface GcAttachment {
+  /** The container id (`CNI_CONTAINERID`) of the ADD. */
   containerID: string;
+  /** The interface name (`CNI_IFNAME`) of the ADD. */
   ifname: string;
 }
 

@@ -8,6 +8,7 @@ import { SPEC_NAME_PATTERN, show } from './validate.js';
 
 /** The operations of CNI 1.1.0. */
 export const CNI_COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
+/** A CNI operation, as `CNI_COMMAND` names it. */
 export type CniCommand = (typeof CNI_COMMANDS)[number];
 
 /**
@@ -32,9 +33,13 @@ const ATTACHMENT_COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK'];
 
 /** The parsed environment. The attachment fields are set for ADD, DEL and CHECK only (netns may be absent on DEL). */
 export interface CniEnvironment {
+  /** `CNI_COMMAND`. */
   command: CniCommand;
+  /** `CNI_CONTAINERID`: the container's id (required for ADD, DEL, CHECK). */
   containerId?: string;
+  /** `CNI_NETNS`: path of the container's network namespace (required for ADD and CHECK). */
   netns?: string;
+  /** `CNI_IFNAME`: the interface name to create inside the container (required for ADD, DEL, CHECK). */
   ifname?: string;
   /** CNI_ARGS as key/value pairs ({} when unset or for a command other than ADD, DEL, CHECK). */
   args: Record<string, string>;

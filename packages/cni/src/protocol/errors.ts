@@ -36,14 +36,19 @@ export const UNEXPECTED_ERROR_CODE = 100;
 
 /** The error result, field for field as the spec writes it. */
 export interface CniErrorResult {
+  /** The version the error is written in. */
   cniVersion: string;
+  /** The error code: 1–11 and 50–51 are the spec's, 100 and up the plugin's own. */
   code: number;
+  /** A short message. */
   msg: string;
+  /** A longer explanation, when there is one. */
   details?: string;
 }
 
 /** A failure that maps to one CNI error result. Throw it from a handler to choose the code the runtime sees. */
 export class CniError extends Error {
+  /** Always `CniError`. */
   override readonly name = 'CniError';
   /** The spec's `code` (a uint): a CNI_ERROR_CODES value, or 100+ for a plugin-specific error. */
   readonly code: number;

@@ -14,13 +14,17 @@ import { cidrFamily, DNS_KEYS, dnsProblems, ipFamily, isJsonObject, isUint32, sh
 
 /** An interface the attachment created (1.x form; mtu, socketPath and pciID exist from 1.1.0). */
 export interface CniInterface {
+  /** Interface name (inside the sandbox for a container interface). */
   name: string;
   /** Required when L2 addresses are meaningful. */
   mac?: string;
+  /** Interface MTU in bytes (1.1.0). */
   mtu?: number;
   /** The netns path (or hypervisor identifier) for a container interface; empty or absent for a host interface. */
   sandbox?: string;
+  /** Path of a socket the interface is reached through, for userspace interfaces such as vhost-user (1.1.0). */
   socketPath?: string;
+  /** PCI address of the device, for SR-IOV and other PCI interfaces (1.1.0). */
   pciID?: string;
 }
 
@@ -28,6 +32,7 @@ export interface CniInterface {
 export interface CniIpConfig {
   /** An address with its prefix length, e.g. "10.1.0.5/24". */
   address: string;
+  /** Default gateway for this address's subnet, when there is one. */
   gateway?: string;
   /** Index into the result's `interfaces`. */
   interface?: number;
@@ -39,41 +44,61 @@ export interface CniRoute {
   dst: string;
   /** Next hop; when absent, a gateway from `ips` may be used. */
   gw?: string;
+  /** Route MTU in bytes (1.1.0). */
   mtu?: number;
+  /** TCP advertised maximum segment size for the route (1.1.0). */
   advmss?: number;
+  /** Route priority (metric); lower wins (1.1.0). */
   priority?: number;
+  /** Routing table id the route goes into (1.1.0). */
   table?: number;
+  /** Route scope as the kernel's numeric value, e.g. 0 universe, 253 link (1.1.0). */
   scope?: number;
 }
 
 /** The spec's well-known DNS structure. */
 export interface CniDns {
+  /** Name server addresses, in priority order. */
   nameservers?: string[];
+  /** Local domain used for short-hostname lookups. */
   domain?: string;
+  /** Search domains, in priority order. */
   search?: string[];
+  /** Resolver options (resolv.conf `options`), e.g. `ndots:2`. */
   options?: string[];
 }
 
 /** A result in the 1.x form, as handlers return it. `cniVersion`, when present, is ignored: resultFor sets it. */
 export interface CniResult {
+  /** Ignored when printing: {@link resultFor} sets the version. */
   cniVersion?: string;
+  /** Interfaces the attachment created or used. */
   interfaces?: CniInterface[];
+  /** Addresses assigned. */
   ips?: CniIpConfig[];
+  /** Routes added inside the sandbox. */
   routes?: CniRoute[];
+  /** DNS settings for the sandbox. */
   dns?: CniDns;
 }
 
 /** An ip of a result in a given version: 0.3.1 and 0.4.0 add `version`. */
 export interface VersionedIpConfig extends CniIpConfig {
+  /** Address family, present in 0.3.1 and 0.4.0 results only. */
   version?: '4' | '6';
 }
 
 /** A result as printed for one version. */
 export interface VersionedResult {
+  /** The spec version this result is written in. */
   cniVersion: CniVersion;
+  /** Interfaces, with this version's fields only. */
   interfaces?: CniInterface[];
+  /** Addresses, with `version` before 1.0.0. */
   ips?: VersionedIpConfig[];
+  /** Routes, with this version's fields only. */
   routes?: CniRoute[];
+  /** DNS settings. */
   dns?: CniDns;
 }
 

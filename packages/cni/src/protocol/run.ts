@@ -12,8 +12,11 @@ import { isSupportedVersion, NEWEST_VERSION, newestVersion, SUPPORTED_VERSIONS, 
 
 /** What a handler is given: the parsed environment and config, and the config's previous result in the 1.x form. */
 export interface PluginContext {
+  /** The CNI command being run (`CNI_COMMAND`). */
   command: CniCommand;
+  /** The parsed `CNI_*` environment. */
   env: CniEnvironment;
+  /** The network configuration from stdin, parsed and checked. */
   config: NetConf;
   /** The config's cniVersion: the version the runtime speaks, and the one the result is printed in. */
   cniVersion: CniVersion;
@@ -23,6 +26,7 @@ export interface PluginContext {
 
 /** GC's context adds the attachments to keep: everything else the plugin holds for this network is stale. */
 export interface GcContext extends PluginContext {
+  /** The attachments the runtime still uses (`cni.dev/valid-attachments`); keep these, collect the rest. */
   validAttachments: GcAttachment[];
 }
 
@@ -30,7 +34,9 @@ export interface GcContext extends PluginContext {
 export interface PluginHandlers {
   /** ADD: returns the result in the 1.x form; runPlugin prints it in the config's version. */
   add: (ctx: PluginContext) => Promise<CniResult>;
+  /** DEL: releases what ADD made; must succeed when there is nothing left to release. */
   del: (ctx: PluginContext) => Promise<void>;
+  /** CHECK: throws a CniError when the attachment in `ctx.prevResult` is not as ADD left it. */
   check: (ctx: PluginContext) => Promise<void>;
   /** STATUS: resolves when the plugin can service ADD, throws (codes 50, 51, ...) when it cannot. Absent: always ready. */
   status?: (ctx: PluginContext) => Promise<void>;
@@ -40,11 +46,15 @@ export interface PluginHandlers {
   supportedVersions?: readonly CniVersion[];
 }
 
+/** The inputs of one plugin invocation, as the executable read them. */
 export interface PluginIo {
+  /** The process environment (`CNI_COMMAND`, `CNI_CONTAINERID`, …). */
   env: Record<string, string | undefined>;
+  /** Everything read from stdin: the network configuration JSON. */
   stdin: string;
 }
 
+/** What one plugin invocation produces: the text to print and the exit code. */
 export interface PluginOutput {
   /** What to write on stdout: a JSON document, or '' when the command succeeded with nothing to say. */
   stdout: string;
@@ -111,7 +121,15 @@ function succeed(answer: object): PluginOutput {
 }
 
 /** The VERSION answer: the requested version when the plugin speaks it, else its newest. */
-export function versionAnswer(requested: string | undefined, supported: readonly CniVersion[] = SUPPORTED_VERSIONS): { cniVersion: CniVersion; supportedVersions: CniVersion[] } {
+export function versionAnswer(
+  requested: string | undefined,
+  supported: readonly CniVersion[] = SUPPORTED_VERSIONS,
+): {
+  /** The version the answer is written in. */
+  cniVersion: CniVersion;
+  /** Every version the plugin speaks, oldest first. */
+  supportedVersions: CniVersion[];
+} {
   return { cniVersion: isSupportedVersion(requested, supported) ? requested : newestVersion(supported), supportedVersions: [...supported] };
 }
 

@@ -12,6 +12,7 @@ import { show } from './validate.js';
  * result shape (interfaces, ips, routes); 0.1.0/0.2.0 (ip4/ip6) and 0.3.0 are not spoken.
  */
 export const SUPPORTED_VERSIONS = ['0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+/** A CNI spec version this layer speaks: `0.3.1`, `0.4.0`, `1.0.0` or `1.1.0`. */
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
 
 /** The newest version this layer speaks. */

@@ -3,8 +3,11 @@ import type { IpamDriver } from '../spi/ipam-driver.js';
 import type { DriverNetwork, NetworkDriver } from '../spi/network-driver.js';
 
 /** Where the controller gets drivers and IPAMs by name (the PluginRegistry). */
+/** Where the controller gets drivers from (the plugin registry): by type or name, loading plugins on first use. */
 export interface DriverSource {
+  /** The network driver of a type; throws SWY_ERR_DRIVER_NOT_FOUND when there is none (or a plugin check error when loading its package fails). */
   driver(type: string): Promise<NetworkDriver>;
+  /** The IPAM driver of a name; throws SWY_ERR_DRIVER_NOT_FOUND when there is none. */
   ipam(name: string): Promise<IpamDriver>;
 }
 

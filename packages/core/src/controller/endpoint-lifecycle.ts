@@ -17,6 +17,7 @@ import { normalizePortBindings } from '../firewall/port-bindings.js';
 import { endpointNeedsFirewall, firewallEndpoint, firewallNetwork, forwardingSteps } from '../firewall/firewall-intents.js';
 import { quoteValue } from '../errors/quote-value.js';
 
+/** The controller's part of a connect: recording the intent, committing, and clearing the intent. */
 export interface ConnectHooks {
   /** Called once the endpoint is planned and before any IPAM or kernel change (writes the intent). */
   beforeChanges(endpoint: EndpointRecord): Promise<void>;
@@ -38,6 +39,11 @@ export class EndpointLifecycle {
     private readonly networkOf: (name: string) => Promise<NetworkRecord | undefined>,
   ) {}
 
+  /**
+   * Connects a sandbox to a network: plans the endpoint, takes its addresses, joins (or attaches) it, plumbs the
+   * sandbox, programs the firewall and commits through `hooks`. Any failure rolls back every step taken and
+   * rethrows; throws SWY_ERR_NETNS_NOT_FOUND when an adopted namespace's path now leads elsewhere.
+   */
   async connect(network: NetworkRecord, sandbox: SandboxRecord, opts: ConnectOptions, hooks: ConnectHooks): Promise<EndpointRecord> {
     if (!stillSameNamespace(sandbox)) {
       throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `The namespace sandbox ${sandbox.name} adopted is gone: ${sandbox.netns.kind === 'path' ? sandbox.netns.path : 'its path'} now leads to another namespace`, {

@@ -7,20 +7,90 @@ import type { NetworkRecord } from '../model/types.js';
  */
 export type Intent =
   | {
+      /** Creating a network. */
       kind: 'network.create';
+      /** Unique id of this intent record (the key it is stored under). */
       id: string;
+      /** Id the new network gets. */
       networkId: string;
+      /** Name the new network gets. */
       networkName: string;
+      /** The network driver's type (e.g. `bridge`). */
       driver: string;
+      /** The IPAM driver's name (e.g. `host-local`). */
       ipamDriver: string;
+      /** When the intent was written (ISO 8601 timestamp). */
       at: string;
       /** Pools taken so far. */
       pools?: string[];
       /** The network as planned (with the driver's state), once its kernel plan is known: recovery tears it down. */
       planned?: NetworkRecord;
     }
-  | { kind: 'network.delete'; id: string; networkName: string; networkId: string; at: string }
-  | { kind: 'sandbox.create'; id: string; sandboxName: string; sandboxId?: string; netnsName?: string; at: string }
-  | { kind: 'sandbox.delete'; id: string; sandboxName: string; sandboxId: string; at: string }
-  | { kind: 'connect'; id: string; sandboxName: string; networkName: string; endpointId: string; ifname: string; at: string }
-  | { kind: 'disconnect'; id: string; sandboxName: string; networkName: string; endpointId: string; at: string };
+  | {
+      /** Deleting a network: recovery finishes the teardown. */
+      kind: 'network.delete';
+      /** Unique id of this intent record (the key it is stored under). */
+      id: string;
+      /** Name of the network being deleted. */
+      networkName: string;
+      /** Id of the network being deleted. */
+      networkId: string;
+      /** When the intent was written (ISO 8601 timestamp). */
+      at: string;
+    }
+  | {
+      /** Creating a sandbox (network namespace). */
+      kind: 'sandbox.create';
+      /** Unique id of this intent record (the key it is stored under). */
+      id: string;
+      /** Name of the new sandbox. */
+      sandboxName: string;
+      /** Id of the new sandbox, once chosen. */
+      sandboxId?: string;
+      /** Name of the namespace being created for it, once chosen. */
+      netnsName?: string;
+      /** When the intent was written (ISO 8601 timestamp). */
+      at: string;
+    }
+  | {
+      /** Deleting a sandbox: recovery finishes the teardown. */
+      kind: 'sandbox.delete';
+      /** Unique id of this intent record (the key it is stored under). */
+      id: string;
+      /** Name of the sandbox being deleted. */
+      sandboxName: string;
+      /** Id of the sandbox being deleted. */
+      sandboxId: string;
+      /** When the intent was written (ISO 8601 timestamp). */
+      at: string;
+    }
+  | {
+      /** Connecting a sandbox to a network (creating an endpoint). */
+      kind: 'connect';
+      /** Unique id of this intent record (the key it is stored under). */
+      id: string;
+      /** Name of the sandbox being connected. */
+      sandboxName: string;
+      /** Name of the network it is connected to. */
+      networkName: string;
+      /** Id the new endpoint gets. */
+      endpointId: string;
+      /** Interface name inside the sandbox (e.g. `eth0`). */
+      ifname: string;
+      /** When the intent was written (ISO 8601 timestamp). */
+      at: string;
+    }
+  | {
+      /** Disconnecting a sandbox from a network (removing an endpoint). */
+      kind: 'disconnect';
+      /** Unique id of this intent record (the key it is stored under). */
+      id: string;
+      /** Name of the sandbox being disconnected. */
+      sandboxName: string;
+      /** Name of the network it is disconnected from. */
+      networkName: string;
+      /** Id of the endpoint being removed. */
+      endpointId: string;
+      /** When the intent was written (ISO 8601 timestamp). */
+      at: string;
+    };

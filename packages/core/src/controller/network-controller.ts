@@ -28,6 +28,7 @@ import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps } fr
 import { HostPortBook, rebuildHostPorts } from '../firewall/host-ports.js';
 import type { FirewallCheck, FirewallState } from '../spi/firewall.js';
 
+/** The IPAM driver a network uses when its spec names none. */
 export const DEFAULT_IPAM = 'host-local';
 
 /**
@@ -43,6 +44,7 @@ export class NetworkController {
     @inject(TOKENS.Kernel) private readonly kernel: Kernel,
     @inject(TOKENS.StateStore) private readonly store: StateStore,
     @inject(TOKENS.DriverRegistry) private readonly drivers: DriverSource,
+    /** Where the controller emits its events (also `switchyard.events`). */
     @inject(TOKENS.Events) readonly events: SwitchyardEventBus,
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Firewall) private readonly firewall: Firewall,
@@ -207,10 +209,12 @@ export class NetworkController {
     return aux;
   }
 
+  /** The network with this name, id or unique id prefix; throws SWY_ERR_NETWORK_NOT_FOUND. */
   async inspectNetwork(nameOrId: string): Promise<NetworkRecord> {
     return this.findNetwork(this.store, nameOrId);
   }
 
+  /** Every network, sorted by name. */
   async listNetworks(): Promise<NetworkRecord[]> {
     return this.listByName<NetworkRecord>('networks');
   }
@@ -350,10 +354,12 @@ export class NetworkController {
     return record;
   }
 
+  /** The sandbox with this name, id or unique id prefix, with its endpoints; throws SWY_ERR_SANDBOX_NOT_FOUND. */
   async inspectSandbox(nameOrId: string): Promise<SandboxRecord> {
     return this.findSandbox(this.store, nameOrId);
   }
 
+  /** Every sandbox, sorted by name. */
   async listSandboxes(): Promise<SandboxRecord[]> {
     return this.listByName<SandboxRecord>('sandboxes');
   }
@@ -481,7 +487,12 @@ export class NetworkController {
   }
 
   /** Why each stale sandbox and network is stale (`ls` and `inspect` show it); healthy ones are absent. Reads only. */
-  async staleness(): Promise<{ sandboxes: Record<string, string>; networks: Record<string, string> }> {
+  async staleness(): Promise<{
+    /** Why each stale sandbox is stale, by sandbox name. */
+    sandboxes: Record<string, string>;
+    /** What is missing for each stale network, by network name. */
+    networks: Record<string, string>;
+  }> {
     const [sandboxes, networks] = await Promise.all([this.store.list<SandboxRecord>('sandboxes'), this.store.list<NetworkRecord>('networks')]);
     const out = { sandboxes: {} as Record<string, string>, networks: {} as Record<string, string> };
     for (const s of sandboxes) {
@@ -600,7 +611,12 @@ export class NetworkController {
   }
 
   /** `firewall reload`: replaces Switchyard's rules with the intended state from the store, atomically. */
-  async reloadFirewall(): Promise<{ networks: number; endpoints: number }> {
+  async reloadFirewall(): Promise<{
+    /** How many networks the firewall now holds. */
+    networks: number;
+    /** How many endpoints the firewall now holds. */
+    endpoints: number;
+  }> {
     return this.store.transaction(async (tx) => {
       const state = await this.intendedFirewall(tx);
       await this.syncFirewall(state);

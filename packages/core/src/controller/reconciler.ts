@@ -36,17 +36,23 @@ function processStartTime(pid: number): string | undefined {
 
 /** One thing gc did, or would do under --dry-run. */
 export interface GcAction {
+  /** What kind of repair it is. */
   kind: 'recover-intent' | 'remove-sandbox' | 'restore-network' | 'remove-link' | 'restore-firewall' | 'program-external';
   /** The sandbox, network, link or intent acted on. */
   target: string;
+  /** Why, in words (what was found missing or left over). */
   reason: string;
   /** False under --dry-run, and when the action failed (then `error` says why). */
   done: boolean;
+  /** The failure's message, when the action failed. */
   error?: string;
 }
 
+/** What a garbage-collection run found and did. */
 export interface GcReport {
+  /** True when nothing was changed (`--dry-run`): the actions are what would be done. */
   dryRun: boolean;
+  /** Every action, in the order taken. */
   actions: GcAction[];
 }
 

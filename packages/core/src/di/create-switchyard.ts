@@ -19,6 +19,7 @@ import type { StateStore } from '../spi/state-store.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { untrustedDirectory } from '../registry/plugin-location.js';
 
+/** Options for {@link createSwitchyard}. Every field is optional; the defaults give a production instance on this host (netlink executor, file store under `/var/lib/switchyard`, no firewall). */
 export interface SwitchyardOptions {
   /** Root of Switchyard's state; default `$SWITCHYARD_STATE_DIR` or `/var/lib/switchyard`. */
   stateDir?: string;
@@ -34,7 +35,12 @@ export interface SwitchyardOptions {
   /** Load `switchyard-driver-<type>` on first use of an unknown type; default true. */
   autoloadPlugins?: boolean;
   /** The application's built-in drivers and IPAMs (listed with origin `builtin`; a plugin cannot take their type). */
-  builtins?: { drivers?: DriverManifest[]; ipams?: IpamManifest[] };
+  builtins?: {
+    /** Built-in network drivers. */
+    drivers?: DriverManifest[];
+    /** Built-in IPAM drivers. */
+    ipams?: IpamManifest[];
+  };
   /** Drivers: manifest objects (your own) or npm package names. */
   drivers?: Array<DriverManifest | string>;
   /**
@@ -49,11 +55,13 @@ export interface SwitchyardOptions {
   executor?: 'netlink' | 'iproute2';
   /** Replace a port (tests pass FakeKernel and MemoryStore). */
   kernel?: Kernel;
+  /** Replace the state store (default: a {@link FileStore} under `stateDir`); tests pass a `MemoryStore`. */
   store?: StateStore;
   /** The firewall backend (`@switchyard/firewall-nftables`); default `none` (no masquerade, no published ports). */
   firewall?: Firewall;
   /** Where automatic host ports (host port 0 / `-p 80`) come from; default 49152-65535. */
   hostPortRange?: [number, number];
+  /** Where warnings and debug output go; default {@link silentLogger}. */
   logger?: Logger;
   /** fsync every state document (default true); false trades crash durability for speed. */
   durable?: boolean;
@@ -63,13 +71,21 @@ export interface SwitchyardOptions {
 
 /** One Switchyard instance: its own DI container, store, registry and controller. */
 export interface Switchyard {
+  /** The controller: create and delete networks and sandboxes, connect and disconnect them. */
   readonly controller: NetworkController;
+  /** The registry of drivers and IPAM drivers this instance uses (built-in, registered and loaded plugins). */
   readonly registry: PluginRegistry;
+  /** Events the controller emits as objects are created, connected and removed. */
   readonly events: SwitchyardEventBus;
+  /** The kernel executor in use (netlink, iproute2, or the one given in the options). */
   readonly kernel: Kernel;
+  /** The state store in use. */
   readonly store: StateStore;
+  /** The options with every default filled in. */
   readonly options: ResolvedOptions;
+  /** This instance's DI container (a child of the root container), for advanced wiring. */
   readonly container: DependencyContainer;
+  /** Releases the instance: closes the store and the kernel executor's socket and disposes the container. Networks and sandboxes stay; use the instance no more afterwards. */
   close(): Promise<void>;
 }
 

@@ -1,8 +1,10 @@
 import { ERROR_CODES, type ErrorCode, type ErrorKind } from './codes.js';
 
+/** The optional parts of a {@link SwitchyardError}. */
 export interface SwitchyardErrorOptions {
   /** What the user can do about it, one sentence. */
   hint?: string;
+  /** The underlying error, kept as the standard `cause`. */
   cause?: unknown;
   /** Structured facts for machines (`--json` output, logs). */
   details?: Record<string, unknown>;
@@ -10,9 +12,13 @@ export interface SwitchyardErrorOptions {
 
 /** The one error type Switchyard throws at users: a stable code, a kind, a sentence and a hint. */
 export class SwitchyardError extends Error {
+  /** The stable code (`SWY_ERR_…`); see docs/errors.md for every code. */
   readonly code: ErrorCode;
+  /** The code's kind (`NotFound`, `InvalidArgument`, `Conflict`, `Unavailable`, `NotImplemented` or `Internal`); the CLI's exit status follows it. */
   readonly kind: ErrorKind;
+  /** What the user can do about it, one sentence. */
   readonly hint: string | undefined;
+  /** Structured facts for machines (`--json` output, logs). */
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, message: string, options: SwitchyardErrorOptions = {}) {
@@ -29,11 +35,13 @@ export class SwitchyardError extends Error {
     return this.hint ? `${this.message}\n  hint: ${this.hint}` : this.message;
   }
 
+  /** The error as plain JSON: code, kind, message, hint and details (what `--json` prints). */
   toJSON(): Record<string, unknown> {
     return { code: this.code, kind: this.kind, message: this.message, hint: this.hint, details: this.details };
   }
 }
 
+/** True when `e` is a {@link SwitchyardError}, and (when `code` is given) one with that code. */
 export function isSwitchyardError(e: unknown, code?: ErrorCode): e is SwitchyardError {
   return e instanceof SwitchyardError && (code === undefined || e.code === code);
 }

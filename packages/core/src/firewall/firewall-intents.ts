@@ -17,6 +17,7 @@ export function firewallNetwork(network: NetworkRecord): FirewallNetwork {
   };
 }
 
+/** The firewall's view of an endpoint, from its record: own host interface, bridge port, MAC, bare addresses and published ports. */
 export function firewallEndpoint(endpoint: EndpointRecord): FirewallEndpoint {
   return {
     id: endpoint.id,

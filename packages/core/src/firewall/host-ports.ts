@@ -30,17 +30,25 @@ function cursorDocId(protocol: PortBinding['protocol']): string {
   return `${HOST_PORT_DOC_PREFIX}next-${protocol}`;
 }
 
+/** One published host port in use: who holds it and how it is bound. */
 export interface HeldPort {
+  /** Name of the sandbox holding the port. */
   sandbox: string;
+  /** Name of the endpoint (network) it is published through. */
   endpoint: string;
+  /** Transport protocol. */
   protocol: PortBinding['protocol'];
+  /** The host port (1–65535). */
   hostPort: number;
+  /** The host address it is bound to; absent for every address. */
   hostIp?: string;
+  /** The client subnet it is restricted to, if any. */
   allowFrom?: string;
 }
 
 /** One block's document: the entries of its ports in use. */
 export interface HostPortDoc {
+  /** The ports of the block that are in use, with their holders. */
   held: HeldPort[];
 }
 

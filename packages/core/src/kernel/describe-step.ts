@@ -7,10 +7,12 @@ export function nsKey(ns: NetnsRef): string {
   return ns.kind === 'host' ? 'host' : ns.kind === 'named' ? `named:${ns.name}` : `path:${ns.path}`;
 }
 
+/** True when two references name the same namespace (same kind and name or path). */
 export function sameNs(a: NetnsRef, b: NetnsRef): boolean {
   return nsKey(a) === nsKey(b);
 }
 
+/** A namespace in words, for error messages: `the host namespace`, `namespace "x"` or `namespace /path`. */
 export function describeNs(ns: NetnsRef): string {
   return ns.kind === 'host' ? 'the host namespace' : ns.kind === 'named' ? `namespace "${ns.name}"` : `namespace ${ns.path}`;
 }
@@ -19,6 +21,7 @@ function onOff(v: boolean): string {
   return v ? 'on' : 'off';
 }
 
+/** An operation in words, for error messages and dry runs, e.g. `add address 10.1.0.2/24 to "eth0"`. */
 export function describeOp(op: KernelOp): string {
   switch (op.op) {
     case 'link.add': {
@@ -59,6 +62,7 @@ export function describeOp(op: KernelOp): string {
   }
 }
 
+/** A step in words: its operation and the namespace it runs in. */
 export function describeStep(step: KernelStep): string {
   return `${describeOp(step.op)} in ${describeNs(step.ns)}`;
 }

@@ -10,10 +10,13 @@ import { linkStateNeededBy, type LinkState } from './undo.js';
 export interface BatchLineFailure {
   /** 0-based index into the lines sent. */
   readonly index: number;
+  /** What ip printed about the line (its error messages, joined). */
   readonly message: string;
 }
 
+/** What happened to an `ip -batch` run, read from its exit code and stderr. */
 export interface BatchOutcome {
+  /** The lines that failed, in order. */
   readonly failures: readonly BatchLineFailure[];
   /** Set when ip exited before reading every line: lines from this index on never ran. */
   readonly abortedAt?: number;

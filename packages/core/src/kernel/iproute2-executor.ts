@@ -14,12 +14,17 @@ import { normalizeSteps } from './normalize-step.js';
 import { spawnRunner, type ProcessRunner } from './process-runner.js';
 import { undoPlan, type AppliedStep } from './undo.js';
 
+/** Settings of the {@link IproutesExecutor}; every one has a default. */
 export interface IproutesExecutorOptions {
   /** Program paths; defaults are looked up on PATH. */
   ip?: string;
+  /** Path of `nsenter` (runs programs inside path namespaces). */
   nsenter?: string;
+  /** Path of `unshare` (creates a named namespace and brings its `lo` up in one spawn). */
   unshare?: string;
+  /** Path of `sysctl`. */
   sysctl?: string;
+  /** Path of `nft` (the nftables probe). */
   nft?: string;
   /** Root of the sysctl tree for the host namespace (tests point it elsewhere). */
   procSysDir?: string;

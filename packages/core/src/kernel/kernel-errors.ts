@@ -16,7 +16,6 @@ export type KernelFailureReason =
   | 'unreachable' // a gateway with no route to it, or a device that is down
   | 'other';
 
-/** Failures an undo step may meet when its effect is already gone: the undo has nothing left to do. */
 /** True when a delete marked ifExists failed only because its object was already gone: that is success. */
 export function toleratesAbsence(step: KernelStep, reason: KernelFailureReason): boolean {
   const op = step.op;
@@ -25,6 +24,7 @@ export function toleratesAbsence(step: KernelStep, reason: KernelFailureReason):
   return false;
 }
 
+/** Failures an undo step may meet when its effect is already gone (link, namespace or entry missing): the undo has nothing left to do. */
 export function meansAlreadyUndone(reason: KernelFailureReason): boolean {
   return reason === 'link-missing' || reason === 'netns-missing' || reason === 'entry-missing';
 }
@@ -69,10 +69,13 @@ function codeAndHint(step: KernelStep, reason: KernelFailureReason): { code: Err
   }
 }
 
+/** What else {@link kernelStepError} should report about a failed step; every field is optional. */
 export interface StepFailureFacts {
+  /** 0-based index of the failed step in the applied list, named in `details`. */
   readonly stepIndex?: number;
   /** Messages of undo steps that failed while rolling back. */
   readonly rollbackFailures?: readonly string[];
+  /** The underlying error, kept as the SwitchyardError's `cause`. */
   readonly cause?: unknown;
 }
 

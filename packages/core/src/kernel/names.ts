@@ -58,6 +58,7 @@ export function assertNetnsPath(path: unknown): string {
   return path;
 }
 
+/** Checks a {@link NetnsRef} (its name or path as {@link assertNetnsName} and {@link assertNetnsPath} do) and returns it; throws SWY_ERR_INVALID_NAME or SWY_ERR_INVALID_OPTION. */
 export function assertNetnsRef(ref: unknown): NetnsRef {
   const r = ref as NetnsRef | undefined;
   if (r?.kind === 'host') return r;
@@ -82,11 +83,15 @@ export function normalizeMac(mac: unknown): string {
   return lower;
 }
 
+/** An address with prefix length, parsed by {@link parseCidr}. */
 export interface ParsedCidr {
   /** Canonical `address/prefix`. */
   readonly cidr: string;
+  /** Canonical address without the prefix. */
   readonly address: string;
+  /** Prefix length (0–32 for IPv4, 0–128 for IPv6). */
   readonly prefix: number;
+  /** Address family. */
   readonly family: 4 | 6;
   /** Canonical network (`address` with the host bits cleared) and prefix. */
   readonly network: string;
@@ -101,8 +106,16 @@ function parseIp(text: string): Address4 | Address6 | undefined {
   }
 }
 
-/** An IPv4/IPv6 address without prefix; returned in canonical form. */
-export function parseIpAddress(addr: unknown, what = 'address'): { address: string; family: 4 | 6 } {
+/** An IPv4/IPv6 address without prefix; returned in canonical form. Throws SWY_ERR_INVALID_CIDR when it is not one. */
+export function parseIpAddress(
+  addr: unknown,
+  what = 'address',
+): {
+  /** The address in canonical form. */
+  address: string;
+  /** Address family. */
+  family: 4 | 6;
+} {
   const ip = typeof addr === 'string' ? parseIp(addr) : undefined;
   if (!ip) invalid('SWY_ERR_INVALID_CIDR', `${quoteValue(addr)} is not a valid IP ${what}`, 'Write an IPv4 address like 10.1.0.1 or an IPv6 address like fd00::1, without a prefix length.', addr);
   return { address: ip.correctForm(), family: ip instanceof Address4 ? 4 : 6 };
@@ -124,7 +137,12 @@ export function parseCidr(cidr: unknown, what = 'address'): ParsedCidr {
 }
 
 /** A route destination: `default` or a network CIDR without host bits (as the kernel demands for IPv4). */
-export function parseRouteDst(dst: unknown): { dst: string; family?: 4 | 6 } {
+export function parseRouteDst(dst: unknown): {
+  /** `default`, or the canonical network CIDR. */
+  dst: string;
+  /** Address family; absent for `default`. */
+  family?: 4 | 6;
+} {
   if (dst === 'default') return { dst };
   const p = parseCidr(dst, 'route destination');
   if (p.network !== p.address) {
@@ -164,7 +182,11 @@ function assertInteger(value: unknown, what: string, min: number, max: number): 
   return value;
 }
 
+/** An MTU in bytes from 68 to 65535; throws SWY_ERR_INVALID_OPTION otherwise. */
 export const assertMtu = (mtu: unknown): number => assertInteger(mtu, 'MTU', 68, 65535);
+/** An 802.1Q VLAN id from 1 to 4094; throws SWY_ERR_INVALID_OPTION otherwise. */
 export const assertVlanId = (id: unknown): number => assertInteger(id, 'VLAN id', 1, 4094);
+/** A link group number (unsigned 32-bit); throws SWY_ERR_INVALID_OPTION otherwise. */
 export const assertLinkGroup = (group: unknown): number => assertInteger(group, 'link group', 0, 0xffffffff);
+/** A route metric (unsigned 32-bit); throws SWY_ERR_INVALID_OPTION otherwise. */
 export const assertMetric = (metric: unknown): number => assertInteger(metric, 'route metric', 0, 0xffffffff);

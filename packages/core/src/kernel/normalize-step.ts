@@ -116,6 +116,11 @@ function normalizeRoute(op: RouteOp): RouteOp {
   });
 }
 
+/**
+ * Checks every name and value of an operation (see the `assert*`/`parse*` helpers) and returns it in canonical
+ * form (addresses canonical, defaults dropped, route family filled in). Throws SWY_ERR_INVALID_NAME,
+ * SWY_ERR_INVALID_OPTION, SWY_ERR_INVALID_CIDR or SWY_ERR_INVALID_MAC naming the bad value.
+ */
 export function normalizeOp(op: KernelOp): KernelOp {
   switch (op?.op) {
     case 'link.add':

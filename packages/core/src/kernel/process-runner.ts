@@ -5,14 +5,18 @@ type ChildProcessModule = typeof import('node:child_process');
 let childProcess: ChildProcessModule | undefined;
 const childProcessModule = (): ChildProcessModule => (childProcess ??= createRequire(import.meta.url)('node:child_process') as ChildProcessModule);
 
-/** How the iproute2 executor starts programs. A port, so unit tests can script ip's answers. */
+/** How a program run by a {@link ProcessRunner} ended. */
 export interface ProcessResult {
+  /** The exit status (non-zero is not an error at this level). */
   readonly exitCode: number;
+  /** Everything it wrote on stdout. */
   readonly stdout: string;
+  /** Everything it wrote on stderr. */
   readonly stderr: string;
 }
 
 /**
+ * How the iproute2 executor starts programs; a port, so unit tests can script ip's answers.
  * Runs `file args` without a shell, feeding `input` on stdin. Resolves with the exit code whatever
  * it is; rejects only when the program could not be started (an Error whose `code` is e.g. ENOENT).
  */

@@ -8,13 +8,25 @@ import type { AppliedPlan, KernelStep, LinkSetOp } from '../spi/kernel.js';
 
 /** A link's changeable attributes as they were just before a step changed them. */
 export interface LinkState {
+  /** Whether the link was up. */
   readonly up: boolean;
+  /** Whether promiscuous mode was on. */
   readonly promisc: boolean;
+  /** MTU in bytes. */
   readonly mtu: number;
+  /** MAC address, when the link has one. */
   readonly mac?: string;
+  /** The bridge it was enslaved to; null for none. */
   readonly master: string | null;
   /** Bridge-port flags, when the link is a bridge port. */
-  readonly port?: { readonly hairpin: boolean; readonly isolated: boolean; readonly learning: boolean };
+  readonly port?: {
+    /** Hairpin mode. */
+    readonly hairpin: boolean;
+    /** Port isolation. */
+    readonly isolated: boolean;
+    /** MAC learning. */
+    readonly learning: boolean;
+  };
 }
 
 /**
@@ -22,7 +34,9 @@ export interface LinkState {
  * bridge.port step the link's state before it (`before`), so undo restores exactly that.
  */
 export interface AppliedStep extends KernelStep {
+  /** For sysctl.set: the value the key had before. */
   readonly previous?: string;
+  /** For link.set and bridge.port: the link's state before the step. */
   readonly before?: LinkState;
 }
 

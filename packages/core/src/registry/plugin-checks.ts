@@ -5,6 +5,10 @@ import { SwitchyardError } from '../errors/switchyard-error.js';
  * The named checks a plugin package passes when it is loaded by name, in the order they run.
  * Every check before `entry-imports` reads only package.json, so a refused plugin's code never runs.
  * `type-free` is run by the registry (the loader alone does not know what is registered).
+ *
+ * Each entry has a `name` (the {@link PluginCheckName}), the error `code` a failure raises, `runBy`
+ * (`loader` or `registry`: which component performs the check) and a one-sentence `summary` of
+ * what passing it means.
  */
 export const PLUGIN_CHECKS = Object.freeze([
   { name: 'package-resolves', code: 'SWY_ERR_PLUGIN_NOT_FOUND', runBy: 'loader', summary: "The package resolves from the application directory, then from the plugin directory's own node_modules." },
@@ -20,12 +24,18 @@ export const PLUGIN_CHECKS = Object.freeze([
   { name: 'capability', code: 'SWY_ERR_DRIVER_CAPABILITY', runBy: 'loader', summary: "A driver's capability scopes are `local` or `global`, and nothing else." },
 ] as const satisfies ReadonlyArray<{ name: string; code: ErrorCode; runBy: 'loader' | 'registry'; summary: string }>);
 
+/** The name of one of the {@link PLUGIN_CHECKS}, e.g. `location-trusted`. */
 export type PluginCheckName = (typeof PLUGIN_CHECKS)[number]['name'];
 
+/** What a failed check reports; {@link pluginCheckError} turns it into a {@link SwitchyardError}. */
 export interface CheckFailure {
+  /** What went wrong, one sentence naming the plugin. */
   message: string;
+  /** What the user can do about it. */
   hint: string;
+  /** Extra machine-readable facts, merged into the error's `details` (next to `check`). */
   details?: Record<string, unknown>;
+  /** The underlying error, if any (e.g. the import failure). */
   cause?: unknown;
 }
 

@@ -13,6 +13,7 @@ import { pluginCheckError } from './plugin-checks.js';
 import { packageJsonIn, untrustedLocation } from './plugin-location.js';
 import { isPackageName, isPluginType, parsePluginPackageName, type PluginKind } from './plugin-names.js';
 
+/** Where and how a {@link PluginLoader} finds and imports plugins. */
 export interface PluginLoaderOptions {
   /** The embedding application's directory; plugins resolve from its dependencies first. Omitted: none (the CLI). */
   appDir?: string;
@@ -26,14 +27,19 @@ export interface PluginLoaderOptions {
 
 /** What package.json says about a plugin, after checks 1-5 (no plugin code has run yet). */
 export interface PluginPackage {
+  /** The npm package name. */
   name: string;
+  /** The package's version (semver). */
   version: string;
+  /** `driver` or `ipam`, from `switchyard.kind`. */
   kind: PluginKind;
   /** Driver type or IPAM name from `switchyard.type`. */
   type: string;
+  /** The plugin API version from `switchyard.apiVersion` (equal to {@link PLUGIN_API_VERSION} once checked). */
   apiVersion: number;
   /** The package's directory (symlinks resolved). */
   dir: string;
+  /** The whole parsed package.json. */
   packageJson: Record<string, unknown>;
 }
 
@@ -56,7 +62,9 @@ function coreVersionFromPackageJson(): string {
  * package.json runs before the plugin's code is imported.
  */
 export class PluginLoader {
+  /** The application directory plugins resolve from first (absolute), if any. */
   readonly appDir: string | undefined;
+  /** The plugin directory plugins resolve from next (absolute), if any. */
   readonly pluginDir: string | undefined;
   private readonly givenCoreVersion: string | undefined;
   private readonly importer: (url: string) => Promise<unknown>;
@@ -74,7 +82,15 @@ export class PluginLoader {
   }
 
   /** Checks, then imports and validates: the whole sequence for a package on its own. */
-  async load(name: string, kind?: PluginKind): Promise<{ pkg: PluginPackage; manifest: PluginManifest }> {
+  async load(
+    name: string,
+    kind?: PluginKind,
+  ): Promise<{
+    /** What package.json says about the plugin. */
+    pkg: PluginPackage;
+    /** The plugin's validated manifest (its default export). */
+    manifest: PluginManifest;
+  }> {
     const pkg = this.inspect(name, kind);
     return { pkg, manifest: await this.importManifest(pkg) };
   }

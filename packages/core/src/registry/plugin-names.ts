@@ -18,10 +18,12 @@ export const FIRST_PARTY_PACKAGES: Readonly<Record<PluginKind, Readonly<Record<s
   ipam: Object.freeze({ 'host-local': '@switchyard/ipam-host-local' }),
 });
 
+/** True when `type` is a usable driver type or IPAM name (see {@link PLUGIN_TYPE_PATTERN}). */
 export function isPluginType(type: unknown): type is string {
   return typeof type === 'string' && PLUGIN_TYPE_PATTERN.test(type);
 }
 
+/** True when `name` is an npm package name (bare or scoped, at most 214 characters), never a path. */
 export function isPackageName(name: unknown): name is string {
   return typeof name === 'string' && name.length <= 214 && PACKAGE_NAME_PATTERN.test(name);
 }
@@ -39,7 +41,14 @@ export function pluginPackageName(kind: PluginKind, type: string): string {
 }
 
 /** The inverse of `pluginPackageName`; undefined for names outside the convention. */
-export function parsePluginPackageName(name: string): { kind: PluginKind; type: string } | undefined {
+export function parsePluginPackageName(name: string):
+  | {
+      /** What the package provides. */
+      kind: PluginKind;
+      /** The driver type or IPAM name the package provides. */
+      type: string;
+    }
+  | undefined {
   for (const kind of ['driver', 'ipam'] as const) {
     const firstParty = Object.entries(FIRST_PARTY_PACKAGES[kind]).find(([, pkg]) => pkg === name);
     if (firstParty !== undefined) return { kind, type: firstParty[0] };

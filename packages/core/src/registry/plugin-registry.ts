@@ -21,12 +21,17 @@ export type PluginOrigin = 'builtin' | 'object' | 'package';
 
 /** One row of `list()`, for `switchyard doctor` and the CLI. */
 export interface RegisteredPlugin {
+  /** `driver` or `ipam`. */
   kind: PluginKind;
   /** Driver type or IPAM name. */
   type: string;
+  /** The plugin's own version, from its manifest. */
   version: string;
+  /** Where it came from. */
   origin: PluginOrigin;
+  /** The npm package it was loaded from (origin `package`). */
   packageName?: string;
+  /** The manifest's one-line description. */
   description?: string;
 }
 

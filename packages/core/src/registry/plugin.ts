@@ -12,36 +12,51 @@ export const PLUGIN_API_VERSION = 1;
 export interface PluginDeps {
   /** For reads and probes; drivers return kernel changes as data instead of making them. */
   kernel: Kernel;
+  /** The instance's firewall; drivers normally declare firewall needs in their plans instead of calling it. */
   firewall: Firewall;
+  /** The instance's state store, for plugins that keep state of their own. */
   store: StateStore;
+  /** Where the plugin should log. */
   logger: Logger;
   /** Directory where the plugin may keep files of its own. */
   stateDir: string;
 }
 
+/** What a network-driver package exports by default (build it with {@link defineDriver}): who it is and how to create the driver. */
 export interface DriverManifest {
+  /** Always `driver` (set by {@link defineDriver}). */
   readonly kind: 'driver';
+  /** The plugin API version the driver was written against; must equal {@link PLUGIN_API_VERSION}. */
   readonly apiVersion: number;
   /** The network type users name. */
   readonly type: string;
   /** The plugin's own version (semver). */
   readonly version: string;
+  /** The driver's data and connectivity scopes. */
   readonly capability: DriverCapability;
   /** One line for `switchyard doctor` and docs. */
   readonly description?: string;
+  /** Creates the driver, once per Switchyard instance, with the instance's ports. */
   create(deps: PluginDeps): NetworkDriver | Promise<NetworkDriver>;
 }
 
+/** What an IPAM package exports by default (build it with {@link defineIpam}): who it is and how to create the IPAM driver. */
 export interface IpamManifest {
+  /** Always `ipam` (set by {@link defineIpam}). */
   readonly kind: 'ipam';
+  /** The plugin API version the IPAM driver was written against; must equal {@link PLUGIN_API_VERSION}. */
   readonly apiVersion: number;
   /** The IPAM name networks select (`host-local`). */
   readonly name: string;
+  /** The plugin's own version (semver). */
   readonly version: string;
+  /** One line for `switchyard doctor` and docs. */
   readonly description?: string;
+  /** Creates the IPAM driver, once per Switchyard instance, with the instance's ports. */
   create(deps: PluginDeps): IpamDriver | Promise<IpamDriver>;
 }
 
+/** Either kind of plugin manifest; `kind` discriminates. */
 export type PluginManifest = DriverManifest | IpamManifest;
 
 /** Declares a network driver; the default export of a `switchyard-driver-<type>` package. */

@@ -1,18 +1,24 @@
 import type { IpFamily, IpamRangeConfig, JsonObject } from '../model/types.js';
 
+/** What {@link IpamDriver.requestPool} is asked for: a pool of one address family for one network. */
 export interface PoolRequest {
   /** Network the pool is for (IPAMs that share a data directory with CNI key files by name). */
   networkId: string;
+  /** Name of the network the pool is for. */
   networkName: string;
+  /** Address family of the pool. */
   family: IpFamily;
   /** Ranges the user asked for; empty = pick a free default pool. */
   ranges: IpamRangeConfig[];
   /** CIDRs the pool must not overlap (host routes and addresses, other networks). */
   exclude: string[];
+  /** IPAM-driver-specific options from the network's IPAM config. */
   options: JsonObject;
 }
 
+/** A reserved pool. */
 export interface PoolResponse {
+  /** Opaque id of the pool; pass it back to every later call about the pool. */
   poolId: string;
   /** Subnet of the (first) range, CIDR. */
   subnet: string;
@@ -20,22 +26,29 @@ export interface PoolResponse {
   gateway?: string;
 }
 
+/** Who holds an address: the endpoint and its interface name. */
 export interface AddressOwner {
   /** Container / endpoint id. */
   id: string;
+  /** Interface name inside the sandbox (`eth0`, …). */
   ifname: string;
 }
 
+/** What {@link IpamDriver.requestAddress} is asked for. */
 export interface AddressRequest {
+  /** The pool to take the address from (a {@link PoolResponse.poolId}). */
   poolId: string;
+  /** Who the address is for. */
   owner: AddressOwner;
   /** A specific address (no prefix); omitted = the next free one. */
   address?: string;
 }
 
+/** A reserved address. */
 export interface AddressResponse {
   /** Address with the subnet's prefix length, e.g. `10.1.0.5/24`. */
   address: string;
+  /** The pool's gateway address without prefix, when it reserves one. */
   gateway?: string;
 }
 

@@ -3,38 +3,61 @@ import type { KernelOp, NetnsRef } from './kernel.js';
 
 /** Where a driver's networks and endpoints live: this host only, or shared across hosts. */
 export interface DriverCapability {
+  /** `local`: the driver's network and endpoint data is meaningful on this host only; `global`: it can be shared across hosts. */
   dataScope: 'local' | 'global';
+  /** `local`: endpoints reach each other on this host only; `global`: they can reach across hosts (macvlan/ipvlan on a shared LAN). */
   connectivityScope: 'local' | 'global';
 }
 
 /** A network as a driver sees it: IPAM has already run. */
 export interface DriverNetwork {
+  /** The network's id (64 hex digits). */
   id: string;
+  /** The network's user-given name. */
   name: string;
   /** Options as returned by `validateNetworkOptions`. */
   options: JsonObject;
   /** What the driver kept from `createNetwork` (empty before). */
   state: JsonObject;
+  /** An internal network has no route to the outside: no default gateway, no masquerade. */
   internal: boolean;
   /** Subnet and gateway per family. */
-  ipv4?: { subnet: string; gateway?: string };
-  ipv6?: { subnet: string; gateway?: string };
+  ipv4?: {
+    /** IPv4 subnet in CIDR notation, e.g. `10.88.0.0/16`. */
+    subnet: string;
+    /** Gateway address (no prefix length), absent when the network has none. */
+    gateway?: string;
+  };
+  /** IPv6 subnet and gateway, for dual-stack or IPv6 networks. */
+  ipv6?: {
+    /** IPv6 subnet in CIDR notation, e.g. `fd00:1::/64`. */
+    subnet: string;
+    /** Gateway address (no prefix length), absent when the network has none. */
+    gateway?: string;
+  };
 }
 
+/** An endpoint (one sandbox's attachment to one network) as a driver sees it: IPAM has already run. */
 export interface DriverEndpoint {
+  /** The endpoint's id (64 hex digits). */
   id: string;
   /** Final interface name inside the sandbox (`eth0`, …). */
   ifname: string;
+  /** MAC address the user asked for or the driver chose earlier; absent when unset. */
   mac?: string;
   /** Addresses with prefix length. */
   ipv4?: string;
+  /** IPv6 address with prefix length, when the network has IPv6. */
   ipv6?: string;
   /** What the driver kept from `createEndpoint` (empty before). */
   state: JsonObject;
 }
 
+/** The sandbox an endpoint joins, as a driver sees it. */
 export interface DriverSandbox {
+  /** The sandbox's id (64 hex digits). */
   id: string;
+  /** The sandbox's network namespace. */
   netns: NetnsRef;
 }
 
@@ -56,16 +79,27 @@ export interface NetworkPlan {
    * traffic reaches the host through (a bridge); `masquerade` asks for egress NAT of its subnets.
    * Declared as data: core builds the firewall transaction, the driver never calls the firewall.
    */
-  firewall?: { interfaces: string[]; masquerade: boolean; antiSpoof?: boolean };
+  firewall?: {
+    /** Host interfaces the network's traffic reaches the host through (e.g. the bridge). */
+    interfaces: string[];
+    /** Masquerade (source-NAT) traffic from the network's subnets leaving the host. */
+    masquerade: boolean;
+    /** Drop traffic from an endpoint whose source address is not its own. */
+    antiSpoof?: boolean;
+  };
 }
 
+/** What `createEndpoint` decided about an endpoint. */
 export interface EndpointPlan {
   /** MAC the driver chose (when the user gave none). */
   mac?: string;
+  /** Saved with the endpoint and handed back on every later call for it. */
   state?: JsonObject;
 }
 
+/** A route added inside the sandbox on the endpoint's interface. */
 export interface StaticRoute {
+  /** Destination: `default` or a CIDR. */
   dst: string;
   /** Next hop; omitted = connected route on the interface. */
   via?: string;
@@ -81,6 +115,7 @@ export interface JoinPlan {
   srcInSandbox: boolean;
   /** Default-route next hops; omit both (or set disableGateway) for no default route. */
   gateway4?: string;
+  /** IPv6 default-route next hop. */
   gateway6?: string;
   /** No default route through this endpoint at all (internal networks, restricted presets). */
   disableGateway?: boolean;
@@ -98,6 +133,7 @@ export interface JoinPlan {
   bridgePort?: string;
 }
 
+/** What `leave` must undo in the host namespace. */
 export interface LeavePlan {
   /** Operations in the host namespace that undo `join` (the sandbox end is removed by core). */
   hostSteps: KernelOp[];
@@ -112,6 +148,7 @@ export interface LeavePlan {
 export interface AttachRequest {
   /** Static addresses the user asked for, without prefix length. */
   ipv4?: string;
+  /** Static IPv6 address the user asked for, without prefix length. */
   ipv6?: string;
 }
 
@@ -122,10 +159,13 @@ export interface AttachRequest {
 export interface AttachResult {
   /** Addresses with prefix length (the first of each family). */
   ipv4?: string;
+  /** IPv6 address with prefix length, when one was given. */
   ipv6?: string;
   /** The interface's MAC, as the driver reports it. */
   mac?: string;
+  /** IPv4 default-route next hop the interface was given, if any. */
   gateway4?: string;
+  /** IPv6 default-route next hop the interface was given, if any. */
   gateway6?: string;
   /** Saved with the endpoint and handed back to `detach` (merged over `createEndpoint`'s state). */
   state?: JsonObject;
@@ -139,6 +179,7 @@ export interface AttachResult {
 export interface NetworkDriver {
   /** The type users name (`bridge`, `veth`, …); unique in a registry. */
   readonly type: string;
+  /** The driver's scopes; checked when the driver is registered. */
   readonly capability: DriverCapability;
   /** Checks and normalises driver options; throws SWY_ERR_INVALID_OPTION (or a more specific code) naming the bad key. */
   validateNetworkOptions(options: JsonObject): Promise<JsonObject> | JsonObject;

@@ -3,7 +3,9 @@ export type Collection = 'networks' | 'sandboxes' | 'endpoints' | 'intents' | 'm
 
 /** Reads and writes inside one locked transaction. Each `put`/`delete` is durable when it resolves. */
 export interface StoreTx {
+  /** The document `id` of a collection as this transaction sees it (its own writes included); undefined when absent. */
   get<T>(collection: Collection, id: string): Promise<T | undefined>;
+  /** Every document of a collection as this transaction sees it, in no particular order. */
   list<T>(collection: Collection): Promise<T[]>;
   /** Atomically replaces the document (readers never see half a document). */
   put<T>(collection: Collection, id: string, doc: T): Promise<void>;
@@ -19,7 +21,9 @@ export interface StoreTx {
  * runs), as network create (names and pools are global) and gc need.
  */
 export interface LockScope {
+  /** Object keys the transaction changes (e.g. `network:web`). */
   exclusive?: readonly string[];
+  /** Object keys the transaction relies on staying as they are. */
   shared?: readonly string[];
 }
 
@@ -28,7 +32,9 @@ export interface LockScope {
  * that change state at the same time never lose an update; reads outside it see committed documents.
  */
 export interface StateStore {
+  /** The committed document `id` of a collection; undefined when absent. */
   get<T>(collection: Collection, id: string): Promise<T | undefined>;
+  /** Every committed document of a collection, in no particular order. */
   list<T>(collection: Collection): Promise<T[]>;
   /**
    * Runs `fn` holding the locks `scope` names (without one: the store-wide lock, exclusively); they are

@@ -26,6 +26,7 @@ function libc(): { flock: FlockFn; errno: () => number } {
   return { flock: flockFn, errno: errnoFn };
 }
 
+/** How {@link FileLock.acquire} waits for a lock. */
 export interface FileLockOptions {
   /** Give up after this long; default 60 s. */
   timeoutMs?: number;
@@ -35,6 +36,7 @@ export interface FileLockOptions {
   mode?: 'shared' | 'exclusive';
   /** Called once when the lock is still busy after `slowMs` (default 1 s), naming who holds it. */
   onWait?: (holders: string) => void;
+  /** Milliseconds of waiting before `onWait` is called; default 1000. */
   slowMs?: number;
 }
 
@@ -99,10 +101,15 @@ function openLockFile(path: string): number {
 /** An exclusive flock(2) on a file, taken without blocking the event loop (non-blocking tries with back-off). */
 export class FileLock {
   private constructor(
+    /** The lock file's path. */
     readonly path: string,
     private fd: number | undefined,
   ) {}
 
+  /**
+   * Opens (creating it if needed) and locks `path`, retrying with back-off until `options.timeoutMs`; throws a
+   * SwitchyardError with `options.timeoutCode` (default SWY_ERR_STORE_LOCK_TIMEOUT) naming the holders on timeout.
+   */
   static async acquire(path: string, options: FileLockOptions = {}): Promise<FileLock> {
     const { flock, errno } = libc();
     const started = Date.now();

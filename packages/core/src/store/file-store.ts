@@ -7,6 +7,7 @@ import { FileLock } from './file-lock.js';
 import { assertNotClosed, assertTxOpen, SerialTransactions, type TxScope } from './serial-transactions.js';
 import { assertValidId, collectionDirName } from './store-names.js';
 
+/** Where and how a {@link FileStore} keeps its documents. */
 export interface FileStoreOptions {
   /** Directory holding one sub-directory per collection and the `lock` file; created (mode 0700) on first use. */
   stateDir: string;
@@ -35,7 +36,9 @@ const DEFAULT_STATE_DIR = '/var/lib/switchyard';
  * each replaced atomically, transactions serialised across processes by flock on `<stateDir>/lock`.
  */
 export class FileStore implements StateStore {
+  /** The state directory, absolute. */
   readonly stateDir: string;
+  /** Whether puts and deletes are fsynced before they resolve. */
   readonly durable: boolean;
   private readonly volatile: ReadonlySet<Collection>;
   private readonly lockPath: string;

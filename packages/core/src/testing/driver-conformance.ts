@@ -10,6 +10,7 @@ import type { FakeKernel } from './fake-kernel.js';
 import { kernelSnapshot, type KernelSnapshot } from './lab.js';
 import { settledSnapshot } from './settled-snapshot.js';
 
+/** How {@link runDriverConformance} sets up and what it expects of the driver under test; every field is optional. */
 export interface ConformanceOptions {
   /**
    * Where the suite runs: `'fake'` (default) drives FakeKernel and needs no root; `'lab'` drives the
@@ -30,7 +31,12 @@ export interface ConformanceOptions {
    * Drivers built on a host master link: the option that names it and the MTU the master has. In the
    * lab the suite makes that master itself (a veth pair named by `networkOptions[option]`, with that MTU).
    */
-  master?: { option: string; mtu: number };
+  master?: {
+    /** The network option naming the master link (e.g. `master`). */
+    option: string;
+    /** The master's MTU in bytes. */
+    mtu: number;
+  };
   /**
    * False for a driver that by design gives sandboxes no IPv4 default route: the suite then checks
    * that there is none. Default true: a sandbox on two networks must get exactly one, from the
@@ -47,7 +53,12 @@ export interface ConformanceOptions {
    * disconnect test takes its picture after one connect and disconnect, since plugins may make network-wide
    * host objects on first use (a CNI bridge) that stay until the network is deleted (which must remove them).
    */
-  delegatedIpam?: { subnet4: string; staticIpv4: string };
+  delegatedIpam?: {
+    /** The IPv4 subnet (CIDR) the driver hands addresses out of with `networkOptions`. */
+    subnet4: string;
+    /** An address inside `subnet4` (no prefix) for the static-address test. */
+    staticIpv4: string;
+  };
 }
 
 type Declare = (name: string, fn: () => void) => void;

@@ -8,6 +8,7 @@ import { ModelFailure, NetstackModel } from '../kernel/netstack-model.js';
 import { normalizeSteps } from '../kernel/normalize-step.js';
 import { linkStateNeededBy, undoPlan, type AppliedStep } from '../kernel/undo.js';
 
+/** Settings of a {@link FakeKernel}. */
 export interface FakeKernelOptions {
   /** What this fake kernel can create; unspecified features are present, as on a stock distribution kernel. */
   features?: Partial<Record<KernelFeature, boolean>>;
@@ -24,7 +25,8 @@ const STOCK_KERNEL_FEATURES: Readonly<Record<KernelFeature, boolean>> = Object.f
   nftables: true,
 });
 
-type FailurePredicate = (step: KernelStep, index: number) => boolean;
+/** Chooses the step to fail in {@link FakeKernel.failAt}: the step and its 0-based index within its `apply` call. */
+export type FailurePredicate = (step: KernelStep, index: number) => boolean;
 
 /**
  * An in-memory Kernel for unit tests: models namespaces, links, addresses and routes, fails the

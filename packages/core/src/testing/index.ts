@@ -1,5 +1,12 @@
-// @switchyard/core/testing — fakes and the driver conformance suite, for our tests and third parties'.
-export { FakeKernel } from './fake-kernel.js';
+/**
+ * The testing kit shipped with core, for Switchyard's own tests and for third-party drivers: an
+ * in-memory {@link FakeKernel}, memory-backed store, IPAM and firewall, helpers that assemble a
+ * complete Switchyard on fakes ({@link createTestSwitchyard}), and the driver conformance suite
+ * ({@link runDriverConformance}) every driver should pass.
+ *
+ * @module \@switchyard/core/testing
+ */
+export { FakeKernel, type FakeKernelOptions, type FailurePredicate } from './fake-kernel.js';
 export * from './lab.js';
 export { MemoryStore } from '../store/memory-store.js';
 export * from './memory-ipam.js';

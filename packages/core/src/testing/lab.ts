@@ -25,9 +25,13 @@ export function requireUml(): void {
   requireLab();
 }
 
+/** The output of a program run by {@link execIn}. */
 export interface ExecResult {
+  /** Everything the program wrote on stdout. */
   readonly stdout: string;
+  /** Everything the program wrote on stderr. */
   readonly stderr: string;
+  /** The program's exit status. */
   readonly exitCode: number;
 }
 
@@ -69,12 +73,17 @@ export async function isolatedFrom(ns: NetnsRef, address: string, options: { con
   return r.exitCode !== 0 && /\b0 received\b/.test(r.stdout);
 }
 
+/** One namespace in a {@link KernelSnapshot}, each list sorted so snapshots compare equal. */
 export interface NamespaceListing {
+  /** Links, by name, with the attributes that matter for leak checks. */
   readonly links: Array<Pick<LinkInfo, 'name' | 'kind' | 'mtu' | 'up' | 'master'>>;
+  /** Addresses, by link and address. */
   readonly addrs: AddrInfo[];
+  /** Main-table routes, by family, destination, link and gateway. */
   readonly routes: RouteInfo[];
 }
 
+/** What {@link kernelSnapshot} saw: compare two of them to find what a test leaked. */
 export interface KernelSnapshot {
   /** Named namespaces present in /run/netns. */
   readonly netns: string[];
@@ -115,7 +124,18 @@ export async function kernelSnapshot(nsNames: readonly string[] | 'all' = []): P
 }
 
 /** What an operation came to, as a value a test can compare with the outcome it expects: ok, or the error's code and message. */
-export async function outcomeOf(operation: Promise<unknown>): Promise<{ ok: true } | { code: string; message: string }> {
+export async function outcomeOf(operation: Promise<unknown>): Promise<
+  | {
+      /** The operation succeeded. */
+      ok: true;
+    }
+  | {
+      /** The error's `code` (a SwitchyardError code), or `not a SwitchyardError`. */
+      code: string;
+      /** The error's message. */
+      message: string;
+    }
+> {
   try {
     await operation;
     return { ok: true };

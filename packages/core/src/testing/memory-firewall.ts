@@ -7,7 +7,9 @@ import type { Firewall, FirewallChange, FirewallCheck, FirewallEndpoint, Firewal
 export class MemoryFirewall implements Firewall {
   readonly name = 'memory';
   readonly available = true;
+  /** The networks held, by id. */
   readonly networks = new Map<string, FirewallNetwork>();
+  /** The endpoints held, by id. */
   readonly endpoints = new Map<string, FirewallEndpoint>();
 
   async apply(change: FirewallChange): Promise<void> {
@@ -38,7 +40,13 @@ export class MemoryFirewall implements Firewall {
   }
 
   /** Every published port, with its endpoint's name. */
-  publishedPorts(): Array<{ endpoint: string } & FirewallEndpoint['ports'][number]> {
+  /** Every published port held, each with the name of its endpoint. */
+  publishedPorts(): Array<
+    {
+      /** The endpoint's name (`<sandbox>.<network>`). */
+      endpoint: string;
+    } & FirewallEndpoint['ports'][number]
+  > {
     return [...this.endpoints.values()].flatMap((e) => e.ports.map((p) => ({ endpoint: e.name, ...p })));
   }
 }

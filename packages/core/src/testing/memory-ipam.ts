@@ -83,6 +83,7 @@ export class MemoryIpam implements IpamDriver {
     return [...this.pools.values()].flatMap((p) => [...p.taken.keys()]);
   }
 
+  /** How many pools are currently reserved (leak checks in tests). */
   poolCount(): number {
     return this.pools.size;
   }

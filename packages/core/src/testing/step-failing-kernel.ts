@@ -24,6 +24,7 @@ export class StepFailingKernel implements Kernel {
     this.seen = 0;
   }
 
+  /** Steps applied since the last {@link StepFailingKernel.failAt} or {@link StepFailingKernel.startCounting}. */
   get stepsSeen(): number {
     return this.seen;
   }

@@ -8,8 +8,11 @@ import { FakeKernel } from './fake-kernel.js';
 import { MemoryIpam, memoryIpamManifest } from './memory-ipam.js';
 
 export interface TestSwitchyard extends Switchyard {
+  /** The fake kernel the instance runs on (also `kernel`), for assertions on kernel state. */
   fake: FakeKernel;
+  /** The in-memory IPAM registered as `host-local`. */
   ipam: MemoryIpam;
+  /** The in-memory state store (also `store`). */
   memoryStore: MemoryStore;
   /** Closes the instance and removes its temporary state directory. */
   dispose(): Promise<void>;

@@ -17,6 +17,7 @@ export function stripPrefix(cidr: string): string {
   return slash < 0 ? cidr : cidr.slice(0, slash);
 }
 
+/** The prefix length of `address/prefix`; NaN when there is no `/`. */
 export function prefixLength(cidr: string): number {
   const slash = cidr.indexOf('/');
   return slash < 0 ? NaN : Number(cidr.slice(slash + 1));

@@ -3,7 +3,34 @@ import type { Json, JsonObject } from '../model/types.js';
 
 /** How one driver option is read: its type and an optional extra check. */
 export type OptionSpec =
-  { type: 'boolean'; default?: boolean } | { type: 'integer'; min: number; max: number; default?: number } | { type: 'string'; pattern?: RegExp; oneOf?: readonly string[]; default?: string; describe?: string };
+  | {
+      /** A boolean; the strings `true`/`1` and `false`/`0` are accepted too. */
+      type: 'boolean';
+      /** Value when the option is absent or null. */
+      default?: boolean;
+    }
+  | {
+      /** An integer; a string of digits is accepted too. */
+      type: 'integer';
+      /** Smallest accepted value. */
+      min: number;
+      /** Largest accepted value. */
+      max: number;
+      /** Value when the option is absent or null. */
+      default?: number;
+    }
+  | {
+      /** A string. */
+      type: 'string';
+      /** The value must match this expression. */
+      pattern?: RegExp;
+      /** The value must be one of these. */
+      oneOf?: readonly string[];
+      /** Value when the option is absent or null. */
+      default?: string;
+      /** What the option accepts, in words, for error hints (e.g. `an interface name`). */
+      describe?: string;
+    };
 
 /**
  * Reads driver options against a table: unknown keys, wrong types and out-of-range values are refused
@@ -58,7 +85,17 @@ function checkOne(driver: string, key: string, spec: OptionSpec, raw: Json): Jso
 export const IFNAME_PATTERN = /^(?!(?:all|default)$)[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,14}$/;
 
 /** The JoinPlan gateway fields for a network: its gateways when `enabled`, else no default route at all. */
-export function defaultGateways(network: { ipv4?: { gateway?: string }; ipv6?: { gateway?: string } }, enabled: boolean): { gateway4?: string; gateway6?: string; disableGateway?: true } {
+export function defaultGateways(
+  network: { ipv4?: { gateway?: string }; ipv6?: { gateway?: string } },
+  enabled: boolean,
+): {
+  /** The network's IPv4 gateway, when enabled and it has one. */
+  gateway4?: string;
+  /** The network's IPv6 gateway, when enabled and it has one. */
+  gateway6?: string;
+  /** Set when not enabled: no default route through the endpoint. */
+  disableGateway?: true;
+} {
   if (!enabled) return { disableGateway: true };
   return { ...(network.ipv4?.gateway ? { gateway4: network.ipv4.gateway } : {}), ...(network.ipv6?.gateway ? { gateway6: network.ipv6.gateway } : {}) };
 }

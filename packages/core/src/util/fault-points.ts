@@ -50,6 +50,11 @@ const CORE_POINTS = [
   'disconnect:committed',
 ] as const;
 
+/**
+ * The fault points core's own operations pass, `<operation>:<step reached>`.
+ *
+ * @useDeclaredType
+ */
 export type CoreFaultPoint = (typeof CORE_POINTS)[number];
 
 /** Registers fault point names (a feature's own steps); returns them for the feature's use. */

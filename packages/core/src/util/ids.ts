@@ -7,6 +7,7 @@ export function newId(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** The first 12 characters of an id, as Docker prints ids. */
 export function shortId(id: string): string {
   return id.slice(0, 12);
 }
@@ -31,6 +32,7 @@ export function isObjectName(name: unknown): name is string {
   return typeof name === 'string' && OBJECT_NAME.test(name) && !name.includes('..');
 }
 
+/** Throws SWY_ERR_INVALID_NAME, naming `what` (e.g. `Network`), unless `name` passes {@link isObjectName}. */
 export function assertObjectName(what: string, name: unknown): asserts name is string {
   if (!isObjectName(name)) {
     throw new SwitchyardError('SWY_ERR_INVALID_NAME', `${what} name ${quoteValue(name)} is not valid`, {

@@ -17,6 +17,7 @@ import { addrInfos, decodeLinkMessage, linkInfos, linkStateOf, routeInfos, type 
 import { NamespaceMissing, NamespaceSockets } from './namespace-sockets.js';
 import { NetlinkError, type RouteSocket } from './route-socket.js';
 
+/** Settings of the {@link NetlinkExecutor}; every one has a default. */
 export interface NetlinkExecutorOptions {
   /** Options for the iproute2 executor that creates and deletes namespaces and probes features. */
   iproute2?: IproutesExecutorOptions;
@@ -24,7 +25,11 @@ export interface NetlinkExecutorOptions {
   procSysDir?: string;
   /** Directory of named namespaces; default /run/netns, as iproute2. */
   netnsDir?: string;
-  /** The libc calls; default the process's own through koffi. */
+  /**
+   * The libc calls; default the process's own through koffi. A seam for the executor's own unit tests.
+   *
+   * @internal
+   */
   libc?: Libc;
 }
 
