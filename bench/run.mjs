@@ -13,15 +13,15 @@ if (process.env.SWITCHYARD_LAB !== '1') {
 const log = (line) => process.stderr.write(`  ${line}\n`);
 const count = Number(process.env.BENCH_COUNT ?? 200);
 const rows = [];
-// BENCH_ONLY=firewall (or ipam, connect, cni-plugins) runs one of them.
+// BENCH_ONLY=firewall (or ipam, connect, scale, cni-plugins) runs one of them.
 const only = process.env.BENCH_ONLY;
-for (const mod of ['./ipam.mjs', './connect.mjs', './firewall.mjs', './cni-plugins.mjs'].filter((m) => !only || m === `./${only}.mjs`)) {
+for (const mod of ['./ipam.mjs', './connect.mjs', './scale.mjs', './firewall.mjs', './cni-plugins.mjs'].filter((m) => !only || m === `./${only}.mjs`)) {
   const { default: bench } = await import(mod);
   rows.push(...(await bench({ log, runs: 3, count })));
 }
 
 const speedup = (r) => (r.lowerIsBetter ? r.peer / r.ours : r.ours / r.peer);
-const fmt = (v, unit) => (unit === 'ms' ? `${v.toFixed(2)} ms` : unit === 'Gbit/s' ? `${v.toFixed(2)} ${unit}` : `${Math.round(v).toLocaleString('en-US')} ${unit}`);
+const fmt = (v, unit) => (unit === 'ms' ? `${v.toFixed(2)} ms` : unit === 'x' ? `${v.toFixed(2)}x` : unit === 'Gbit/s' ? `${v.toFixed(2)} ${unit}` : `${Math.round(v).toLocaleString('en-US')} ${unit}`);
 const table = [['benchmark', 'switchyard', 'peer (CNI)', 'ratio ours/peer', 'speed-up'], ...rows.map((r) => [r.name, fmt(r.ours, r.unit), fmt(r.peer, r.unit), (r.ours / r.peer).toFixed(2), `${speedup(r).toFixed(1)}x`])];
 const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
 console.log('');

@@ -1,5 +1,6 @@
 import {
   defaultGateways,
+  disableIpv6Step,
   HOST_NS,
   macFromId,
   SwitchyardError,
@@ -146,6 +147,9 @@ export class BridgeDriver implements NetworkDriver {
     const mtu = o.mtu ? { mtu: o.mtu } : {};
     const hostSteps: KernelOp[] = [
       { op: 'link.add', kind: 'veth', name: host, ...mtu, peer: { name: endpoint.ifname, netns: sandbox.netns, ...mtu } },
+      // A bridge port needs no IPv6 of its own (the bridge carries the gateway): off before it comes up,
+      // so a new port sends nothing every other port has to process.
+      ...[disableIpv6Step(host)].filter((s): s is KernelOp => s !== undefined),
       { op: 'link.set', name: host, master: bridgeOf(network), up: true },
     ];
     if (o.hairpinMode || o.isolate) hostSteps.push({ op: 'bridge.port', name: host, ...(o.hairpinMode ? { hairpin: true } : {}), ...(o.isolate ? { isolated: true } : {}) });

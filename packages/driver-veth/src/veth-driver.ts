@@ -1,5 +1,6 @@
 import {
   defaultGateways,
+  disableIpv6Step,
   SwitchyardError,
   readDriverOptions,
   stripPrefix,
@@ -106,6 +107,9 @@ export class VethDriver implements NetworkDriver {
       if (!gw || !addr) continue;
       hostSteps.push({ op: 'addr.add', dev: host, cidr: `${gw}/${bits}`, ...(bits === 128 ? { nodad: true } : {}) });
     }
+    // An IPv4-only endpoint's host end speaks no IPv6 either (as the sandbox end, which core turns off).
+    const ipv6Off = endpoint.ipv6 ? undefined : disableIpv6Step(host);
+    if (ipv6Off) hostSteps.push(ipv6Off);
     hostSteps.push({ op: 'link.set', name: host, up: true });
     for (const { gw, addr, bits } of fams) {
       if (!gw || !addr) continue;

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   // IPAM
   /** Every address of a range set is taken. */
   SWY_ERR_POOL_EXHAUSTED: 'Unavailable',
+  /** A bridge network's bridge already has 1023 ports, the most a Linux bridge holds. */
+  SWY_ERR_BRIDGE_FULL: 'Unavailable',
   /** No default pool is free (all overlap host routes, addresses or other networks). */
   SWY_ERR_NO_FREE_POOL: 'Unavailable',
   /** An IPAM pool id is unknown (its network was removed, or its data directory was lost). */

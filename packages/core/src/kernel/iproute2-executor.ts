@@ -200,6 +200,7 @@ export class IproutesExecutor implements Kernel {
         return { ...step, previous };
       } catch (cause) {
         const code = (cause as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && step.op.missingOk === true) return step;
         const reason: KernelFailureReason = code === 'EACCES' || code === 'EPERM' ? 'permission' : 'other';
         const message = code === 'ENOENT' ? `this kernel has no sysctl ${key}` : (cause as Error).message;
         throw new StepFailed(step, stepIndex, reason, message);
@@ -208,6 +209,7 @@ export class IproutesExecutor implements Kernel {
     const r = await runTool(this.deps, this.tools.nsenter, [`--net=${netnsPath(step.ns, this.ctx)}`, this.tools.sysctl, '-n', key, `${key}=${value}`]);
     if (r.exitCode !== 0) {
       const message = r.stderr.trim();
+      if (step.op.missingOk === true && /cannot stat/.test(message)) return step;
       const reason: KernelFailureReason = /nsenter: cannot open/.test(message) ? 'netns-missing' : /Permission denied|not permitted/i.test(message) ? 'permission' : 'other';
       throw new StepFailed(step, stepIndex, reason, /cannot stat/.test(message) ? `this kernel has no sysctl ${key} (${message})` : message);
     }

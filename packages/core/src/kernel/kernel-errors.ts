@@ -14,6 +14,7 @@ export type KernelFailureReason =
   | 'permission'
   | 'entry-missing' // the address or route to delete is not there
   | 'unreachable' // a gateway with no route to it, or a device that is down
+  | 'bridge-full' // the bridge already has the most ports a Linux bridge can hold (1024)
   | 'other';
 
 /** True when a delete marked ifExists failed only because its object was already gone: that is success. */
@@ -40,8 +41,12 @@ export function classifyIpMessage(step: KernelStep, message: string): KernelFail
   if (/File exists|already assigned/i.test(m)) return 'exists';
   if ((step.op.op === 'addr.del' || step.op.op === 'route.del') && /No such process|Address not found|address not found|Cannot assign requested address/i.test(m)) return 'entry-missing';
   if (/Nexthop has invalid gateway|No route to host|Network is unreachable|is not up/i.test(m)) return 'unreachable';
+  if (step.op.op === 'link.set' && step.op.master !== undefined && /Exchange full/i.test(m)) return 'bridge-full';
   return 'other';
 }
+
+/** The most ports a Linux bridge takes: port numbers 1-1023 (BR_MAX_PORTS is 1024, port 0 is reserved); one more is refused with EXFULL, "Exchange full". */
+export const BRIDGE_MAX_PORTS = 1023;
 
 const PERMISSION_HINT = 'Run as root or with CAP_NET_ADMIN; to try it privately, run inside `unshare -rn`.';
 
@@ -64,6 +69,11 @@ function codeAndHint(step: KernelStep, reason: KernelFailureReason): { code: Err
       return { code: 'SWY_ERR_KERNEL_OP_FAILED', hint: 'The kernel refused this operation for that kind of link.' };
     case 'permission':
       return { code: 'SWY_ERR_PERMISSION_DENIED', hint: PERMISSION_HINT };
+    case 'bridge-full':
+      return {
+        code: 'SWY_ERR_BRIDGE_FULL',
+        hint: `A Linux bridge holds at most ${BRIDGE_MAX_PORTS} ports, one per endpoint (and any other link attached to it): spread the sandboxes over several networks, each with its own bridge, or use macvlan or ipvlan, which have no such limit.`,
+      };
     default:
       return { code: 'SWY_ERR_KERNEL_OP_FAILED', hint: 'Read the kernel message above; the steps that had already run were undone.' };
   }

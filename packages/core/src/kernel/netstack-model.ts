@@ -1,6 +1,6 @@
 import type { AddrInfo, LinkAddOp, LinkInfo, LinkKind, LinkSetOp, NetnsRef, RouteInfo, RouteOp } from '../spi/kernel.js';
 import { nsKey } from './describe-step.js';
-import type { KernelFailureReason } from './kernel-errors.js';
+import { BRIDGE_MAX_PORTS, type KernelFailureReason } from './kernel-errors.js';
 import { cidrContains, parseCidr } from './names.js';
 import type { LinkState } from './undo.js';
 
@@ -200,14 +200,27 @@ export class NetstackModel {
     this.links.delete(link.id);
     this.dropAddrsAndRoutes(link, 'all');
     // A link's own sysctls (net.ipv4.conf.<name>.*) go with it, as in the kernel.
-    const sysctls = this.namespaces.get(link.ns)?.sysctls;
-    // ("all" and "default" name the namespace-wide entries, never a link's.)
-    const own = link.name === 'all' || link.name === 'default' ? [] : ['ipv4.conf', 'ipv6.conf', 'ipv4.neigh', 'ipv6.neigh'].map((p) => `net.${p}.${link.name}.`);
-    for (const name of [...(sysctls?.keys() ?? [])]) if (own.some((p) => name.startsWith(p))) sysctls?.delete(name);
+    this.takeLinkSysctls(link);
     for (const other of [...this.links.values()]) {
       if (other.masterId === link.id) this.release(other);
       if (other.parentId === link.id || other.id === link.peerId) this.removeLink(other);
     }
+  }
+
+  /** Removes the link's own sysctls (net.ipv4.conf.<name>.* and the like) from its namespace and returns them. */
+  private takeLinkSysctls(link: ModelLink): Array<{ tree: string; leaf: string; value: string }> {
+    const taken: Array<{ tree: string; leaf: string; value: string }> = [];
+    // ("all" and "default" name the namespace-wide entries, never a link's.)
+    if (link.name === 'all' || link.name === 'default') return taken;
+    const sysctls = this.namespaces.get(link.ns)?.sysctls;
+    for (const [name, value] of [...(sysctls?.entries() ?? [])]) {
+      const m = /^net\.(ipv[46]\.(?:conf|neigh))\.([^.]+)\.(.+)$/.exec(name);
+      if (m && m[2] === link.name) {
+        sysctls?.delete(name);
+        taken.push({ tree: m[1] as string, leaf: m[3] as string, value });
+      }
+    }
+    return taken;
   }
 
   private dropAddrsAndRoutes(link: ModelLink, which: 'all' | 'v6addrs'): void {
@@ -268,9 +281,14 @@ export class NetstackModel {
     if (typeof op.master === 'string') {
       master = this.linkIn(targetNs, op.master) ?? fail('link-missing', `Error: argument "${op.master}" is wrong: Device does not exist`);
       if (master.kind !== 'bridge' || master.id === link.id) fail('other', 'RTNETLINK answers: Operation not supported');
+      const ports = [...this.links.values()].filter((l) => l.masterId === master?.id && l.id !== link.id).length;
+      if (link.masterId !== master.id && ports >= BRIDGE_MAX_PORTS) fail('bridge-full', 'RTNETLINK answers: Exchange full');
       if ([...this.links.values()].some((l) => l.parentId === link.id)) fail('other', 'RTNETLINK answers: Device or resource busy');
     }
     // Checks done: change state in the kernel's order (move, rename, attributes, master, flags).
+    // A link's sysctls follow a rename; a move to another namespace starts it on that namespace's defaults (as the kernel).
+    const own = targetNs !== key || finalName !== link.name ? this.takeLinkSysctls(link) : [];
+    if (targetNs === key) for (const { tree, leaf, value } of own) this.ns(key).sysctls.set(`net.${tree}.${finalName}.${leaf}`, value);
     if (targetNs !== key) {
       this.release(link);
       this.dropAddrsAndRoutes(link, 'all');

@@ -151,7 +151,7 @@ export function normalizeOp(op: KernelOp): KernelOp {
     case 'route.del':
       return normalizeRoute(op);
     case 'sysctl.set':
-      return { op: 'sysctl.set', key: assertSysctlKey(op.key), value: assertSysctlValue(op.value) };
+      return { op: 'sysctl.set', key: assertSysctlKey(op.key), value: assertSysctlValue(op.value), ...(op.missingOk === true ? { missingOk: true } : {}) };
     default:
       return option(`${quoteValue((op as { op?: unknown } | undefined)?.op)} is not a kernel operation`, 'Use one of link.add, link.del, link.set, bridge.port, addr.add, addr.del, route.add, route.del, sysctl.set.', op);
   }

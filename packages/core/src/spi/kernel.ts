@@ -200,6 +200,8 @@ export interface SysctlOp {
   readonly key: string;
   /** The value to write, as text. */
   readonly value: string;
+  /** Succeed, changing nothing, when this kernel has no such key (an IPv6 key on a kernel built or booted without IPv6). */
+  readonly missingOk?: boolean;
 }
 
 /** Any kernel operation; `op` discriminates. */

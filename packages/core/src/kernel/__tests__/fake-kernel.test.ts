@@ -44,6 +44,21 @@ describe('FakeKernel state', () => {
     expect(kernel.history.map((s) => s.op.op)).toEqual(['link.add', 'link.set', 'addr.add', 'link.set', 'route.add']);
   });
 
+  it('takes 1023 ports on a bridge, as Linux does, and refuses the next with SWY_ERR_BRIDGE_FULL, as the real executors report EXFULL', async () => {
+    const ports = Array.from({ length: 1023 }, (_, i) => `p${i}`);
+    await kernel.apply([
+      { ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'br0' } },
+      ...ports.flatMap((p): KernelStep[] => [
+        { ns: HOST_NS, op: { op: 'link.add', kind: 'veth', name: p, peer: { name: `${p}x` } } },
+        { ns: HOST_NS, op: { op: 'link.set', name: p, master: 'br0' } },
+      ]),
+      { ns: HOST_NS, op: { op: 'link.add', kind: 'veth', name: 'extra', peer: { name: 'extrax' } } },
+    ]);
+    // Enslaving a port again is no new port.
+    await kernel.apply([{ ns: HOST_NS, op: { op: 'link.set', name: 'p0', master: 'br0' } }]);
+    expect(await codeOf(kernel.apply([{ ns: HOST_NS, op: { op: 'link.set', name: 'extra', master: 'br0' } }]))).toBe('SWY_ERR_BRIDGE_FULL');
+  });
+
   it('refuses an existing link name with SWY_ERR_LINK_EXISTS, also for a veth peer name', async () => {
     await kernel.apply(attach());
     expect(await codeOf(kernel.apply([{ ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'vh0' } }]))).toBe('SWY_ERR_LINK_EXISTS');

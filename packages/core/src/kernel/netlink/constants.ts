@@ -130,6 +130,7 @@ export const Errno = {
   EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
+  EXFULL: 54,
   ENOBUFS: 105,
   EOPNOTSUPP: 95,
   EADDRNOTAVAIL: 99,

@@ -16,5 +16,6 @@ export function classifyErrno(step: KernelStep, errno: number, extack?: string):
   if ((op === 'addr.del' || op === 'route.del') && (errno === Errno.ESRCH || errno === Errno.EADDRNOTAVAIL)) return 'entry-missing';
   if (errno === Errno.ENETUNREACH || errno === Errno.EHOSTUNREACH || errno === Errno.ENETDOWN) return 'unreachable';
   if (extack !== undefined && /Nexthop has invalid gateway|is not up/i.test(extack)) return 'unreachable';
+  if (errno === Errno.EXFULL && op === 'link.set' && step.op.op === 'link.set' && step.op.master !== undefined) return 'bridge-full';
   return 'other';
 }

@@ -189,7 +189,10 @@ export class NetlinkExecutor implements Kernel {
   /** Runs one step; with `record`, returns it with the state its undo needs (previous sysctl value, link state before). */
   private run(step: KernelStep, record: boolean): AppliedStep {
     const op = step.op;
-    if (op.op === 'sysctl.set') return { ...step, previous: this.setSysctl(step.ns, op.key, op.value) };
+    if (op.op === 'sysctl.set') {
+      const previous = this.setSysctl(step.ns, op.key, op.value, op.missingOk === true);
+      return previous === undefined ? step : { ...step, previous };
+    }
     try {
       return this.runNetlink(step, op, record);
     } catch (e) {
@@ -218,7 +221,7 @@ export class NetlinkExecutor implements Kernel {
   }
 
   /** Writes a sysctl inside the namespace (entered with setns, synchronously) and returns the value it replaced. */
-  private setSysctl(ns: NetnsRef, key: string, value: string): string {
+  private setSysctl(ns: NetnsRef, key: string, value: string, missingOk: boolean): string | undefined {
     const file = ns.kind === 'host' ? `${this.procSysDir}/${sysctlProcPath(key).slice('/proc/sys/'.length)}` : sysctlProcPath(key);
     try {
       return this.sockets.inside(ns, () => {
@@ -230,7 +233,10 @@ export class NetlinkExecutor implements Kernel {
       if (cause instanceof NamespaceMissing) throw cause;
       if (cause instanceof NetlinkError) throw new Refused(cause.errno === Errno.EPERM ? 'permission' : 'other', cause.message, { cause });
       const code = (cause as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new Refused('other', `this kernel has no sysctl ${key}`);
+      if (code === 'ENOENT') {
+        if (missingOk) return undefined;
+        throw new Refused('other', `this kernel has no sysctl ${key}`);
+      }
       throw new Refused(code === 'EACCES' || code === 'EPERM' ? 'permission' : 'other', (cause as Error).message, { cause });
     }
   }
