@@ -112,9 +112,12 @@ export class RangeSetAllocator {
     return held;
   }
 
-  /** Reserves the next free address (or `requested`) for the owner; the same owner asking again gets the same address. */
-  async allocate(owner: AddressOwner, requested?: string): Promise<Allocation> {
-    const held = await this.heldBy(owner);
+  /**
+   * Reserves the next free address (or `requested`) for the owner; the same owner asking again gets the
+   * same address. `newOwner`: the caller promises the owner holds nothing here, so no lookup is made.
+   */
+  async allocate(owner: AddressOwner, requested?: string, newOwner = false): Promise<Allocation> {
+    const held = newOwner ? [] : await this.heldBy(owner);
     if (requested !== undefined) return this.allocateRequested(owner, requested, held);
     const mine = held[0];
     if (mine) return this.allocation(mine.range, mine.value, false);

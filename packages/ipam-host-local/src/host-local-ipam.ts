@@ -158,7 +158,7 @@ export class HostLocalIpam implements IpamDriver {
     assertOwner(request.owner);
     if (request.address !== undefined) parseAddressWithOptionalPrefix(request.address, 'requested address');
     const { allocator, store } = this.open(request.poolId);
-    const allocation = await store.locked(() => allocator.allocate(request.owner, request.address));
+    const allocation = await store.locked(() => allocator.allocate(request.owner, request.address, request.newOwner === true));
     return { address: allocation.cidr, gateway: allocation.gateway };
   }
 

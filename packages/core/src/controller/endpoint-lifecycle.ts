@@ -68,7 +68,8 @@ export class EndpointLifecycle {
           const pool = family === 4 ? network.ipv4 : network.ipv6;
           if (!pool || !ipam) continue;
           const wanted = family === 4 ? opts.ipv4 : opts.ipv6;
-          const got = await ipam.requestAddress({ poolId: pool.poolId, owner, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
+          // The endpoint id was made for this connect: no address can be held for it yet.
+          const got = await ipam.requestAddress({ poolId: pool.poolId, owner, newOwner: true, ...(wanted ? { address: parseAddress(wanted, family) } : {}) });
           undo.push(`release ${got.address}`, () => ipam.releaseAddress(pool.poolId, got.address));
           faultPoint('connect:address-allocated');
           if (family === 4) endpoint.ipv4 = got.address;

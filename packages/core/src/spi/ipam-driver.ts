@@ -42,6 +42,12 @@ export interface AddressRequest {
   owner: AddressOwner;
   /** A specific address (no prefix); omitted = the next free one. */
   address?: string;
+  /**
+   * The caller's promise that this owner has never been given an address in the pool (its id was just
+   * made, as core's endpoint ids are), so the IPAM may skip looking for one it already holds — for
+   * host-local, a read of every address file of the network in a process that has not seen them.
+   */
+  newOwner?: boolean;
 }
 
 /** A reserved address. */

@@ -12,7 +12,29 @@ function setup(ranges: IpamRangeConfig[], setIndex = 0) {
   return { store, allocator, allocate, release };
 }
 
+/** A store that counts the owner lookups (a directory scan for the disk store, in a process that has not seen the files). */
+class CountingStore extends MemoryAllocationStore {
+  lookups = 0;
+  override async addressesOf(...args: Parameters<MemoryAllocationStore['addressesOf']>): Promise<string[]> {
+    this.lookups++;
+    return super.addressesOf(...args);
+  }
+}
+
 describe('RangeSetAllocator', () => {
+  it('looks up what an owner holds unless the caller says the owner is new; a new owner still gets the next free address', async () => {
+    const store = new CountingStore();
+    const allocator = new RangeSetAllocator(parseRangeSet([{ subnet: '10.1.0.0/29' }]), 0, store, 'network test');
+    await store.locked(() => allocator.allocate({ id: 'old', ifname: 'eth0' }));
+    expect(store.lookups).toBe(1);
+    const fresh = await store.locked(() => allocator.allocate({ id: 'fresh', ifname: 'eth0' }, undefined, true));
+    const fixed = await store.locked(() => allocator.allocate({ id: 'fixed', ifname: 'eth0' }, '10.1.0.6', true));
+    expect([fresh.address, fixed.address, store.lookups]).toEqual(['10.1.0.3', '10.1.0.6', 1]);
+    // The same owner asking again (no promise) finds what it holds.
+    expect((await store.locked(() => allocator.allocate({ id: 'fresh', ifname: 'eth0' }))).address).toBe('10.1.0.3');
+    expect(store.lookups).toBe(2);
+  });
+
   it('hands out addresses in order from the range start, skipping the gateway', async () => {
     const { allocate } = setup([{ subnet: '10.1.0.0/29' }]);
     const got = [];
