@@ -138,6 +138,7 @@ export class EndpointLifecycle {
             ...(endpoint.mac ? { mac: endpoint.mac } : {}),
             ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
             ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
+            ...(sandbox.ipv6OffByDefault ? { ipv6OffByDefault: true } : {}),
             defaultRoute: takesOver ? { v4: endpoint.routing.v4, v6: endpoint.routing.v6 } : { v4: false, v6: false },
           });
           if (takesOver && current) {

@@ -336,6 +336,11 @@ export class NetworkController {
                 sandbox.netns = await this.kernel.createNetns(sandbox.name);
                 sandbox.ownsNetns = true;
                 undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));
+                // Interfaces that arrive in the namespace start with IPv6 off (Docker's rule for endpoints
+                // without an IPv6 address); a dual-stack connect turns it on for its own interface.
+                // Once here, so an IPv4-only connect needs no step of its own for it.
+                await this.kernel.apply([{ ns: sandbox.netns, op: { op: 'sysctl.set', key: 'net.ipv6.conf.default.disable_ipv6', value: '1', missingOk: true } }]);
+                sandbox.ipv6OffByDefault = true;
                 faultPoint('sandbox.create:netns-created');
               }
             }

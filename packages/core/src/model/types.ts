@@ -177,6 +177,11 @@ export interface SandboxRecord {
   ownsNetns: boolean;
   /** For a namespace adopted by path: the device and inode it had then (a reused PID's path leads elsewhere). */
   netnsIdentity?: NetnsIdentity;
+  /**
+   * True when Switchyard made the namespace with `net.ipv6.conf.default.disable_ipv6 = 1`: interfaces
+   * arriving there start with IPv6 off, and a connect with an IPv6 address turns it on for its interface.
+   */
+  ipv6OffByDefault?: boolean;
   /** Its host name. */
   hostname: string;
   /** Its DNS settings, as given (empty lists when none). */

@@ -15,6 +15,8 @@ export interface PlumbingInput {
   ipv4?: string;
   /** IPv6 address with prefix. */
   ipv6?: string;
+  /** The sandbox's namespace starts new interfaces with IPv6 off ({@link SandboxRecord.ipv6OffByDefault}). */
+  ipv6OffByDefault?: boolean;
   /** Which families' default route this endpoint provides. */
   defaultRoute: {
     /** Add the IPv4 default route through this endpoint. */
@@ -42,11 +44,15 @@ export function planJoinSteps(input: PlumbingInput): KernelStep[] {
   }
   const noprefixroute = join.noPrefixRoute === true;
   if (input.ipv4) steps.push(inside({ op: 'addr.add', dev: ifname, cidr: input.ipv4, ...(noprefixroute ? { noprefixroute } : {}) }));
-  if (input.ipv6) steps.push(inside({ op: 'addr.add', dev: ifname, cidr: input.ipv6, nodad: true, ...(noprefixroute ? { noprefixroute } : {}) }));
-  else {
+  if (input.ipv6) {
+    // In a namespace whose interfaces start with IPv6 off, this one needs it on before its address.
+    const on = input.ipv6OffByDefault ? ipv6Step(ifname, '0') : undefined;
+    if (on) steps.push(inside(on));
+    steps.push(inside({ op: 'addr.add', dev: ifname, cidr: input.ipv6, nodad: true, ...(noprefixroute ? { noprefixroute } : {}) }));
+  } else if (!input.ipv6OffByDefault) {
     // As Docker: no IPv6 on an endpoint without an IPv6 address. An interface that comes up with IPv6
-    // sends DAD probes, router solicitations and MLD reports, which a bridge floods to every port: each
-    // connect then costs every sandbox on the network, and connects slow down as the network grows.
+    // sends DAD probes, router solicitations and MLD reports, which a bridge floods to every port.
+    // (A namespace Switchyard made has it off for new interfaces already.)
     const off = disableIpv6Step(ifname);
     if (off) steps.push(inside(off));
   }
@@ -64,8 +70,12 @@ export function planJoinSteps(input: PlumbingInput): KernelStep[] {
  * sysctl key cannot hold (one with a dot, as VLAN names have): such an interface keeps IPv6.
  */
 export function disableIpv6Step(ifname: string): KernelOp | undefined {
+  return ipv6Step(ifname, '1');
+}
+
+function ipv6Step(ifname: string, disabled: '0' | '1'): KernelOp | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(ifname)) return undefined;
-  return { op: 'sysctl.set', key: `net.ipv6.conf.${ifname}.disable_ipv6`, value: '1', missingOk: true };
+  return { op: 'sysctl.set', key: `net.ipv6.conf.${ifname}.disable_ipv6`, value: disabled, missingOk: true };
 }
 
 /** The default route(s) an endpoint provides, as route.add operations inside its sandbox. */

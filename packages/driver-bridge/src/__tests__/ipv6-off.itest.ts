@@ -22,6 +22,8 @@ describe('IPv6 on bridge endpoints', () => {
     const e4 = await sy.controller.connect('v4only', 'v6probe', { ifname: 'eth0' });
     const e6 = await sy.controller.connect('dual', 'v6probe', { ifname: 'eth1' });
 
+    // The namespace Switchyard made starts new interfaces with IPv6 off.
+    expect(await inside(s.netns, 'cat', '/proc/sys/net/ipv6/conf/default/disable_ipv6')).toBe('1');
     expect(await inside(s.netns, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6')).toBe('1');
     expect(await inside(s.netns, 'ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0')).toBe('');
     expect(readFileSync(`/proc/sys/net/ipv6/conf/${hostVethName(e4.id)}/disable_ipv6`, 'utf8').trim()).toBe('1');
