@@ -1,62 +1,20 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { IproutesExecutor } from '@switchyard/core';
-import { kernelSnapshot, requireLab, settledSnapshot, type KernelSnapshot } from '@switchyard/core/testing';
+import { kernelSnapshot, settledSnapshot, type KernelSnapshot } from '@switchyard/core/testing';
 import { CNI_README_MYNET, PODMAN_CONFLIST } from './cni-configs.js';
+import { BIN, cliLab, type CliResult } from './cli-lab.js';
 
-// These tests drive the built command (`npx tsc -b` first) as a user would, inside the lab namespace.
-const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(CLI_DIR, 'bin', 'switchyard.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-let root: string;
-let env: NodeJS.ProcessEnv;
-
-function cli(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): Result {
-  const r = cli(...args);
-  if (r.code !== 0) throw new Error(`switchyard ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r;
-}
+// These tests drive the built command as a user would, inside the lab namespace.
+const lab = cliLab('swy-cli-itest-');
+const cli = (...args: string[]): CliResult => lab.cli(args);
+const ok = lab.ok;
 
 function ipOf(sandbox: string): string {
   const s = JSON.parse(ok('sandbox', 'inspect', sandbox, '--json').stdout) as { sandbox: { endpoints: Array<{ ipv4: string }> } };
   return (s.sandbox.endpoints[0]?.ipv4 ?? '').split('/')[0] ?? '';
 }
-
-beforeAll(() => {
-  requireLab();
-  if (!existsSync(join(CLI_DIR, 'dist', 'main.js'))) throw new Error('The CLI is not built: run `npx tsc -b` before the kernel tests.');
-});
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'swy-cli-itest-'));
-  env = { ...process.env, SWITCHYARD_STATE_DIR: join(root, 'state'), SWITCHYARD_NET_DIR: join(root, 'net.d') };
-});
-
-// Whatever a test left (it failed half way), its sandboxes and networks go before the next test runs.
-afterEach(() => {
-  try {
-    const sandboxes = JSON.parse(cli('sandbox', 'ls', '--json').stdout || '{"sandboxes":[]}') as { sandboxes: Array<{ name: string }> };
-    for (const s of sandboxes.sandboxes) cli('sandbox', 'rm', s.name);
-    const networks = JSON.parse(cli('network', 'ls', '--json').stdout || '{"networks":[]}') as { networks: Array<{ name: string }> };
-    for (const n of networks.networks) cli('network', 'rm', n.name);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
 
 describe('switchyard on the real kernel', () => {
   let initial: KernelSnapshot;
@@ -131,10 +89,10 @@ describe('switchyard on the real kernel', () => {
   });
 
   test('run joins networks declared in net.d, with a fixed IP per network', async () => {
-    env.SWITCHYARD_NET_DIR = join(root, 'net.d');
-    rmSync(env.SWITCHYARD_NET_DIR, { recursive: true, force: true });
-    spawnSync('mkdir', ['-p', env.SWITCHYARD_NET_DIR]);
-    writeFileSync(join(env.SWITCHYARD_NET_DIR, '10-lab.conf'), JSON.stringify({ name: 'itlab', type: 'ptp', ipam: { type: 'host-local', subnet: '10.204.0.0/24', routes: [{ dst: '0.0.0.0/0' }] } }));
+    lab.env.SWITCHYARD_NET_DIR = join(lab.root, 'net.d');
+    rmSync(lab.env.SWITCHYARD_NET_DIR, { recursive: true, force: true });
+    spawnSync('mkdir', ['-p', lab.env.SWITCHYARD_NET_DIR]);
+    writeFileSync(join(lab.env.SWITCHYARD_NET_DIR, '10-lab.conf'), JSON.stringify({ name: 'itlab', type: 'ptp', ipam: { type: 'host-local', subnet: '10.204.0.0/24', routes: [{ dst: '0.0.0.0/0' }] } }));
     const r = cli('run', '--net=itlab:IP=10.204.0.44', '--', 'ip', '-4', '-br', 'addr', 'show', 'dev', 'eth0');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('10.204.0.44/24');
@@ -144,7 +102,7 @@ describe('switchyard on the real kernel', () => {
   });
 
   test('CNI README 10-mynet.conf (beside its 99-loopback.conf) and the conflist Podman writes work through run --net; a published port answers', async () => {
-    const dir = env.SWITCHYARD_NET_DIR as string;
+    const dir = lab.env.SWITCHYARD_NET_DIR as string;
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '10-mynet.conf'), JSON.stringify(CNI_README_MYNET));
     writeFileSync(join(dir, '99-loopback.conf'), JSON.stringify({ cniVersion: '0.2.0', name: 'lo', type: 'loopback' }));
@@ -155,7 +113,7 @@ describe('switchyard on the real kernel', () => {
     expect(mynet.stdout).toContain('1 received');
 
     const server = `require('http').createServer((q, r) => { r.end('podman-ok'); setTimeout(() => process.exit(0), 50); }).listen(80)`;
-    const child = spawn(process.execPath, [BIN, 'run', '--net=podman', '--port=18210:80', '--', process.execPath, '-e', server], { env });
+    const child = spawn(process.execPath, [BIN, 'run', '--net=podman', '--port=18210:80', '--', process.execPath, '-e', server], { env: lab.env });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     let body = '';
     for (let i = 0; i < 100 && body === ''; i++) {
@@ -171,13 +129,13 @@ describe('switchyard on the real kernel', () => {
   });
 
   test('a net.d conflist Switchyard does not run natively (bridge + tuning with a sysctl) runs through driver-cni with the reference plugins', async () => {
-    const dir = env.SWITCHYARD_NET_DIR as string;
+    const dir = lab.env.SWITCHYARD_NET_DIR as string;
     mkdirSync(dir, { recursive: true });
     const tuned = {
       cniVersion: '1.0.0',
       name: 'tuned',
       plugins: [
-        { type: 'bridge', bridge: 'tuned0', isGateway: true, ipam: { type: 'host-local', subnet: '10.209.0.0/24', dataDir: join(root, 'cni-ipam') } },
+        { type: 'bridge', bridge: 'tuned0', isGateway: true, ipam: { type: 'host-local', subnet: '10.209.0.0/24', dataDir: join(lab.root, 'cni-ipam') } },
         { type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.accept_redirects': '0' } },
       ],
     };
@@ -192,7 +150,7 @@ describe('switchyard on the real kernel', () => {
     expect(r.stdout).toContain('1 received');
     // The run's DEL went through the chain: host-local's file is gone.
     expect(
-      spawnSync('ls', [join(root, 'cni-ipam', 'tuned')], { encoding: 'utf8' })
+      spawnSync('ls', [join(lab.root, 'cni-ipam', 'tuned')], { encoding: 'utf8' })
         .stdout.split('\n')
         .filter((f) => f.startsWith('10.')),
     ).toEqual([]);
@@ -202,7 +160,7 @@ describe('switchyard on the real kernel', () => {
 
   test('SIGINT while the command runs reaches it; the run exits 130 and removes its sandbox', async () => {
     ok('network', 'create', 'itsig', '--subnet', '10.205.0.0/24');
-    const child = spawn(process.execPath, [BIN, 'run', '--net=itsig,default', '--name', 'itsleep', '--', 'sleep', '60'], { env });
+    const child = spawn(process.execPath, [BIN, 'run', '--net=itsig,default', '--name', 'itsleep', '--', 'sleep', '60'], { env: lab.env });
     let stderr = '';
     await new Promise<void>((resolve, reject) => {
       child.stderr.on('data', (d: Buffer) => {
@@ -230,10 +188,10 @@ describe('switchyard on the real kernel', () => {
     expect(badIp.stderr).toContain('code: SWY_ERR_INVALID_CIDR');
     expect(cli('network', 'ls', '--bogus').code).toBe(2);
     // A host without a firewall backend refuses published ports up front (Unavailable; `run` exits 125 for any failure of its own, as docker run).
-    const saved = env;
-    env = { ...env, SWITCHYARD_FIREWALL: 'none' };
+    const saved = lab.env;
+    lab.env = { ...lab.env, SWITCHYARD_FIREWALL: 'none' };
     const port = cli('run', '--net=iterr', '--port=8080:80', '--', 'true');
-    env = saved;
+    lab.env = saved;
     expect(port.code).toBe(125);
     expect(port.stderr).toContain('code: SWY_ERR_FIREWALL_UNAVAILABLE');
     // With nftables: a port another sandbox holds is a conflict (exit 4) that names the holder.
@@ -284,11 +242,11 @@ describe('switchyard demo on the real kernel', () => {
 
 describe('plugins and the working directory', () => {
   test('a driver package in the directory the command runs from (or its parent) is never loaded; one in <stateDir>/plugins is', () => {
-    // What someone could plant in a world-writable place a root shell happens to be in.
-    const plant = (root: string, type: string) => {
-      const dir = join(root, 'node_modules', `switchyard-driver-${type}`);
+    // What someone could plant in a world-writable place a lab.root shell happens to be in.
+    const plant = (base: string, type: string) => {
+      const dir = join(base, 'node_modules', `switchyard-driver-${type}`);
       mkdirSync(dir, { recursive: true });
-      const marker = join(root, `${type}-ran`);
+      const marker = join(base, `${type}-ran`);
       writeFileSync(
         join(dir, 'package.json'),
         JSON.stringify({ name: `switchyard-driver-${type}`, version: '1.0.0', type: 'module', main: './index.js', switchyard: { kind: 'driver', type, apiVersion: 1 }, peerDependencies: { '@switchyard/core': '^0.1.0' } }),
@@ -296,18 +254,18 @@ describe('plugins and the working directory', () => {
       writeFileSync(join(dir, 'index.js'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default {};\n`);
       return marker;
     };
-    const cwd = join(root, 'work', 'here');
+    const cwd = join(lab.root, 'work', 'here');
     mkdirSync(cwd, { recursive: true });
     const inCwd = plant(cwd, 'evil');
-    const inParent = plant(join(root, 'work'), 'evilp');
+    const inParent = plant(join(lab.root, 'work'), 'evilp');
     for (const type of ['evil', 'evilp']) {
-      const r = spawnSync(process.execPath, [BIN, 'network', 'create', `n-${type}`, '--driver', type], { env, cwd, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [BIN, 'network', 'create', `n-${type}`, '--driver', type], { env: lab.env, cwd, encoding: 'utf8' });
       expect({ type, code: r.status, notFound: r.stderr.includes('code: SWY_ERR_DRIVER_NOT_FOUND') }).toEqual({ type, code: 3, notFound: true });
     }
     expect([existsSync(inCwd), existsSync(inParent)]).toEqual([false, false]);
     // The plugin directory is where the CLI looks: the same package there is loaded (and, being no driver, refused for its shape).
-    const inPlugins = plant(join(root, 'state', 'plugins'), 'evil');
-    const r = spawnSync(process.execPath, [BIN, 'network', 'create', 'n-evil', '--driver', 'evil'], { env, cwd, encoding: 'utf8' });
+    const inPlugins = plant(join(lab.root, 'state', 'plugins'), 'evil');
+    const r = spawnSync(process.execPath, [BIN, 'network', 'create', 'n-evil', '--driver', 'evil'], { env: lab.env, cwd, encoding: 'utf8' });
     expect(r.stderr).toContain('code: SWY_ERR_PLUGIN_BAD_SHAPE');
     expect(existsSync(inPlugins)).toBe(true);
   });
@@ -315,10 +273,10 @@ describe('plugins and the working directory', () => {
 
 describe('startup', () => {
   test('--version loads commander and the command table only (no core, execa or tsyringe); its time is reported', () => {
-    const hook = join(root, 'hook.mjs');
+    const hook = join(lab.root, 'hook.mjs');
     writeFileSync(hook, "import { writeSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); writeSync(2, 'LOADED ' + r.url + '\\n'); return r; }\n");
     const register = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify('file://' + hook)});`;
-    const r = spawnSync(process.execPath, ['--import', register, BIN, '--version'], { env, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', register, BIN, '--version'], { env: lab.env, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const loaded = r.stderr
       .split('\n')
@@ -329,7 +287,7 @@ describe('startup', () => {
 
     const times = Array.from({ length: 10 }, () => {
       const t0 = process.hrtime.bigint();
-      spawnSync(process.execPath, [BIN, '--version'], { env });
+      spawnSync(process.execPath, [BIN, '--version'], { env: lab.env });
       return Number(process.hrtime.bigint() - t0) / 1e6;
     }).sort((a, b) => a - b);
     process.stderr.write(`switchyard --version: median ${((times[4]! + times[5]!) / 2).toFixed(1)} ms over 10 runs\n`);

@@ -1,50 +1,26 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { kernelSnapshot, requireLab, settledSnapshot, waitUntil, type KernelSnapshot } from '@switchyard/core/testing';
+import { existsSync } from 'node:fs';
+import { kernelSnapshot, settledSnapshot, waitUntil, type KernelSnapshot } from '@switchyard/core/testing';
+import { cliLab } from './cli-lab.js';
 
 // `sandbox prune` and `network prune` on the real kernel: "no process in the namespace" is read from
 // /proc, the confirmation is read from stdin as `yes | docker network prune` does, and what goes leaves no link.
-const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(CLI_DIR, 'bin', 'switchyard.js');
-
-let root: string;
-let env: NodeJS.ProcessEnv;
+const lab = cliLab('swy-prune-');
+const cli = lab.cli;
+const ok = (...args: string[]): string => lab.ok(...args).stdout;
 let initial: KernelSnapshot;
 const children: ChildProcess[] = [];
-
-function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8', ...(input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] } : { input }) });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = cli(args);
-  if (r.code !== 0) throw new Error(`switchyard ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 const namesOf = (kind: 'network' | 'sandbox') => ok(kind, 'ls', '--format', '{{.Name}}').split('\n').filter(Boolean);
 const linkExists = (name: string) => spawnSync('ip', ['link', 'show', name], { encoding: 'utf8' }).status === 0;
 
-beforeAll(() => {
-  requireLab();
-  if (!existsSync(join(CLI_DIR, 'dist', 'main.js'))) throw new Error('The CLI is not built: run `npx tsc -b` before the kernel tests.');
-});
-
 beforeEach(async () => {
   initial = await kernelSnapshot('all');
-  root = mkdtempSync(join(tmpdir(), 'swy-prune-'));
-  env = { ...process.env, SWITCHYARD_STATE_DIR: join(root, 'state'), SWITCHYARD_NET_DIR: join(root, 'net.d') };
 });
 
+// After cliLab's own clean-up (hooks of one block run in the order they are declared): the lab as it was.
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
-  for (const s of namesOf('sandbox')) cli(['sandbox', 'rm', s]);
-  for (const n of namesOf('network')) cli(['network', 'rm', n]);
-  rmSync(root, { recursive: true, force: true });
   // eslint-disable-next-line jest/no-standalone-expect
   expect(await settledSnapshot(initial, 'all')).toEqual(initial);
 });

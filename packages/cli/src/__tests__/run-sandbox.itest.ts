@@ -1,38 +1,20 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { kernelSnapshot, requireLab, settledSnapshot, type KernelSnapshot } from '@switchyard/core/testing';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { kernelSnapshot, settledSnapshot, type KernelSnapshot } from '@switchyard/core/testing';
+import { BIN, cliLab, type CliResult } from './cli-lab.js';
 
 // `run` on the real kernel, inside the lab namespace: the command's view of its sandbox (hosts,
 // resolv.conf, hostname in a private mount and UTS namespace), the exit codes, and `run --sandbox`.
-const CLI_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(CLI_DIR, 'bin', 'switchyard.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-let root: string;
-let env: NodeJS.ProcessEnv;
-
-function cli(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): Result {
-  const r = cli(...args);
-  if (r.code !== 0) throw new Error(`switchyard ${args.join(' ')} exited ${r.code}:\n${r.stdout}${r.stderr}`);
-  return r;
-}
+const lab = cliLab('swy-run-sandbox-itest-');
+const cli = (...args: string[]): CliResult => lab.cli(args);
+const ok = lab.ok;
+type Result = CliResult;
 
 /** Starts `switchyard …` in the background; resolves its exit status and output when it ends. */
 function background(...args: string[]): { child: ChildProcessWithoutNullStreams; out: () => Result; ended: Promise<Result> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env });
+  const child = spawn(process.execPath, [BIN, ...args], { env: lab.env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => void (stdout += d.toString()));
@@ -81,28 +63,6 @@ function hostNameservers(): string[] {
     .filter((w) => w[0] === 'nameserver' && w[1] && !w[1].startsWith('127.') && w[1] !== '::1')
     .map((w) => w[1] as string);
 }
-
-beforeAll(() => {
-  requireLab();
-  if (!existsSync(join(CLI_DIR, 'dist', 'main.js'))) throw new Error('The CLI is not built: run `pnpm run build` before the kernel tests.');
-});
-
-beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'swy-run-sandbox-itest-'));
-  env = { ...process.env, SWITCHYARD_STATE_DIR: join(root, 'state'), SWITCHYARD_NET_DIR: join(root, 'net.d') };
-});
-
-// Whatever a test left (it failed half way), its sandboxes and networks go before the next test runs.
-afterEach(() => {
-  try {
-    const sandboxes = JSON.parse(cli('sandbox', 'ls', '--json').stdout || '{"sandboxes":[]}') as { sandboxes: Array<{ name: string }> };
-    for (const s of sandboxes.sandboxes) cli('sandbox', 'rm', s.name);
-    const networks = JSON.parse(cli('network', 'ls', '--json').stdout || '{"networks":[]}') as { networks: Array<{ name: string }> };
-    for (const n of networks.networks) cli('network', 'rm', n.name);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
 
 describe('run gives the command its sandbox: hosts, resolv.conf and hostname, in a private mount and UTS namespace', () => {
   let initial: KernelSnapshot;
@@ -179,8 +139,8 @@ describe('run gives the command its sandbox: hosts, resolv.conf and hostname, in
 
   test('a symlinked /etc/resolv.conf gets the sandbox file over its target; a link to nowhere is left as it is, with a warning', () => {
     ok('sandbox', 'create', 'itsym', '--dns', '10.215.0.53');
-    const etc = join(root, 'etc');
-    const target = join(root, 'resolved', 'stub-resolv.conf');
+    const etc = join(lab.root, 'etc');
+    const target = join(lab.root, 'resolved', 'stub-resolv.conf');
     mkdirSync(etc);
     // A throwaway mount namespace whose /etc is a copy where resolv.conf is a symlink, as systemd-resolved makes it.
     const script = [
@@ -199,21 +159,21 @@ describe('run gives the command its sandbox: hosts, resolv.conf and hostname, in
       'echo "== dangling"',
       '"$3" "$4" run --sandbox itsym -- sh -c "cat /etc/resolv.conf 2>/dev/null || echo none; hostname"',
     ].join('\n');
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', etc, target, process.execPath, BIN], { env, encoding: 'utf8' });
+    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', etc, target, process.execPath, BIN], { env: lab.env, encoding: 'utf8' });
     expect(r.stdout).toBe('== linked\nnameserver 10.215.0.53\n== host\nnameserver 192.0.2.9\n== dangling\nnone\nitsym\n');
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("warning: /etc/resolv.conf is a symbolic link to nowhere, so the sandbox's resolv.conf cannot be mounted over it: the command sees the host's\n");
   });
 
   test('a state dir whose path holds quotes and $(...) is passed to mount as data, never run as shell code', () => {
-    const hostile = join(root, `st'a"te $(touch ${root}/pwned) \`touch ${root}/pwned2\``);
+    const hostile = join(lab.root, `st'a"te $(touch ${lab.root}/pwned) \`touch ${lab.root}/pwned2\``);
     mkdirSync(hostile, { recursive: true, mode: 0o700 });
-    env = { ...env, SWITCHYARD_STATE_DIR: hostile };
+    lab.env = { ...lab.env, SWITCHYARD_STATE_DIR: hostile };
     const r = cli('run', '--net=none', '--name', 'itquoted', '--', 'sh', '-c', VIEW);
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(sections(r.stdout).names).toEqual(['itquoted', 'itquoted']);
-    expect([existsSync(join(root, 'pwned')), existsSync(join(root, 'pwned2'))]).toEqual([false, false]);
+    expect([existsSync(join(lab.root, 'pwned')), existsSync(join(lab.root, 'pwned2'))]).toEqual([false, false]);
   });
 });
 
@@ -231,7 +191,7 @@ describe('run exit codes, as docker run and podman run', () => {
     expect(badFlag.stderr).toContain('code: SWY_ERR_USAGE');
     expect(cli('run', '--sandbox', 'x', '--net=none', '--', 'true').code).toBe(125);
 
-    const data = join(root, 'data.txt');
+    const data = join(lab.root, 'data.txt');
     writeFileSync(data, 'not a program\n');
     chmodSync(data, 0o644);
     const noexec = cli('run', '--net=none', '--', data);
@@ -265,7 +225,7 @@ describe('run --sandbox: several commands in one sandbox, as containers in a pod
     ok('network', 'create', 'itshare', '--subnet', '10.213.0.0/24');
     ok('sandbox', 'create', 'itshared');
     ok('connect', 'itshare', 'itshared', '--ip', '10.213.0.9');
-    const release = join(root, 'release');
+    const release = join(lab.root, 'release');
     // The first command prints what it sees, then waits until the test lets it end.
     const first = background('run', '--sandbox', 'itshared', '--', 'sh', '-c', 'ip -br -4 addr show dev eth0; echo ready; while [ ! -e "$0" ]; do sleep 0.05; done; cat /etc/hosts', release);
     try {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SwitchyardError, type SandboxRecord } from '@switchyard/core';
-import { commandLine, outcomeOf, runCommandLine, startInSandbox, type CommandOutcome, type SignalSource } from '../run/child-process.js';
+import { commandLine, outcomeOf, runCommandLine, startInSandbox, type CommandOutcome, type RunningCommand, type SignalSource } from '../run/child-process.js';
 import { parseNetList } from '../run/net-list.js';
 import { parseExposeFlags, parsePortFlags } from '../port-spec.js';
 import { planRun } from '../run/plan.js';
@@ -120,54 +120,60 @@ class FakeSignals extends EventEmitter implements SignalSource {
   }
 }
 
+/**
+ * The command `run` starts, faked: records each start (the plain and the wrapped command line, the
+ * sandbox, whether its namespace existed), answers `outcome` (or throws `failure`) once `onStart` has
+ * run, and records the signals passed on.
+ */
+class FakeCommands {
+  started: Array<{ line: string[]; wrapper: string[]; sandbox: SandboxRecord; netnsExisted: boolean }> = [];
+  killed: NodeJS.Signals[] = [];
+  outcome: CommandOutcome = { code: 0, signal: null };
+  failure: Error | undefined;
+  onStart: (() => Promise<void> | void) | undefined;
+
+  constructor(private readonly netnsExists: (ns: SandboxRecord['netns']) => Promise<boolean>) {}
+
+  start(argv: readonly string[], sandbox: SandboxRecord): RunningCommand {
+    const entry = { line: commandLine(argv, sandbox), wrapper: runCommandLine(argv, sandbox), sandbox, netnsExisted: false };
+    this.started.push(entry);
+    void this.netnsExists(sandbox.netns).then((x) => (entry.netnsExisted = x));
+    return {
+      wait: async () => {
+        // Signals arrive while the command runs.
+        await this.onStart?.();
+        if (this.failure) throw this.failure;
+        return this.outcome;
+      },
+      kill: (s) => void this.killed.push(s),
+    };
+  }
+}
+
 describe('switchyard run', () => {
   let h: Harness;
-  let started: Array<{ line: string[]; wrapper: string[]; sandbox: SandboxRecord; netnsExisted: boolean }>;
-  let outcome: CommandOutcome;
-  let failure: Error | undefined;
+  let cmd: FakeCommands;
   let signals: FakeSignals;
-  let killed: NodeJS.Signals[];
-  let onStart: (() => Promise<void> | void) | undefined;
 
   beforeEach(async () => {
-    started = [];
-    killed = [];
-    outcome = { code: 0, signal: null };
-    failure = undefined;
-    onStart = undefined;
     signals = new FakeSignals();
-    h = harness({
-      signals,
-      startCommand: (argv, sandbox) => {
-        started.push({ line: commandLine(argv, sandbox), wrapper: runCommandLine(argv, sandbox), sandbox, netnsExisted: false });
-        const entry = started.at(-1);
-        void h.fake.netnsExists(sandbox.netns).then((x) => entry && (entry.netnsExisted = x));
-        return {
-          wait: async () => {
-            // Signals arrive while the command runs.
-            await onStart?.();
-            if (failure) throw failure;
-            return outcome;
-          },
-          kill: (s) => void killed.push(s),
-        };
-      },
-    });
+    h = harness({ signals, startCommand: (argv, sandbox) => cmd.start(argv, sandbox) });
+    cmd = new FakeCommands((ns) => h.fake.netnsExists(ns));
     await h.run('network', 'create', 'frontend', '--subnet', '10.88.0.0/24');
   });
   afterEach(() => h.dispose());
 
   test('runs the command with nsenter in a sandbox joined to the networks, then removes the sandbox', async () => {
-    outcome = { code: 3, signal: null };
+    cmd.outcome = { code: 3, signal: null };
     const r = await h.run('run', '--net=frontend:IP=10.88.0.40', '--name', 'job1', '--', 'ping', '-c1', '10.88.0.3');
     expect(r.code).toBe(3);
-    expect(started).toHaveLength(1);
-    expect(started[0]?.line).toEqual(['nsenter', '--net=/run/netns/job1', '--', 'ping', '-c1', '10.88.0.3']);
-    expect(started[0]?.sandbox.endpoints.map((e) => [e.networkName, e.ifname, e.ipv4])).toEqual([
+    expect(cmd.started).toHaveLength(1);
+    expect(cmd.started[0]?.line).toEqual(['nsenter', '--net=/run/netns/job1', '--', 'ping', '-c1', '10.88.0.3']);
+    expect(cmd.started[0]?.sandbox.endpoints.map((e) => [e.networkName, e.ifname, e.ipv4])).toEqual([
       ['frontend', 'eth0', '10.88.0.40/24'],
       ['default-restricted', 'eth1', expect.stringMatching(/^\d+\.\d+\.\d+\.\d+\/\d+$/)],
     ]);
-    expect(started[0]?.netnsExisted).toBe(true);
+    expect(cmd.started[0]?.netnsExisted).toBe(true);
     // Everything the run made is gone; the networks stay.
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
     expect(await h.fake.netnsExists({ kind: 'named', name: 'job1' })).toBe(false);
@@ -205,10 +211,10 @@ describe('switchyard run', () => {
 
   test('--net=none runs in a loopback-only namespace; --net=host runs the command as is', async () => {
     await h.run('run', '--net=none', '--name', 'lonely', '--', 'ip', 'link');
-    expect(started[0]?.line).toEqual(['nsenter', '--net=/run/netns/lonely', '--', 'ip', 'link']);
-    expect(started[0]?.sandbox.endpoints).toEqual([]);
+    expect(cmd.started[0]?.line).toEqual(['nsenter', '--net=/run/netns/lonely', '--', 'ip', 'link']);
+    expect(cmd.started[0]?.sandbox.endpoints).toEqual([]);
     await h.run('run', '--net=host', '--', 'ip', 'link');
-    expect(started[1]?.line).toEqual(['ip', 'link']);
+    expect(cmd.started[1]?.line).toEqual(['ip', 'link']);
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
   });
 
@@ -218,7 +224,7 @@ describe('switchyard run', () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('code: SWY_ERR_NETWORK_NOT_FOUND');
     expect(r.stderr).toContain('error: Networks not found: nope, nada');
-    expect(started).toEqual([]);
+    expect(cmd.started).toEqual([]);
     expect(h.fake.snapshot()).toEqual(before);
   });
 
@@ -228,18 +234,18 @@ describe('switchyard run', () => {
     const r = await h.run('run', '--net=frontend:IP=10.88.0.9', '--name', 'clash', '--', 'true');
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('code: SWY_ERR_ADDRESS_IN_USE');
-    expect(started).toEqual([]);
+    expect(cmd.started).toEqual([]);
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes.map((s: { name: string }) => s.name)).toEqual(['other']);
   });
 
   test('SIGINT and SIGTERM while the command runs are forwarded to it; its signal exit becomes 128+n', async () => {
-    onStart = () => {
+    cmd.onStart = () => {
       signals.emit('SIGINT');
       signals.emit('SIGTERM');
     };
-    outcome = { code: null, signal: 'SIGINT' };
+    cmd.outcome = { code: null, signal: 'SIGINT' };
     const r = await h.run('run', '--net=frontend', '--', 'sleep', '100');
-    expect(killed).toEqual(['SIGINT', 'SIGTERM']);
+    expect(cmd.killed).toEqual(['SIGINT', 'SIGTERM']);
     expect(r.code).toBe(130);
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
     expect(signals.listenerCount('SIGINT')).toBe(0);
@@ -252,7 +258,7 @@ describe('switchyard run', () => {
       return false;
     });
     const r = await h.run('run', '--net=frontend,default', '--name', 'cut', '--', 'true');
-    expect(started).toEqual([]);
+    expect(cmd.started).toEqual([]);
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('interrupted by SIGINT before the command started; nothing was left behind');
     expect((await h.run('sandbox', 'ls', '--json')).json().sandboxes).toEqual([]);
@@ -262,7 +268,7 @@ describe('switchyard run', () => {
   });
 
   test('a command that does not exist exits 127', async () => {
-    outcome = { code: 127, signal: null, notFound: 'nosuchcmd' };
+    cmd.outcome = { code: 127, signal: null, notFound: 'nosuchcmd' };
     const r = await h.run('run', '--net=host', '--', 'nosuchcmd');
     expect(r.code).toBe(127);
     expect(r.stderr).toContain('switchyard: nosuchcmd: command not found');
@@ -293,40 +299,40 @@ describe('switchyard run', () => {
     expect((await h.run('', 'run', '--', 'true')).code).toBe(2);
     expect((await h.run('--net-dir', h.netDir, 'run', '--bogus', '--', 'true')).code).toBe(125);
     expect([isRunCommandLine(['--json', 'run', '--', 'x']), isRunCommandLine(['--state-dir', 'run', 'network', 'ls']), isRunCommandLine(['network', 'run'])]).toEqual([true, false, false]);
-    expect(started).toEqual([]);
+    expect(cmd.started).toEqual([]);
   });
 
   test('a command that cannot be executed exits 126 and says so; the command status passes through, even 125 or 127', async () => {
-    outcome = { code: 126, signal: null, notExecutable: './data.txt' };
+    cmd.outcome = { code: 126, signal: null, notExecutable: './data.txt' };
     const r = await h.run('run', '--net=host', '--', './data.txt');
     expect(r.code).toBe(126);
     expect(r.stderr).toContain('switchyard: ./data.txt: permission denied (not an executable file)');
-    outcome = { code: 125, signal: null };
+    cmd.outcome = { code: 125, signal: null };
     expect((await h.run('run', '--net=host', '--', 'sh', '-c', 'exit 125')).code).toBe(125);
-    outcome = { code: 127, signal: null };
+    cmd.outcome = { code: 127, signal: null };
     const own = await h.run('run', '--net=host', '--', 'sh', '-c', 'exit 127');
     expect(own.code).toBe(127);
     expect(own.stderr).not.toContain('command not found');
-    outcome = { code: null, signal: 'SIGKILL' };
+    cmd.outcome = { code: null, signal: 'SIGKILL' };
     expect((await h.run('run', '--net=host', '--', 'sleep', '9')).code).toBe(137);
   });
 
   test('the command gets its sandbox hosts, resolv.conf and hostname through the wrapper; --net=host gets none', async () => {
     await h.run('run', '--net=frontend', '--name', 'viewed', '--', 'cat', '/etc/hosts');
-    const sb = started[0]?.sandbox;
+    const sb = cmd.started[0]?.sandbox;
     expect(sb?.filesDir).toEqual(expect.any(String));
-    expect(started[0]?.wrapper).toEqual([
+    expect(cmd.started[0]?.wrapper).toEqual([
       ...['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/viewed', '--'],
       ...['unshare', '--mount', '--uts', '--propagation', 'private', '--'],
       ...['sh', '-c', expect.stringContaining('mount --bind'), 'switchyard', `${sb?.filesDir}/hosts`, `${sb?.filesDir}/resolv.conf`, 'viewed'],
       ...['cat', '/etc/hosts'],
     ]);
     await h.run('run', '--net=host', '--', 'hostname');
-    expect(started[1]?.wrapper).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', expect.not.stringContaining('mount'), 'switchyard', 'hostname']);
+    expect(cmd.started[1]?.wrapper).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', expect.not.stringContaining('mount'), 'switchyard', 'hostname']);
   });
 
   test('a wrapper that cannot set the command up fails the run with 125 and still removes the sandbox', async () => {
-    failure = new SwitchyardError('SWY_ERR_RUN_SETUP_FAILED', 'The command could not be set up in sandbox broken: mount failed');
+    cmd.failure = new SwitchyardError('SWY_ERR_RUN_SETUP_FAILED', 'The command could not be set up in sandbox broken: mount failed');
     const r = await h.run('run', '--net=frontend', '--name', 'broken', '--', 'true');
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('code: SWY_ERR_RUN_SETUP_FAILED');
@@ -336,36 +342,15 @@ describe('switchyard run', () => {
 
 describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)', () => {
   let h: Harness;
-  let started: Array<{ wrapper: string[]; sandbox: SandboxRecord }>;
-  let outcome: CommandOutcome;
-  let failure: Error | undefined;
-  let onStart: (() => Promise<void> | void) | undefined;
+  let cmd: FakeCommands;
   let signals: FakeSignals;
-  let killed: NodeJS.Signals[];
   let opened: Array<boolean | undefined>;
 
   beforeEach(async () => {
-    started = [];
-    killed = [];
     opened = [];
-    outcome = { code: 0, signal: null };
-    failure = undefined;
-    onStart = undefined;
     signals = new FakeSignals();
-    h = harness({
-      signals,
-      startCommand: (argv, sandbox) => {
-        started.push({ wrapper: runCommandLine(argv, sandbox), sandbox });
-        return {
-          wait: async () => {
-            await onStart?.();
-            if (failure) throw failure;
-            return outcome;
-          },
-          kill: (s) => void killed.push(s),
-        };
-      },
-    });
+    h = harness({ signals, startCommand: (argv, sandbox) => cmd.start(argv, sandbox) });
+    cmd = new FakeCommands((ns) => h.fake.netnsExists(ns));
     const create = h.deps.createSwitchyard;
     h.deps.createSwitchyard = (o) => {
       opened.push(o.recover);
@@ -383,11 +368,11 @@ describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)'
   test('runs the command in the sandbox (its netns, files and hostname) and leaves the sandbox and its endpoint as they were', async () => {
     const before = await pod1();
     const kernelBefore = h.fake.snapshot();
-    outcome = { code: 3, signal: null };
+    cmd.outcome = { code: 3, signal: null };
     const r = await h.run('run', '--sandbox', 'pod1', '--', 'ip', '-br', 'addr');
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('switchyard: running ip -br addr in sandbox pod1');
-    expect(started[0]?.wrapper).toEqual([
+    expect(cmd.started[0]?.wrapper).toEqual([
       ...['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/pod1', '--'],
       ...['unshare', '--mount', '--uts', '--propagation', 'private', '--'],
       ...['sh', '-c', expect.any(String), 'switchyard', `${before.filesDir}/hosts`, `${before.filesDir}/resolv.conf`, 'pod1.local'],
@@ -411,8 +396,8 @@ describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)'
     let firstRunning: () => void = () => {};
     const running = new Promise<void>((resolve) => (firstRunning = resolve));
     const held = new Promise<void>((resolve) => (release = resolve));
-    onStart = () => {
-      if (started.length !== 1) return;
+    cmd.onStart = () => {
+      if (cmd.started.length !== 1) return;
       firstRunning();
       return held;
     };
@@ -430,7 +415,7 @@ describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)'
     });
     release();
     expect((await first).code).toBe(0);
-    expect(started.map((s) => s.sandbox.id)).toEqual([started[0]?.sandbox.id, started[0]?.sandbox.id]);
+    expect(cmd.started.map((s) => s.sandbox.id)).toEqual([cmd.started[0]?.sandbox.id, cmd.started[0]?.sandbox.id]);
     expect((await pod1()).endpoints.map((e) => e.ipv4)).toEqual(['10.88.0.7/24']);
   });
 
@@ -445,7 +430,7 @@ describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)'
     expect(r.code).toBe(125);
     expect(r.stderr).toContain(`error: --sandbox runs the command in an existing sandbox, so it takes no ${named}`);
     expect(r.stderr).toContain('code: SWY_ERR_USAGE');
-    expect(started).toEqual([]);
+    expect(cmd.started).toEqual([]);
     expect((await pod1()).endpoints).toHaveLength(1);
   });
 
@@ -454,24 +439,24 @@ describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)'
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('error: No sandbox named or with id "ghost"');
     expect(r.stderr).toContain('code: SWY_ERR_SANDBOX_NOT_FOUND');
-    expect(started).toEqual([]);
+    expect(cmd.started).toEqual([]);
   });
 
   test('a signal is passed to the command; killed by it, run exits 128+n and the sandbox stays', async () => {
-    onStart = () => void signals.emit('SIGTERM');
-    outcome = { code: null, signal: 'SIGTERM' };
+    cmd.onStart = () => void signals.emit('SIGTERM');
+    cmd.outcome = { code: null, signal: 'SIGTERM' };
     const r = await h.run('run', '--sandbox', 'pod1', '--', 'sleep', '60');
-    expect(killed).toEqual(['SIGTERM']);
+    expect(cmd.killed).toEqual(['SIGTERM']);
     expect(r.code).toBe(143);
     expect(signals.listenerCount('SIGTERM')).toBe(0);
     expect((await pod1()).name).toBe('pod1');
   });
 
   test('a failed setup or a missing command never deletes the sandbox', async () => {
-    failure = new SwitchyardError('SWY_ERR_RUN_SETUP_FAILED', 'The command could not be set up in sandbox pod1: mount failed');
+    cmd.failure = new SwitchyardError('SWY_ERR_RUN_SETUP_FAILED', 'The command could not be set up in sandbox pod1: mount failed');
     expect((await h.run('run', '--sandbox', 'pod1', '--', 'true')).code).toBe(125);
-    failure = undefined;
-    outcome = { code: 127, signal: null, notFound: 'nosuchcmd' };
+    cmd.failure = undefined;
+    cmd.outcome = { code: 127, signal: null, notFound: 'nosuchcmd' };
     const r = await h.run('run', '--sandbox', 'pod1', '--', 'nosuchcmd');
     expect(r.code).toBe(127);
     expect(r.stderr).toContain('switchyard: nosuchcmd: command not found');
@@ -482,10 +467,10 @@ describe('switchyard run --sandbox (a command in an existing sandbox, as a pod)'
   test('--none and host-mode sandboxes: loopback only in its own namespace, or the host namespace and its files', async () => {
     await h.run('sandbox', 'create', 'lonely', '--none');
     await h.run('run', '--sandbox', 'lonely', '--', 'ip', 'link');
-    expect(started[0]?.wrapper.slice(0, 7)).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/lonely', '--']);
-    expect(started[0]?.wrapper).toContain('unshare');
-    expect(started[0]?.sandbox.endpoints).toEqual([]);
-    const host = { ...(started[0]?.sandbox as SandboxRecord), name: 'hosted', mode: 'host' as const, netns: { kind: 'host' as const } };
+    expect(cmd.started[0]?.wrapper.slice(0, 7)).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'nsenter', '--net=/run/netns/lonely', '--']);
+    expect(cmd.started[0]?.wrapper).toContain('unshare');
+    expect(cmd.started[0]?.sandbox.endpoints).toEqual([]);
+    const host = { ...(cmd.started[0]?.sandbox as SandboxRecord), name: 'hosted', mode: 'host' as const, netns: { kind: 'host' as const } };
     expect(runCommandLine(['ip', 'link'], host)).toEqual(['setpriv', '--pdeathsig', 'KILL', '--', 'sh', '-c', expect.any(String), 'switchyard', 'ip', 'link']);
   });
 });

@@ -40,7 +40,7 @@ export async function sandboxPrune(ctx: CliContext, f: PruneFlags): Promise<void
   await ctx.requirePrivileges('Pruning sandboxes');
   if (!(await confirmed(ctx, f, 'WARNING! This will remove all sandboxes that no process is using, with their interfaces.'))) return;
   const sy = await ctx.open('change');
-  const inUse = ctx.deps.namespaceInUse ?? namespaceInUse;
+  const inUse = ctx.deps.namespaceInUse ?? processNamespaces();
   const idle = (await sy.controller.listSandboxes()).filter((s) => keep(s) && !busy(s, inUse));
   const pruned = await pruneEach(ctx, idle, 'sandbox', (s) => sy.controller.deleteSandbox(s.id));
   report(ctx, 'Deleted Sandboxes', pruned);
@@ -93,24 +93,36 @@ async function askStdin(question: string): Promise<boolean> {
   }
 }
 
-/** True when some process's network namespace is the one at `path` (same device and inode). */
-export function namespaceInUse(path: string): boolean {
-  let target;
-  try {
-    target = statSync(path);
-  } catch {
-    return false; // gone: nothing can be in it
-  }
+/**
+ * Whether some process's network namespace is the one at a path (same device and inode): `/proc` is
+ * read once, on the first question, and every sandbox is checked against that one scan.
+ */
+export function processNamespaces(): (path: string) => boolean {
+  let inUse: Set<string> | undefined;
+  return (path) => {
+    let target;
+    try {
+      target = statSync(path);
+    } catch {
+      return false; // gone: nothing can be in it
+    }
+    inUse ??= scanProcessNamespaces();
+    return inUse.has(`${target.dev}:${target.ino}`);
+  };
+}
+
+function scanProcessNamespaces(): Set<string> {
+  const found = new Set<string>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const st = statSync(`/proc/${pid}/ns/net`);
-      if (st.ino === target.ino && st.dev === target.dev) return true;
+      found.add(`${st.dev}:${st.ino}`);
     } catch {
       // exited meanwhile, or not ours to look at
     }
   }
-  return false;
+  return found;
 }
 
 /**
