@@ -163,9 +163,9 @@ export class BridgeDriver implements NetworkDriver {
     };
   }
 
-  async leave(): Promise<LeavePlan> {
-    // Core deletes the sandbox end first, which removes the whole veth pair: nothing is left on the host.
-    return { hostSteps: [] };
+  async leave(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {
+    // Deleting the sandbox end removes the whole veth pair; the host end is named so core can retire it with its peer.
+    return { hostSteps: [], hostLinks: [hostVethName(endpoint.id)] };
   }
 }
 

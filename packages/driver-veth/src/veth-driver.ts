@@ -130,8 +130,9 @@ export class VethDriver implements NetworkDriver {
     };
   }
 
-  async leave(): Promise<LeavePlan> {
-    // Deleting the sandbox end removes the pair, and with it the host end's address and route.
-    return { hostSteps: [] };
+  async leave(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<LeavePlan> {
+    // Deleting the sandbox end removes the pair, and with it the host end's address and route; retiring
+    // takes the host end down with its peer, which removes its route to the sandbox's address at once.
+    return { hostSteps: [], hostLinks: [hostVethName(endpoint.id)] };
   }
 }

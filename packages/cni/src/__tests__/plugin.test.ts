@@ -34,7 +34,7 @@ describe('a Switchyard CNI plugin (bridge), through the protocol', () => {
   const plugin = () =>
     switchyardPlugin({
       driver: 'bridge',
-      open: async () => Object.assign(Object.create(sy) as Switchyard, { close: async () => undefined }),
+      open: async () => Object.assign(Object.create(sy) as Switchyard, { close: () => sy.settle() }),
       hostInterfaces: (n) => [{ name: typeof n.driverState.bridge === 'string' ? n.driverState.bridge : '?' }],
     });
   const conf = (version: CniVersion = '1.1.0', extra: Record<string, unknown> = {}) => ({

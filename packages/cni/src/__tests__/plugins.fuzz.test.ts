@@ -50,7 +50,7 @@ afterAll(async () => {
   scratch.cleanup();
 });
 
-const bridgePlugin = (): PluginHandlers => switchyardPlugin({ driver: 'bridge', open: async () => Object.assign(Object.create(sy) as Switchyard, { close: async () => undefined }) });
+const bridgePlugin = (): PluginHandlers => switchyardPlugin({ driver: 'bridge', open: async () => Object.assign(Object.create(sy) as Switchyard, { close: () => sy.settle() }) });
 
 async function world() {
   return {

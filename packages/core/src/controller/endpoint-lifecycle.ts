@@ -13,6 +13,7 @@ import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
+import { retireSteps } from './link-retirement.js';
 import { normalizePortBindings } from '../firewall/port-bindings.js';
 import { endpointNeedsFirewall, firewallEndpoint, firewallNetwork, forwardingSteps } from '../firewall/firewall-intents.js';
 import { quoteValue } from '../errors/quote-value.js';
@@ -25,6 +26,17 @@ export interface ConnectHooks {
   commit(sandbox: SandboxRecord): Promise<void>;
   /** Removes the intent record: after the commit, or after a rollback whose every step succeeded. */
   clearIntent(): Promise<void>;
+}
+
+/** What {@link EndpointLifecycle.disconnect} did. */
+export interface DisconnectResult {
+  /** The sandbox without the endpoint (not yet committed). */
+  sandbox: SandboxRecord;
+  /** Present when the links were retired rather than deleted: the caller records them for a later batch. */
+  retired?: {
+    /** The host-side links retired with the sandbox end (their group delete on the host takes the pair). */
+    hostLinks: string[];
+  };
 }
 
 /** Endpoint create + join and leave + delete, with sandbox plumbing, IPAM and firewall in the right order. */
@@ -188,18 +200,28 @@ export class EndpointLifecycle {
     );
   }
 
-  /** Leave + delete one endpoint; the next-best endpoint gets the default route. Returns the updated sandbox. */
-  async disconnect(network: NetworkRecord, sandbox: SandboxRecord, endpoint: EndpointRecord, opts: { tolerateMissing?: boolean } = {}): Promise<SandboxRecord> {
+  /**
+   * Leave + delete one endpoint; the next-best endpoint gets the default route. Returns the updated sandbox,
+   * and with `retire`, what was retired instead of deleted (see {@link RETIRED_LINK_GROUP}): the caller records it
+   * and has the links deleted in a later batch.
+   */
+  async disconnect(network: NetworkRecord, sandbox: SandboxRecord, endpoint: EndpointRecord, opts: { tolerateMissing?: boolean; retire?: boolean } = {}): Promise<DisconnectResult> {
     const { driver, dn, de, leave } = await this.leavePlan(network, sandbox, endpoint);
     const remaining = sandbox.endpoints.filter((e) => e.id !== endpoint.id);
     const next = endpoint.providesDefaultRoute ? bestGatewayEndpoint(remaining) : undefined;
     const steps: KernelStep[] = [];
     // A namespace that vanished (its container exited) took its links and routes along.
     const present = await this.namespacePresent(sandbox);
-    if (present) {
-      if (!attachesEndpoints(driver)) steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
-      if (next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
+    const links = !attachesEndpoints(driver);
+    const retired = links && opts.retire === true ? { hostLinks: leave.hostLinks ?? [] } : undefined;
+    if (present && links) {
+      if (retired) steps.push(...retireSteps(sandbox.netns, endpoint.ifname, endpoint.id, addressesOf(endpoint), retired.hostLinks));
+      else steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
+    } else if (retired) {
+      // The namespace went with the sandbox end; the host end (if any) is still retired, not deleted here.
+      steps.push(...retireSteps(sandbox.netns, endpoint.ifname, endpoint.id, addressesOf(endpoint), retired.hostLinks).filter((s) => s.ns === HOST_NS));
     }
+    if (present && next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
     steps.push(...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })));
     await driver.revokeExternalConnectivity?.(dn, de);
     try {
@@ -221,7 +243,7 @@ export class EndpointLifecycle {
       endpoints: remaining.map((e) => (next && e.id === next.id ? { ...e, providesDefaultRoute: true } : e)),
     };
     await this.files.writeHosts(updated);
-    return updated;
+    return retired ? { sandbox: updated, retired } : { sandbox: updated };
   }
 
   /**
@@ -456,4 +478,9 @@ function routeOps(endpoint: EndpointRecord, op: 'route.add' | 'route.del'): Kern
     },
   });
   return adds.map((a) => ({ ...a, op }) as KernelOp);
+}
+
+/** An endpoint's addresses, with prefix length. */
+function addressesOf(endpoint: EndpointRecord): string[] {
+  return [endpoint.ipv4, endpoint.ipv6].filter((a): a is string => a !== undefined);
 }

@@ -1,4 +1,5 @@
-import type { NetworkRecord } from '../model/types.js';
+import type { NetnsIdentity, NetworkRecord } from '../model/types.js';
+import type { NetnsRef } from '../spi/kernel.js';
 
 /**
  * Intent records: written before an operation changes the kernel or IPAM, deleted once its result is
@@ -92,5 +93,24 @@ export type Intent =
       /** Id of the endpoint being removed. */
       endpointId: string;
       /** When the intent was written (ISO 8601 timestamp). */
+      at: string;
+    }
+  | {
+      /**
+       * Links a committed disconnect retired (down, renamed, in the retired link group) and that are not
+       * deleted yet; see `RETIRED_LINK_GROUP`. Recovery deletes the group where this names it.
+       */
+      kind: 'retire';
+      /** Unique id of this record (the disconnect intent's, which it replaces). */
+      id: string;
+      /** Name of the sandbox that was disconnected. */
+      sandboxName: string;
+      /** The sandbox's namespace (where a retired link with no host end waits). */
+      netns: NetnsRef;
+      /** Device and inode of an adopted namespace, so a reused path is never touched. */
+      netnsIdentity?: NetnsIdentity;
+      /** Whether a host-side link went into the group with it (then deleting the group on the host removes the pair). */
+      inHost: boolean;
+      /** When the links were retired (ISO 8601 timestamp). */
       at: string;
     };

@@ -18,6 +18,7 @@ import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../san
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle, endpointName } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
+import { LinkRetirement, RETIRE_SCOPE, deleteRetiredLinks, retireIntent } from './link-retirement.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable, type UndoStack } from './undo-stack.js';
 import type { IpamDriver } from '../spi/ipam-driver.js';
@@ -39,6 +40,8 @@ export const DEFAULT_IPAM = 'host-local';
 export class NetworkController {
   private readonly endpoints: EndpointLifecycle;
   private readonly reconciler: Reconciler;
+  /** Deletes retired links in batches (absent when links are deleted at once). */
+  private readonly retirement: LinkRetirement | undefined;
 
   constructor(
     @inject(TOKENS.Kernel) private readonly kernel: Kernel,
@@ -53,6 +56,7 @@ export class NetworkController {
   ) {
     this.endpoints = new EndpointLifecycle(kernel, drivers, firewall, files, logger, (name) => store.get<NetworkRecord>('networks', name));
     this.reconciler = new Reconciler(kernel, drivers, this.endpoints, logger);
+    this.retirement = options.linkDeletion === 'immediate' ? undefined : new LinkRetirement(kernel, store, logger, options.linkDeletion);
   }
 
   // ---------------------------------------------------------------- networks
@@ -472,15 +476,29 @@ export class NetworkController {
       const intent: Intent = { kind: 'disconnect', id: newId(), sandboxName: sandbox.name, networkName: network.name, endpointId: endpoint.id, at: new Date().toISOString() };
       await tx.put('intents', intent.id, intent);
       faultPoint('disconnect:intent-written');
-      const updated = await this.endpoints.disconnect(network, sandbox, endpoint);
+      const { sandbox: updated, retired } = await this.endpoints.disconnect(network, sandbox, endpoint, { retire: this.retirement !== undefined });
       await tx.put('sandboxes', updated.name, updated);
       faultPoint('disconnect:committed');
       await this.releasePorts(tx, endpoint.portBindings, { sandbox: sandbox.name, endpoint: endpoint.name });
-      await tx.delete('intents', intent.id);
-      return { endpoint, network, sandbox: updated };
+      // The disconnect is done; what stays is a record of the links waiting to be deleted (one write instead of a delete).
+      const retire = retired ? retireIntent(intent.id, sandbox, retired.hostLinks) : undefined;
+      if (retire) {
+        await tx.put('intents', retire.id, retire);
+        faultPoint('disconnect:retired');
+      } else await tx.delete('intents', intent.id);
+      return { endpoint, network, sandbox: updated, retire };
     });
+    if (result.retire) this.retirement?.retired(result.retire);
     this.emit('endpoint.left', result.endpoint, result.sandbox, result.network);
     return result.endpoint;
+  }
+
+  /**
+   * Deletes now the links disconnects retired and left for a later batch (see {@link RETIRED_LINK_GROUP});
+   * `close()` does it too. Resolves when they are gone; a failure is logged and left to recovery.
+   */
+  async settle(): Promise<void> {
+    await this.retirement?.settle();
   }
 
   // ---------------------------------------------------------------- reconciliation
@@ -715,11 +733,17 @@ export class NetworkController {
         const sandbox = await tx.get<SandboxRecord>('sandboxes', intent.sandboxName);
         const network = await tx.get<NetworkRecord>('networks', intent.networkName);
         const endpoint = sandbox?.endpoints.find((e) => e.id === intent.endpointId);
-        if (!sandbox || !network || !endpoint) return;
-        const updated = await this.endpoints.disconnect(network, sandbox, endpoint, { tolerateMissing: true });
-        await tx.put('sandboxes', updated.name, updated);
+        if (sandbox && network && endpoint) {
+          const { sandbox: updated } = await this.endpoints.disconnect(network, sandbox, endpoint, { tolerateMissing: true });
+          await tx.put('sandboxes', updated.name, updated);
+        }
+        // The dead process may have retired the links already (before or after its commit): the group goes, on the host and in the sandbox.
+        await deleteRetiredLinks(this.kernel, [{ netns: HOST_NS, inHost: true }, ...(sandbox ? [{ ...sandbox, inHost: false }] : [])]);
         return;
       }
+      case 'retire':
+        await deleteRetiredLinks(this.kernel, [intent]);
+        return;
     }
   }
 
@@ -837,6 +861,8 @@ function intentScope(intent: Intent): LockScope | undefined {
     case 'connect':
     case 'disconnect':
       return { shared: [`network:${intent.networkName}`], exclusive: [`sandbox:${intent.sandboxName}`] };
+    case 'retire':
+      return RETIRE_SCOPE;
   }
 }
 

@@ -7,6 +7,7 @@ import type { StoreTx } from '../spi/state-store.js';
 import type { DriverEndpoint, NetworkPlan } from '../spi/network-driver.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import type { EndpointLifecycle } from './endpoint-lifecycle.js';
+import { RETIRED_LINK_GROUP } from './link-retirement.js';
 
 /** Label `switchyard run` puts on its sandbox: `<pid>:<start time>` of the process that owns it. */
 export const RUN_OWNER_LABEL = 'switchyard.run.owner';
@@ -140,7 +141,16 @@ export class Reconciler {
 
     const endpointIds = sandboxes.flatMap((s) => s.endpoints.map((e) => e.id));
     const drivers = await Promise.all([...new Set(networks.map((n) => n.driver))].map((t) => this.drivers.driver(t)));
-    for (const link of await this.kernel.listLinks(HOST_NS)) {
+    const hostLinks = await this.kernel.listLinks(HOST_NS);
+    // Links disconnects retired (their batch delete has not run, or its process died first) go in one call.
+    const retired = hostLinks.filter((l) => l.group === RETIRED_LINK_GROUP);
+    if (retired.length > 0) {
+      await act({ kind: 'remove-link', target: `${retired.length} retired link(s) (group ${RETIRED_LINK_GROUP})`, reason: 'links retired by disconnects, waiting for their batch delete' }, () =>
+        this.kernel.apply([{ ns: HOST_NS, op: { op: 'group.del', group: RETIRED_LINK_GROUP } }]),
+      );
+    }
+    for (const link of hostLinks) {
+      if (link.group === RETIRED_LINK_GROUP) continue;
       for (const driver of drivers) {
         const prefix = driver.endpointOfHostLink?.(link.name);
         if (prefix === undefined || endpointIds.some((id) => id.startsWith(prefix))) continue;

@@ -18,6 +18,8 @@ import type { Kernel } from '../spi/kernel.js';
 import type { StateStore } from '../spi/state-store.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { untrustedDirectory } from '../registry/plugin-location.js';
+import { quoteValue } from '../errors/quote-value.js';
+import type { RetirementOptions } from '../controller/link-retirement.js';
 
 /** Options for {@link createSwitchyard}. Every field is optional; the defaults give a production instance on this host (netlink executor, file store under `/var/lib/switchyard`, no firewall). */
 export interface SwitchyardOptions {
@@ -67,6 +69,14 @@ export interface SwitchyardOptions {
   durable?: boolean;
   /** Roll back operations a dead process left half done; default true. */
   recover?: boolean;
+  /**
+   * `deferred` (default): a disconnect takes its links down and out of the way at once and they are deleted
+   * in batches shortly after (one kernel call for many: deleting a veth pair alone costs ~20 ms); `settle()`
+   * and `close()` wait for them. An object tunes the batches: deleted `delayMs` (default 50) after the last
+   * disconnect, or at once when `maxBatch` (default 64) wait. `immediate`: each disconnect deletes its links
+   * before it returns.
+   */
+  linkDeletion?: 'deferred' | 'immediate' | Partial<RetirementOptions>;
 }
 
 /** One Switchyard instance: its own DI container, store, registry and controller. */
@@ -85,7 +95,9 @@ export interface Switchyard {
   readonly options: ResolvedOptions;
   /** This instance's DI container (a child of the root container), for advanced wiring. */
   readonly container: DependencyContainer;
-  /** Releases the instance: closes the store and the kernel executor's socket and disposes the container. Networks and sandboxes stay; use the instance no more afterwards. */
+  /** Deletes now the links disconnects retired for a later batch (`controller.settle()`). */
+  settle(): Promise<void>;
+  /** Releases the instance: deletes retired links, closes the store and the kernel executor's socket and disposes the container. Networks and sandboxes stay; use the instance no more afterwards. */
   close(): Promise<void>;
 }
 
@@ -95,6 +107,7 @@ export interface Switchyard {
  */
 export async function createSwitchyard(options: SwitchyardOptions = {}): Promise<Switchyard> {
   const stateDir = options.stateDir ?? FileStore.defaultStateDir();
+  const linkDeletion = assertLinkDeletion(options.linkDeletion);
   const resolved: ResolvedOptions = {
     stateDir,
     runDir: options.runDir ?? join(stateDir, 'run'),
@@ -102,6 +115,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     ...(options.pluginDir ? { pluginDir: options.pluginDir } : {}),
     autoloadPlugins: options.autoloadPlugins ?? true,
     hostPortRange: assertPortRange(options.hostPortRange ?? DEFAULT_HOST_PORT_RANGE),
+    ...(linkDeletion === undefined ? {} : { linkDeletion }),
   };
   // Whoever can write where state or plugins live can make a root process do their bidding: refuse such places before anything is read.
   if (!options.store) assertSafeDirectory(stateDir, 'SWY_ERR_STATE_DIR_UNSAFE', 'state directory');
@@ -146,7 +160,9 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     store,
     options: resolved,
     container: c,
+    settle: () => controller.settle(),
     async close() {
+      await controller.settle();
       await store.close();
       // The netlink executor holds a socket in the host namespace.
       (kernel as Kernel & { close?: () => void }).close?.();
@@ -172,4 +188,20 @@ function assertPortRange(range: readonly [number, number]): readonly [number, nu
     });
   }
   return [low, high];
+}
+
+function assertLinkDeletion(value: SwitchyardOptions['linkDeletion']): ResolvedOptions['linkDeletion'] {
+  if (value === undefined || value === 'deferred') return undefined;
+  if (value === 'immediate') return value;
+  const bad = (why: string): never => {
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `linkDeletion ${quoteValue(value)} ${why}`, {
+      hint: 'Give "deferred" (the default), "immediate", or { delayMs: 0 or more, maxBatch: 1 or more }.',
+    });
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('is not "deferred", "immediate" or an object');
+  const extra = Object.keys(value).filter((k) => k !== 'delayMs' && k !== 'maxBatch');
+  if (extra.length > 0) bad(`has unknown key(s) ${extra.join(', ')}`);
+  if (value.delayMs !== undefined && !(Number.isFinite(value.delayMs) && value.delayMs >= 0)) bad('has a delayMs that is not a number of milliseconds, 0 or more');
+  if (value.maxBatch !== undefined && !(Number.isSafeInteger(value.maxBatch) && value.maxBatch >= 1)) bad('has a maxBatch that is not a whole number, 1 or more');
+  return { ...(value.delayMs === undefined ? {} : { delayMs: value.delayMs }), ...(value.maxBatch === undefined ? {} : { maxBatch: value.maxBatch }) };
 }

@@ -1,3 +1,5 @@
+import type { RetirementOptions } from '../controller/link-retirement.js';
+
 /** Resolved instance options, registered under TOKENS.Options by the composition root. */
 export interface ResolvedOptions {
   /** Root of Switchyard's own files (`/var/lib/switchyard` unless overridden). */
@@ -12,4 +14,9 @@ export interface ResolvedOptions {
   runDir: string;
   /** First and last host port that automatic host ports are picked from. */
   hostPortRange: readonly [number, number];
+  /**
+   * `immediate`: a disconnect deletes its links before it returns. Absent or an object: it retires them and
+   * they are deleted in batches, `delayMs` after the last retirement or once `maxBatch` wait.
+   */
+  linkDeletion?: 'immediate' | Partial<RetirementOptions>;
 }

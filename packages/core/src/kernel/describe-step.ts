@@ -33,6 +33,8 @@ export function describeOp(op: KernelOp): string {
     }
     case 'link.del':
       return `delete link "${op.name}"`;
+    case 'group.del':
+      return `delete every link in link group ${op.group}`;
     case 'link.set': {
       const parts: string[] = [];
       if (op.netns) parts.push(`move to ${describeNs(op.netns)}`);
@@ -41,6 +43,7 @@ export function describeOp(op: KernelOp): string {
       if (op.mac) parts.push(`mac ${op.mac}`);
       if (op.master !== undefined) parts.push(op.master === null ? 'release from its bridge' : `attach to bridge "${op.master}"`);
       if (op.promisc !== undefined) parts.push(`promisc ${onOff(op.promisc)}`);
+      if (op.group !== undefined) parts.push(`link group ${op.group}`);
       if (op.up !== undefined) parts.push(op.up ? 'bring up' : 'bring down');
       return `change link "${op.name}" (${parts.join(', ') || 'no change'})`;
     }

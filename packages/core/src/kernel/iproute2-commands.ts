@@ -82,6 +82,8 @@ export function toBatchArgs(op: Exclude<KernelOp, { op: 'sysctl.set' }>, ctx: Co
       return linkAddArgs(op, ctx);
     case 'link.del':
       return ['link', 'del', 'dev', op.name];
+    case 'group.del':
+      return ['link', 'del', 'group', String(op.group)];
     case 'link.set': {
       // One message: the kernel moves first, renames in the target, then applies the rest.
       const args = ['link', 'set', 'dev', op.name];
@@ -92,6 +94,7 @@ export function toBatchArgs(op: Exclude<KernelOp, { op: 'sysctl.set' }>, ctx: Co
       if (op.master === null) args.push('nomaster');
       else if (op.master !== undefined) args.push('master', op.master);
       if (op.promisc !== undefined) args.push('promisc', onOff(op.promisc));
+      if (op.group !== undefined) args.push('group', String(op.group));
       if (op.up !== undefined) args.push(op.up ? 'up' : 'down');
       return args;
     }

@@ -20,8 +20,12 @@ export type KernelFailureReason =
 /** True when a delete marked ifExists failed only because its object was already gone: that is success. */
 export function toleratesAbsence(step: KernelStep, reason: KernelFailureReason): boolean {
   const op = step.op;
-  if (op.op === 'link.del') return op.ifExists === true && reason === 'link-missing';
-  if (op.op === 'addr.del' || op.op === 'route.del') return op.ifExists === true && reason === 'entry-missing';
+  if (op.op === 'link.del' || op.op === 'link.set') return op.ifExists === true && reason === 'link-missing';
+  // An empty group is what a group delete wants (the kernel answers ENODEV).
+  if (op.op === 'group.del') return reason === 'link-missing';
+  // A link that is gone took its addresses along.
+  if (op.op === 'addr.del') return op.ifExists === true && (reason === 'entry-missing' || reason === 'link-missing');
+  if (op.op === 'route.del') return op.ifExists === true && reason === 'entry-missing';
   return false;
 }
 

@@ -195,6 +195,14 @@ export class NetstackModel {
     this.removeLink(link);
   }
 
+  /** Deletes every link of a link group in one call, as the kernel does; ENODEV for an empty group. */
+  groupDel(key: string, group: number): void {
+    const members = [...this.links.values()].filter((l) => l.ns === key && l.group === group);
+    if (members.length === 0) fail('link-missing', 'RTNETLINK answers: No such device');
+    if (members.some((l) => l.kind === 'loopback')) fail('other', 'RTNETLINK answers: Operation not supported');
+    for (const link of members) this.removeLink(link);
+  }
+
   private removeLink(link: ModelLink): void {
     if (!this.links.has(link.id)) return;
     this.links.delete(link.id);
@@ -266,6 +274,8 @@ export class NetstackModel {
 
   linkSet(key: string, op: LinkSetOp): void {
     const link = this.needLink(key, op.name);
+    // The kernel renames only a link that is down (EBUSY), whatever else the same request changes.
+    if (op.newName !== undefined && op.newName !== op.name && link.up && (op.netns === undefined || nsKey(op.netns) === key)) fail('other', 'RTNETLINK answers: Device or resource busy');
     const targetNs = op.netns ? nsKey(op.netns) : key;
     const finalName = op.newName ?? op.name;
     if (targetNs !== key) {
@@ -306,6 +316,7 @@ export class NetstackModel {
       this.adjustBridgeMtu(master);
     }
     if (op.promisc !== undefined) link.promisc = op.promisc;
+    if (op.group !== undefined) link.group = op.group;
     if (op.up !== undefined) this.setUp(link, op.up);
   }
 

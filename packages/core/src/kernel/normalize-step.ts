@@ -88,6 +88,8 @@ function normalizeLinkSet(op: LinkSetOp): LinkSetOp {
     netns: op.netns === undefined ? undefined : assertNetnsRef(op.netns),
     newName: op.newName === undefined ? undefined : assertIfName(op.newName, 'new link name'),
     promisc: optionalBool(op.promisc, 'promisc'),
+    group: op.group === undefined ? undefined : assertLinkGroup(op.group),
+    ifExists: optionalBool(op.ifExists, 'ifExists') || undefined,
   });
 }
 
@@ -129,6 +131,11 @@ export function normalizeOp(op: KernelOp): KernelOp {
       return compact({ op: 'link.del' as const, name: assertIfName(op.name), ifExists: optionalBool(op.ifExists, 'ifExists') || undefined });
     case 'link.set':
       return normalizeLinkSet(op);
+    case 'group.del': {
+      const group = assertLinkGroup(op.group);
+      if (group === 0) option('Link group 0 is the default group of every link and cannot be deleted as a group', 'Name the group the links were put in (1 or more).', op.group);
+      return { op: 'group.del' as const, group };
+    }
     case 'bridge.port':
       return compact({
         op: 'bridge.port' as const,
@@ -153,7 +160,11 @@ export function normalizeOp(op: KernelOp): KernelOp {
     case 'sysctl.set':
       return { op: 'sysctl.set', key: assertSysctlKey(op.key), value: assertSysctlValue(op.value), ...(op.missingOk === true ? { missingOk: true } : {}) };
     default:
-      return option(`${quoteValue((op as { op?: unknown } | undefined)?.op)} is not a kernel operation`, 'Use one of link.add, link.del, link.set, bridge.port, addr.add, addr.del, route.add, route.del, sysctl.set.', op);
+      return option(
+        `${quoteValue((op as { op?: unknown } | undefined)?.op)} is not a kernel operation`,
+        'Use one of link.add, link.del, link.set, group.del, bridge.port, addr.add, addr.del, route.add, route.del, sysctl.set.',
+        op,
+      );
   }
 }
 

@@ -74,6 +74,8 @@ function undoLinkSet(step: AppliedStep, op: LinkSetOp): KernelStep[] {
     if (op.promisc !== undefined) attrs.promisc = flip(op.promisc);
     if (typeof op.master === 'string') attrs.master = null;
   }
+  // Switchyard groups only links it is retiring: back to the default group.
+  if (op.group !== undefined && op.group !== 0) attrs.group = 0;
   const out: KernelStep[] = [];
   if (Object.keys(attrs).length > 0) out.push({ ns, op: { op: 'link.set', name, ...attrs } });
   if (moved || op.newName !== undefined) {
@@ -98,6 +100,7 @@ export function undoOf(step: AppliedStep): KernelStep[] {
       // Deleting the created link also deletes its veth peer, wherever that went.
       return [{ ns: op.netns ?? step.ns, op: { op: 'link.del', name: op.name } }];
     case 'link.del':
+    case 'group.del':
       return [];
     case 'link.set':
       return undoLinkSet(step, op);

@@ -134,6 +134,22 @@ export interface LinkSetOp {
   readonly newName?: string;
   /** Turn promiscuous mode on or off. */
   readonly promisc?: boolean;
+  /** Put the link in this link group (0 is the default group); see {@link GroupDelOp}. */
+  readonly group?: number;
+  /** Succeed, changing nothing, when no link has this name (teardown and recovery paths). */
+  readonly ifExists?: boolean;
+}
+
+/**
+ * Deletes every link in a link group of the namespace the step runs in, in one call: the kernel
+ * unregisters them as one batch, so a hundred links cost about what one does. Succeeds when the
+ * group is empty. Group 0 (every link's default) is refused.
+ */
+export interface GroupDelOp {
+  /** Operation discriminator. */
+  readonly op: 'group.del';
+  /** The link group, 1 to 2^32-1. */
+  readonly group: number;
 }
 
 /** Bridge-port flags on a link enslaved to a bridge. */
@@ -205,7 +221,7 @@ export interface SysctlOp {
 }
 
 /** Any kernel operation; `op` discriminates. */
-export type KernelOp = LinkAddOp | LinkDelOp | LinkSetOp | BridgePortOp | AddrOp | RouteOp | SysctlOp;
+export type KernelOp = LinkAddOp | LinkDelOp | LinkSetOp | GroupDelOp | BridgePortOp | AddrOp | RouteOp | SysctlOp;
 
 /** One operation bound to the namespace it runs in. */
 export interface KernelStep {

@@ -142,6 +142,12 @@ export interface LeavePlan {
    * name before core's rename). Recovery of an interrupted connect deletes these too.
    */
   sandboxLinkNames?: string[];
+  /**
+   * The endpoint's links in the host namespace that go away with its sandbox end (a veth pair's host
+   * end). Core retires them with it: down at once (their routes go), deleted in a later batch by one
+   * group delete on the host. Leave it out when nothing on the host side needs taking down.
+   */
+  hostLinks?: string[];
 }
 
 /** Per-connect wishes an attaching driver should honour (`NetworkDriver.attach`). */

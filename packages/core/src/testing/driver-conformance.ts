@@ -9,6 +9,7 @@ import { createConformanceHarness, type ConformanceHarness, type ConformanceKern
 import type { FakeKernel } from './fake-kernel.js';
 import { kernelSnapshot, type KernelSnapshot } from './lab.js';
 import { settledSnapshot } from './settled-snapshot.js';
+import { RETIRED_LINK_GROUP } from '../controller/link-retirement.js';
 
 /** How {@link runDriverConformance} sets up and what it expects of the driver under test; every field is optional. */
 export interface ConformanceOptions {
@@ -250,6 +251,8 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       await sy.controller.deleteSandbox(sb('a'));
       await sy.controller.deleteSandbox(sb('b'));
       await sy.controller.deleteNetwork('n1');
+      // Links a disconnect retired are deleted with the next batch: settle runs it now.
+      await sy.settle();
       expect(await h.kernelStateSettledTo(kernelAtStart)).toEqual(kernelAtStart);
       expect(h.ipam.allocated()).toEqual([]);
       expect(await storeSnapshot(sy)).toEqual({ networks: [], sandboxes: [], intents: [] });
@@ -264,11 +267,31 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
         await sy.controller.connect('n1', sb('sb1'));
         await sy.controller.disconnect('n1', sb('sb1'));
       }
+      await sy.settle();
       const before = await h.kernelStateSettledTo(await h.kernelState());
       await sy.controller.connect('n1', sb('sb1'));
       await sy.controller.disconnect('n1', sb('sb1'));
+      await sy.settle();
       expect(await h.kernelStateSettledTo(before)).toEqual(before);
       expect(h.ipam.allocated()).toEqual([]);
+      expect(await sy.store.list('intents')).toEqual([]);
+    });
+
+    it('frees the interface name and takes the endpoint off the network at once on disconnect; the old link goes with the next batch', async () => {
+      await sy.controller.createNetwork({ name: 'n1', driver: type, options: netOpts });
+      const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
+      await sy.controller.connect('n1', sb('sb1'));
+      await sy.controller.disconnect('n1', sb('sb1'));
+      // Whatever is left in the sandbox until the batch runs is retired: down, renamed, in the retired group.
+      const waiting = (await sy.kernel.listLinks(sandbox.netns)).filter((l) => l.name !== 'lo');
+      for (const l of waiting) expect(l.name).toMatch(/^swyr[0-9a-f]{10}$/);
+      expect(waiting.map((l) => ({ up: l.up, group: l.group }))).toEqual(waiting.map(() => ({ up: false, group: RETIRED_LINK_GROUP })));
+      await sy.controller.connect('n1', sb('sb1'));
+      expect((await sy.kernel.listLinks(sandbox.netns)).find((l) => l.name === 'eth0')?.up).toBe(true);
+      await sy.controller.disconnect('n1', sb('sb1'));
+      await sy.settle();
+      expect((await sy.kernel.listLinks(sandbox.netns)).map((l) => l.name)).toEqual(['lo']);
+      expect(await sy.store.list('intents')).toEqual([]);
     });
 
     if (delegated) {
@@ -286,6 +309,7 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
         const points = reached.filter((p) => p.startsWith('connect:') && p !== 'connect:intent-written' && p !== 'connect:committed');
         expect(points).toContain('connect:kernel-applied');
         await sy.controller.disconnect('n1', sb('sb1'));
+        await sy.settle();
         const kernelBefore = await h.kernelStateSettledTo(await h.kernelState());
         const storeBefore = await storeSnapshot(sy);
         for (const point of points) {
@@ -315,6 +339,7 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
         const stepCount = h.kernel.stepsSeen;
         expect(stepCount).toBeGreaterThan(0);
         await sy.controller.disconnect('n1', sb('sb1'));
+        await sy.settle();
         const kernelBefore = await h.kernelStateSettledTo(await h.kernelState());
         const storeBefore = await storeSnapshot(sy);
         for (let i = 0; i < stepCount; i++) {

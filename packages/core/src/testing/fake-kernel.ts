@@ -147,6 +147,9 @@ export class FakeKernel implements Kernel {
         case 'link.set':
           this.model.linkSet(key, op);
           break;
+        case 'group.del':
+          this.model.groupDel(key, op.group);
+          break;
         case 'bridge.port':
           this.model.bridgePort(key, op.name, op);
           break;

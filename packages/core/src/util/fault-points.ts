@@ -48,6 +48,8 @@ const CORE_POINTS = [
   'disconnect:kernel-removed',
   'disconnect:released',
   'disconnect:committed',
+  'disconnect:retired',
+  'disconnect:batch-deleted',
 ] as const;
 
 /**

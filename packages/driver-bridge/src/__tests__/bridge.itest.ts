@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { IproutesExecutor, stripPrefix } from '@switchyard/core';
+import { HOST_NS, IproutesExecutor, RETIRED_LINK_GROUP, stripPrefix } from '@switchyard/core';
 import { requireLab, kernelSnapshot, settledSnapshot, ping, isolatedFrom, execIn, StepFailingKernel, createLabSwitchyard, type LabSwitchyard } from '@switchyard/core/testing';
 import hostLocal from '@switchyard/ipam-host-local';
 import bridgeDriver, { hostVethName } from '../index.js';
@@ -13,7 +13,8 @@ describe('bridge driver on the real kernel', () => {
   beforeAll(async () => {
     requireLab();
     kernel = new StepFailingKernel(new IproutesExecutor());
-    sy = await createLabSwitchyard({ kernel, drivers: [bridgeDriver], ipams: [hostLocal] });
+    // Batches wait for settle(), so what a disconnect leaves before its batch can be looked at.
+    sy = await createLabSwitchyard({ kernel, drivers: [bridgeDriver], ipams: [hostLocal], linkDeletion: { delayMs: 1e9 } });
     before = await kernelSnapshot();
   });
 
@@ -49,6 +50,7 @@ describe('bridge driver on the real kernel', () => {
     await sy.controller.connect('rb', 'it-rb');
     const steps = kernel.stepsSeen;
     await sy.controller.disconnect('rb', 'it-rb');
+    await sy.settle();
     const clean = await snapshot();
     expect(steps).toBeGreaterThan(3);
     for (let i = 0; i < steps; i++) {
@@ -69,6 +71,10 @@ describe('bridge driver on the real kernel', () => {
     const ep = await sy.controller.connect('br4', (await sy.controller.createSandbox({ name: 'it-c' })).name);
     expect((await kernelSnapshot()).namespaces.host!.links.map((l) => l.name)).toContain(hostVethName(ep.id));
     await sy.controller.disconnect('br4', 'it-c');
+    // Retired at once (down, in the retired group, off the bridge's traffic), deleted by the batch.
+    const retired = (await sy.kernel.listLinks(HOST_NS)).find((l) => l.name === hostVethName(ep.id));
+    expect(retired && { up: retired.up, group: retired.group }).toEqual({ up: false, group: RETIRED_LINK_GROUP });
+    await sy.settle();
     expect((await kernelSnapshot()).namespaces.host!.links.map((l) => l.name)).not.toContain(hostVethName(ep.id));
     for (const s of await sy.controller.listSandboxes()) await sy.controller.deleteSandbox(s.name);
     for (const n of await sy.controller.listNetworks()) await sy.controller.deleteNetwork(n.name);

@@ -125,6 +125,7 @@ describe('macvlan on the real kernel (lab namespace)', () => {
     await sy.controller.createNetwork({ name: 'mvl', driver: 'macvlan', options: { master: MASTER, hostShim: true }, ipam: { ipv4: [{ subnet: '10.66.0.0/24' }] } });
     await twoSandboxes('mvl');
     await sy.controller.disconnect('mvl', 'mvl-a');
+    await sy.settle();
     const inA = await sy.controller.inspectSandbox('mvl-a');
     expect((await sy.kernel.listLinks(inA.netns)).map((l) => l.name)).toEqual(['lo']);
     await sy.controller.deleteSandbox('mvl-a');

@@ -323,7 +323,10 @@ describe('connect', () => {
             checkSandboxFiles(sandbox.filesDir!);
             firewall.publishedPorts().forEach((b) => checkBinding(b));
           },
-          () => sy.controller.disconnect(network, sb),
+          async () => {
+            await sy.controller.disconnect(network, sb);
+            await sy.settle();
+          },
         );
       }),
       { numRuns: RUNS },

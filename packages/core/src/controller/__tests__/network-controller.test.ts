@@ -310,6 +310,7 @@ describe('NetworkController', () => {
       await sy.controller.connect('n', 's');
       await expect(sy.controller.connect('n', 's')).rejects.toMatchObject({ code: 'SWY_ERR_ENDPOINT_EXISTS' });
       await sy.controller.disconnect('n', 's');
+      await sy.settle();
       expect({ kernel: sy.fake.snapshot(), store: await storeState(sy) }).toEqual(before);
       await expect(sy.controller.disconnect('n', 's')).rejects.toMatchObject({ code: 'SWY_ERR_ENDPOINT_NOT_FOUND' });
     });

@@ -1,7 +1,10 @@
 import { createTestSwitchyard, type TestSwitchyard } from '../../testing/test-switchyard.js';
 import { FakeKernel } from '../../testing/fake-kernel.js';
 import { MemoryStore } from '../../store/memory-store.js';
-import type { AppliedPlan, NetnsRef } from '../../spi/kernel.js';
+import { HOST_NS, type AppliedPlan, type KernelStep, type NetnsRef } from '../../spi/kernel.js';
+import { RETIRED_LINK_GROUP } from '../link-retirement.js';
+import type { Intent } from '../intents.js';
+import type { LeavePlan } from '../../spi/network-driver.js';
 import type { StateStore } from '../../spi/state-store.js';
 import { fixtureDriver, type FixtureControls } from './fixture-driver.js';
 import { existsSync } from 'node:fs';
@@ -192,5 +195,74 @@ describe('recovery and repeated teardowns', () => {
     await sy.controller.createSandbox({ name: 's' });
     const ep = await sy.controller.connect('n', 's');
     expect(ep.ifname).toBe('eth0');
+  });
+
+  describe('links a disconnect retired', () => {
+    /** A kernel that refuses group deletes while `dead`: the batch of a process that died before it ran. */
+    class BatchlessKernel extends FakeKernel {
+      dead = true;
+      override async apply(steps: readonly KernelStep[]): Promise<AppliedPlan> {
+        if (this.dead && steps.some((s) => s.op.op === 'group.del')) throw new Error('process died before its batch');
+        return super.apply(steps);
+      }
+    }
+
+    for (const [how, hostEnd] of [
+      ['with its host end (a veth pair: one group delete on the host)', true],
+      ['with no host end (macvlan, ipvlan: a group delete in the sandbox)', false],
+    ] as const) {
+      it(`are down, renamed and grouped at once, and the next process deletes them when this one died before its batch: ${how}`, async () => {
+        const k = new BatchlessKernel();
+        const first = await createTestSwitchyard([fixtureDriver()], { kernel: k });
+        let second: TestSwitchyard | undefined;
+        try {
+          // The fixture deletes its host end on leave; here it names it for core to retire instead (or leaves it to its peer).
+          const driver = (await first.registry.driver('fixture')) as unknown as { leave: (n: unknown, e: { id: string }) => Promise<LeavePlan> };
+          driver.leave = async (_n, e) => ({ hostSteps: [], ...(hostEnd ? { hostLinks: [`fh${e.id.slice(0, 8)}`] } : {}) });
+          await first.controller.createNetwork({ name: 'n', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.9.0.0/24' }] } });
+          const sandbox = await first.controller.createSandbox({ name: 's' });
+          await first.controller.connect('n', 's');
+          const hostLinksBefore = (await k.listLinks(HOST_NS)).length;
+          await first.controller.disconnect('n', 's');
+          await first.settle(); // the batch fails: what a killed process leaves
+          const left = (await k.listLinks(sandbox.netns)).filter((l) => l.name !== 'lo');
+          expect(left.map((l) => ({ up: l.up, group: l.group, retiredName: /^swyr[0-9a-f]{10}$/.test(l.name) }))).toEqual([{ up: false, group: RETIRED_LINK_GROUP, retiredName: true }]);
+          const hostEnds = (await k.listLinks(HOST_NS)).filter((l) => l.name.startsWith('fh'));
+          expect(hostEnds.map((l) => ({ up: l.up, group: l.group ?? 0 }))).toEqual([{ up: hostEnd ? false : true, group: hostEnd ? RETIRED_LINK_GROUP : 0 }]);
+          expect((await first.store.list<Intent>('intents')).map((i) => i.kind === 'retire' && i.inHost)).toEqual([hostEnd]);
+          expect(first.ipam.allocated()).toEqual([]);
+          k.dead = false;
+          second = await createTestSwitchyard([fixtureDriver()], { kernel: k, store: first.memoryStore, recover: true });
+          expect((await k.listLinks(sandbox.netns)).map((l) => l.name)).toEqual(['lo']);
+          expect((await k.listLinks(HOST_NS)).length).toBe(hostLinksBefore - 1);
+          expect(await second.store.list('intents')).toEqual([]);
+        } finally {
+          await second?.dispose();
+          await first.dispose();
+        }
+      });
+    }
+
+    it('in the host namespace are found and deleted by gc even with no record left', async () => {
+      await sy.kernel.apply([{ ns: HOST_NS, op: { op: 'link.add', kind: 'veth', name: 'sybdead000001', peer: { name: 'sybdeadpeer01' }, group: RETIRED_LINK_GROUP } }]);
+      const report = await sy.controller.gc();
+      expect(report.actions).toContainEqual(expect.objectContaining({ kind: 'remove-link', target: `1 retired link(s) (group ${RETIRED_LINK_GROUP})`, done: true }));
+      expect((await sy.kernel.listLinks(HOST_NS)).map((l) => l.name)).not.toContain('sybdead000001');
+      expect((await sy.kernel.listLinks(HOST_NS)).map((l) => l.name)).not.toContain('sybdeadpeer01');
+    });
+
+    it('are deleted at once with linkDeletion "immediate", leaving no record', async () => {
+      const now = await createTestSwitchyard([fixtureDriver()], { linkDeletion: 'immediate' });
+      try {
+        await now.controller.createNetwork({ name: 'n', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.9.0.0/24' }] } });
+        const sandbox = await now.controller.createSandbox({ name: 's' });
+        await now.controller.connect('n', 's');
+        await now.controller.disconnect('n', 's');
+        expect((await now.kernel.listLinks(sandbox.netns)).map((l) => l.name)).toEqual(['lo']);
+        expect(await now.store.list('intents')).toEqual([]);
+      } finally {
+        await now.dispose();
+      }
+    });
   });
 });

@@ -40,4 +40,28 @@ describe.each(executors)('deletes marked ifExists (%s)', (_name, make) => {
     expect(await state()).toEqual(before);
     expect((await kernel.listAddrs(HOST_NS)).filter((a) => a.dev === 'ie0').map((a) => a.cidr)).toEqual(['10.124.0.1/24']);
   });
+
+  it('a link.set marked ifExists and a group delete of an empty group succeed; a group delete takes every member and its veth peers', async () => {
+    await kernel.apply([
+      host({ op: 'link.set', name: 'ie-none', up: false, ifExists: true }),
+      host({ op: 'group.del', group: 4343 }),
+      host({ op: 'link.add', kind: 'veth', name: 'ie1', peer: { name: 'ie1p' } }),
+      host({ op: 'link.add', kind: 'veth', name: 'ie2', peer: { name: 'ie2p' } }),
+      host({ op: 'link.set', name: 'ie1', group: 4343 }),
+      host({ op: 'link.set', name: 'ie2', group: 4343, up: true }),
+    ]);
+    expect(
+      (await kernel.listLinks(HOST_NS))
+        .filter((l) => l.group === 4343)
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['ie1', 'ie2']);
+    await kernel.apply([host({ op: 'group.del', group: 4343 })]);
+    expect((await kernel.listLinks(HOST_NS)).map((l) => l.name).filter((n) => n.startsWith('ie') && n !== 'ie0')).toEqual([]);
+  });
+
+  it('refuses to delete group 0, the group every link starts in', async () => {
+    await expect(kernel.apply([host({ op: 'group.del', group: 0 })])).rejects.toMatchObject({ code: 'SWY_ERR_INVALID_OPTION' });
+    expect((await kernel.listLinks(HOST_NS)).map((l) => l.name)).toContain('ie0');
+  });
 });

@@ -34,6 +34,8 @@ describe('translating operations into ip batch lines', () => {
   it('translates every link attribute, bridge release and port flags', () => {
     expect(line({ op: 'link.set', name: 'v0', mtu: 9000, mac: '02:00:00:00:00:02', master: 'br0', promisc: true, up: true })).toBe('link set dev v0 mtu 9000 address 02:00:00:00:00:02 master br0 promisc on up');
     expect(line({ op: 'link.set', name: 'v0', master: null, up: false })).toBe('link set dev v0 nomaster down');
+    expect(line({ op: 'link.set', name: 'v0', newName: 'swyr0', group: 21335 })).toBe('link set dev v0 name swyr0 group 21335');
+    expect(line({ op: 'group.del', group: 21335 })).toBe('link del group 21335');
     expect(line({ op: 'bridge.port', name: 'v0', hairpin: true, isolated: false, learning: false })).toBe('link set dev v0 type bridge_slave hairpin on isolated off learning off');
   });
 

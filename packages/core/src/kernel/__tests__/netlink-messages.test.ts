@@ -250,6 +250,18 @@ describe('kernel operations as rtnetlink requests', () => {
     expect(linksToResolve({ op: 'link.del', name: 'gone' })).toEqual({});
     expect(linksToResolve({ op: 'link.set', name: 'a', master: 'br0' })).toEqual({ index: 'a', master: 'br0' });
   });
+
+  it('deletes a link group with IFLA_GROUP and neither index nor name, and moves a link into a group with IFLA_GROUP', () => {
+    const del = encodeOp({ op: 'group.del', group: 21335 });
+    expect(del.type).toBe(C.RTM_DELLINK);
+    expect(decodeIfInfo(del.body).index).toBe(0);
+    const attrs = decodeAttrs(del.body, 16);
+    expect(readU32(attrs, C.IFLA_GROUP)).toBe(21335);
+    expect(readString(attrs, C.IFLA_IFNAME)).toBeUndefined();
+    expect(linksToResolve({ op: 'group.del', group: 1 })).toEqual({});
+    const set = encodeOp({ op: 'link.set', name: 'eth0', newName: 'swyr0', group: 7 }, { index: 4 });
+    expect(readU32(decodeAttrs(set.body, 16), C.IFLA_GROUP)).toBe(7);
+  });
 });
 
 describe('dumps decoded into the Kernel port listing types', () => {

@@ -54,6 +54,13 @@ const changing = ({ a, b, c }: Spaces): KernelStep[] => [
   { ns: c, op: { op: 'link.del', name: 'c0' } },
   { ns: a, op: { op: 'link.del', name: 'gone', ifExists: true } },
   { ns: a, op: { op: 'link.set', name: 'mv1', up: true } },
+  // Retiring (down, renamed into a group) and deleting a group: eth1's host peer goes with it.
+  { ns: a, op: { op: 'link.set', name: 'eth1', up: false, ifExists: true } },
+  { ns: a, op: { op: 'link.set', name: 'eth1', newName: 'swyrgone', group: 21335, ifExists: true } },
+  { ns: a, op: { op: 'link.set', name: 'eth9', up: false, ifExists: true } },
+  { ns: HOST_NS, op: { op: 'link.set', name: `${H}v0`, up: false, group: 9 } },
+  { ns: a, op: { op: 'group.del', group: 21335 } },
+  { ns: b, op: { op: 'group.del', group: 21335 } },
 ];
 
 const failingLate = ({ a, b }: Spaces): KernelStep[] => [
@@ -72,7 +79,7 @@ describe('NetlinkExecutor against the iproute2 executor as oracle', () => {
       { label: 'change', steps: changing(s) },
       { label: 'fail at the last step and roll back', steps: failingLate(s) },
     ]);
-    expect(results).toEqual(['build: ok', 'change: ok', 'fail at the last step and roll back: SWY_ERR_LINK_EXISTS', 'revert of 8 steps: ok', 'revert of 35 steps: ok']);
+    expect(results).toEqual(['build: ok', 'change: ok', 'fail at the last step and roll back: SWY_ERR_LINK_EXISTS', 'revert of 14 steps: ok', 'revert of 35 steps: ok']);
   });
 
   it('fails with the same codes and leaves the same state when the kernel refuses a route or an address', async () => {

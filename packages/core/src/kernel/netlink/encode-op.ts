@@ -45,6 +45,7 @@ export function linksToResolve(op: NetlinkOp): { index?: string; parent?: string
     case 'route.del':
       return op.dev === undefined ? {} : { dev: op.dev };
     case 'link.del':
+    case 'group.del':
       return {};
   }
 }
@@ -101,6 +102,7 @@ function linkSet(op: LinkSetOp, r: Resolved): Request {
   if (op.mtu !== undefined) attrs.push(u32Attr(C.IFLA_MTU, op.mtu));
   if (op.mac !== undefined) attrs.push(bytesAttr(C.IFLA_ADDRESS, macBytes(op.mac)));
   if (op.master !== undefined) attrs.push(u32Attr(C.IFLA_MASTER, op.master === null ? 0 : need(r.masterIndex, 'master index')));
+  if (op.group !== undefined) attrs.push(u32Attr(C.IFLA_GROUP, op.group));
   let flags = 0;
   let change = 0;
   if (op.promisc !== undefined) {
@@ -178,6 +180,9 @@ export function encodeOp(op: NetlinkOp, r: Resolved = {}): Request {
     case 'link.del':
       // Deleting by name: no lookup needed, and ENODEV when it is not there.
       return { type: C.RTM_DELLINK, flags: 0, body: encodeIfInfo({}, [stringAttr(C.IFLA_IFNAME, op.name)]) };
+    case 'group.del':
+      // No index and no name: the kernel deletes the whole group in one batch (ENODEV when it is empty).
+      return { type: C.RTM_DELLINK, flags: 0, body: encodeIfInfo({}, [u32Attr(C.IFLA_GROUP, op.group)]) };
     case 'link.set':
       return linkSet(op, r);
     case 'bridge.port':
