@@ -83,6 +83,16 @@ export interface GlobalFlags {
   netDir?: string;
 }
 
+/**
+ * The options of `switchyard` itself (before the command word), as program.ts declares them; here so that
+ * main.ts can read a command line (isRunCommandLine) without loading commander.
+ */
+export const GLOBAL_OPTIONS: readonly { flags: string; description: string }[] = [
+  { flags: '--json', description: 'print machine-readable JSON instead of tables' },
+  { flags: '--state-dir <dir>', description: 'where Switchyard keeps its state (env SWITCHYARD_STATE_DIR; default /var/lib/switchyard)' },
+  { flags: '--net-dir <dir>', description: 'directory of rkt/CNI network files (env SWITCHYARD_NET_DIR; default /etc/switchyard/net.d)' },
+];
+
 export const DEFAULT_STATE_DIR = '/var/lib/switchyard';
 export const DEFAULT_NET_DIR = '/etc/switchyard/net.d';
 

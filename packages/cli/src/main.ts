@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { CommanderError, type Command } from 'commander';
-import { CliContext, type CliDeps, type CliIo } from './context.js';
+import type { Command } from 'commander';
+import { CliContext, GLOBAL_OPTIONS, type CliDeps, type CliIo } from './context.js';
 import { exitCodeOf, failureJson, formatFailure, oneLine, RUN_EXIT, toFailure, usageFailure, type Failure } from './output/failure.js';
-import { buildProgram } from './program.js';
 
 export type { CliDeps, CliIo, TextSink } from './context.js';
 
@@ -17,12 +16,19 @@ const CLEAN_EXITS = new Set(['commander.helpDisplayed', 'commander.version']);
  */
 export async function runCli(argv: readonly string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
   const ctx = new CliContext(io, deps, wantsJson(argv));
+  // `--version` alone (with or without --json) prints what commander would, without loading it (a third of the start-up).
+  if (isVersionOnly(argv)) {
+    io.stdout.write(`${ctx.json ? JSON.stringify({ version: VERSION }) : VERSION}\n`);
+    return 0;
+  }
+  // Everything else parses with commander: the command table, then each action imports its own modules.
+  const { buildProgram, CommanderError } = await import('./program.js');
   const program = buildProgram(ctx, VERSION);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
   } catch (e) {
-    const status = (code: number) => (isRun(program, argv) ? RUN_EXIT.failed : code);
+    const status = (code: number) => (isRun(argv) ? RUN_EXIT.failed : code);
     if (e instanceof CommanderError) {
       if (CLEAN_EXITS.has(e.code)) return 0;
       // Help shown because a command group was given no subcommand: a usage error, already explained (under --json, as JSON too).
@@ -42,6 +48,11 @@ function report(ctx: CliContext, f: Failure, raw: unknown): number {
   return exitCodeOf(f);
 }
 
+/** Only `--version`/`-V` and `--json`, in any order: commander would print the version and stop. */
+function isVersionOnly(argv: readonly string[]): boolean {
+  return argv.length > 0 && argv.every((a) => a === '--version' || a === '-V' || a === '--json') && argv.some((a) => a !== '--json');
+}
+
 /** `--json` anywhere before `--`, known before parsing so that usage errors come out as JSON too. */
 function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
@@ -52,7 +63,7 @@ function wantsJson(argv: readonly string[]): boolean {
  * Whether the command line is `switchyard run …` (its first word that is neither an option nor an
  * option's value is `run`), whose own failures exit 125 (RUN_EXIT) rather than by error kind.
  */
-function isRun(program: Command, argv: readonly string[]): boolean {
+function isRun(argv: readonly string[]): boolean {
   let skipValue = false;
   for (const token of argv) {
     if (skipValue) {
@@ -61,7 +72,8 @@ function isRun(program: Command, argv: readonly string[]): boolean {
     }
     if (token === '--') return false;
     if (token.startsWith('-') && token !== '-') {
-      skipValue = program.options.find((o) => o.long === token || o.short === token)?.required === true;
+      // The global options are the only ones before the command word; GLOBAL_OPTIONS is what program.ts declares.
+      skipValue = GLOBAL_OPTIONS.some((o) => o.flags.split(/[ ,]+/).includes(token) && o.flags.includes('<'));
       continue;
     }
     return token === 'run';
@@ -71,8 +83,7 @@ function isRun(program: Command, argv: readonly string[]): boolean {
 
 /** isRun for tests and tools that check exit statuses: whether a failure of this command line exits 125. */
 export function isRunCommandLine(argv: readonly string[]): boolean {
-  const quiet: CliIo = { stdout: { write: () => true }, stderr: { write: () => true }, env: {} };
-  return isRun(buildProgram(new CliContext(quiet, {}, false), VERSION), argv);
+  return isRun(argv);
 }
 
 /** The subcommand path the user typed, e.g. `network create`, for the hint. */

@@ -7,9 +7,12 @@ import type { PluginInstallFlags } from './commands/plugin.js';
 import type { PruneFlags } from './commands/prune.js';
 import type { RunFlags } from './commands/run.js';
 import type { SandboxCreateFlags } from './commands/sandbox.js';
-import type { CliContext, GlobalFlags } from './context.js';
+import { GLOBAL_OPTIONS, type CliContext, type GlobalFlags } from './context.js';
 
-// The command table. Only commander is loaded here: each action imports its module when it runs.
+/** Commander's error class, for runCli (which loads commander through this module only). */
+export { CommanderError } from 'commander';
+
+// The command table. Only commander (and context.js's constants) is loaded here: each action imports its module when it runs.
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -68,11 +71,9 @@ Examples:
 
 /** Builds the `switchyard` command tree; actions report through `ctx`. */
 export function buildProgram(ctx: CliContext, version: string): Command {
-  const program = new Command('switchyard')
-    .description('Container networking in the CNM model: networks, sandboxes and the endpoints joining them.')
-    .option('--json', 'print machine-readable JSON instead of tables')
-    .option('--state-dir <dir>', 'where Switchyard keeps its state (env SWITCHYARD_STATE_DIR; default /var/lib/switchyard)')
-    .option('--net-dir <dir>', 'directory of rkt/CNI network files (env SWITCHYARD_NET_DIR; default /etc/switchyard/net.d)')
+  const program = new Command('switchyard').description('Container networking in the CNM model: networks, sandboxes and the endpoints joining them.');
+  for (const o of GLOBAL_OPTIONS) program.option(o.flags, o.description);
+  program
     .version(ctx.json ? JSON.stringify({ version }) : version, '-V, --version', 'print the version')
     .configureOutput({
       writeOut: (s) => void ctx.io.stdout.write(s),

@@ -29,20 +29,31 @@ function eagerPackages(entry: string): { packages: Set<string>; files: string[] 
   return { packages, files: [...seen].map((f) => f.slice(SRC.length + 1)).sort() };
 }
 
-describe('startup: --version and --help load only commander', () => {
-  test('the entry module graph reaches commander and node built-ins only', () => {
+describe('startup: --version loads no package, --help only commander', () => {
+  test('the entry module graph reaches node built-ins only (--version is answered there)', () => {
     const { packages, files } = eagerPackages('main.ts');
+    expect([...packages].filter((p) => !p.startsWith('node:')).sort()).toEqual([]);
+    expect(files).toEqual(['context.ts', 'main.ts', 'output/failure.ts']);
+  });
+
+  test('the command table main.ts loads for everything else reaches commander only', () => {
+    const main = readFileSync(join(SRC, 'main.ts'), 'utf8');
+    expect([...main.matchAll(/import\('([^']+)'\)/g)].map((m) => m[1])).toEqual(['./program.js']);
+    const { packages, files } = eagerPackages('program.ts');
     expect([...packages].filter((p) => !p.startsWith('node:')).sort()).toEqual(['commander']);
     // The command table stays small: actions import their modules when they run.
-    expect(files).toEqual(['context.ts', 'main.ts', 'output/failure.ts', 'program.ts']);
+    expect(files).toEqual(['context.ts', 'program.ts']);
   });
 
   test('the walker does see core where a command module imports it (so the check above can fail)', () => {
     expect(eagerPackages('commands/run.ts').packages).toContain('@switchyard/core');
   });
 
-  test('the bin script imports the built entry and nothing else', () => {
+  test('the bin script loads the built entry and nothing else (and package.json for --version)', () => {
     const bin = readFileSync(join(SRC, '..', 'bin', 'switchyard.js'), 'utf8');
-    expect([...bin.matchAll(/^import .* from '([^']+)';/gm)].map((m) => m[1])).toEqual(['../dist/main.js']);
+    expect([...bin.matchAll(/\b(?:import|require)\(?\s*'([^']+)'/g)].map((m) => m[1])).toEqual(['../package.json', '../dist/main.js']);
+    expect(bin).not.toMatch(/^import /m);
+    // CommonJS, so that --version is answered before Node starts its ES module loader.
+    expect(JSON.parse(readFileSync(join(SRC, '..', 'bin', 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
   });
 });
