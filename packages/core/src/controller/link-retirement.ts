@@ -34,7 +34,7 @@ export const RETIRE_SCOPE: LockScope = { exclusive: ['links:retired'] };
 /**
  * The kernel steps that retire an endpoint's links: the sandbox end goes down (its routes go with it)
  * and loses its addresses, then takes a retired name and the retired group; the driver's host-side
- * links (a veth pair's host end) go down into the group too, so one group delete in the host
+ * links (a veth pair's host end) go down, off their bridge, into the group too, so one group delete in the host
  * namespace removes every retired pair. Every step tolerates a link or address that is already gone.
  */
 export function retireSteps(sandboxNs: NetnsRef, ifname: string, endpointId: string, addresses: readonly string[], hostLinks: readonly string[]): KernelStep[] {
@@ -43,7 +43,8 @@ export function retireSteps(sandboxNs: NetnsRef, ifname: string, endpointId: str
     { ns: sandboxNs, op: { op: 'link.set', name: ifname, up: false, ifExists: true } },
     ...addresses.map((cidr): KernelStep => ({ ns: sandboxNs, op: { op: 'addr.del', dev: ifname, cidr, ifExists: true } })),
     { ns: sandboxNs, op: { op: 'link.set', name: ifname, newName: retiredLinkName(endpointId), group: RETIRED_LINK_GROUP, ifExists: true } },
-    ...hostLinks.map((name): KernelStep => ({ ns: HOST_NS, op: { op: 'link.set', name, up: false, group: RETIRED_LINK_GROUP, ifExists: true } })),
+    // Off its bridge too, so a retired port never counts against the bridge's 1023 ports.
+    ...hostLinks.map((name): KernelStep => ({ ns: HOST_NS, op: { op: 'link.set', name, up: false, master: null, group: RETIRED_LINK_GROUP, ifExists: true } })),
   ];
 }
 
