@@ -19,7 +19,7 @@
 // (~54 MiB; no WebAssembly, so no global fetch()).
 // Kernel work: run inside the lab (scripts/lab.sh), as `pnpm bench` does.
 // BENCH_MEMORY_COUNT=N (default 1000); BENCH_MEMORY_CONFIGS=default,semi-1 (names from `configs` below;
-// default: default,gc,semi-1,no-opt+ofs,lite-mode-quiet); BENCH_MEMORY_REPEAT=R runs R rounds of every
+// default: default,semi-1,no-opt+ofs,lite-mode-quiet; --quick: default,lite-mode-quiet at 200); BENCH_MEMORY_REPEAT=R runs R rounds of every
 // configuration (default 1) and reports medians; BENCH_MEMORY_SNAPSHOT=1 writes heap snapshots at 100 and N
 // and logs the largest growth by constructor between them (writing snapshots inflates that child's rss).
 import { spawn } from 'node:child_process';
@@ -226,8 +226,10 @@ const spaces = (s) =>
     .map(([k, v]) => `${k.replace(/_space$/, '').replace(/_/g, '-')} ${mib(v.size).toFixed(1)}`)
     .join(' ');
 
-export default async function bench({ log, count = Number(process.env.BENCH_MEMORY_COUNT ?? 1000), repeat = Number(process.env.BENCH_MEMORY_REPEAT ?? 1), names } = {}) {
-  const selected = names ?? (process.env.BENCH_MEMORY_CONFIGS ?? 'default,gc,semi-1,no-opt+ofs,lite-mode-quiet').split(',');
+// `count` from bench/run.mjs is the other benchmarks' size: the memory figure is always taken at BENCH_MEMORY_COUNT endpoints.
+export default async function bench({ log, quick = false, repeat = Number(process.env.BENCH_MEMORY_REPEAT ?? 1), names } = {}) {
+  const count = Number(process.env.BENCH_MEMORY_COUNT ?? (quick ? 200 : 1000));
+  const selected = names ?? (process.env.BENCH_MEMORY_CONFIGS ?? (quick ? 'default,lite-mode-quiet' : 'default,semi-1,no-opt+ofs,lite-mode-quiet')).split(',');
   const rows = [];
   const warm = Math.min(100, count);
   const floors = [];

@@ -3,7 +3,8 @@
 // operation by operation between Switchyard's library, the CNI reference bridge plugin (exec'd as a
 // runtime does, its own bridge holding its own N containers) and a bare-kernel attach (the same netlink
 // calls with no IPAM, store or files: the kernel's own share of the growth).
-// BENCH_SCALE_LEVELS=10,100 for a quick run; BENCH_SCALE_PROBES=K (default 20).
+// BENCH_SCALE_LEVELS=10,100 for a quick run; BENCH_SCALE_PROBES=K (default 20; `--quick`: 10,100 and 5).
+// Returns the table rows and, for the plots, median latency against N for each side.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,9 +33,9 @@ async function timed(fn) {
 /** The address of sandbox i in a /16, skipping .0.0 and the gateway .0.1. */
 const addressOf = (prefix, i) => `${prefix}.${Math.floor((i + 2) / 256)}.${(i + 2) % 256}/16`;
 
-export default async function bench({ log }) {
-  const levels = (process.env.BENCH_SCALE_LEVELS ?? '10,100,1000').split(',').map(Number);
-  const probes = Number(process.env.BENCH_SCALE_PROBES ?? 20);
+export default async function bench({ log, quick = false }) {
+  const levels = (process.env.BENCH_SCALE_LEVELS ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number);
+  const probes = Number(process.env.BENCH_SCALE_PROBES ?? (quick ? 5 : 20));
   // BENCH_SCALE_POPULATE=ours fills only Switchyard's network (the peers are still probed), to tell
   // growth that comes from the network itself from growth that comes from every link in the namespace.
   const populatePeers = process.env.BENCH_SCALE_POPULATE !== 'ours';
@@ -127,8 +128,8 @@ export default async function bench({ log }) {
       log(
         `scale ${level}: connect ours ${s.ours.median.toFixed(2)} ms, CNI ${s.cni.median.toFixed(2)} ms, bare ${s.bare.median.toFixed(2)} ms; disconnect ours ${s.oursDel.median.toFixed(2)}, CNI ${s.cniDel.median.toFixed(2)}, bare ${s.bareDel.median.toFixed(2)}; rss ${rss.toFixed(0)} MiB`,
       );
-      rows.push({ name: `connect at ${level} sandboxes, median`, ours: s.ours.median, peer: s.cni.median, unit: 'ms', lowerIsBetter: true, detail: s });
-      rows.push({ name: `disconnect at ${level} sandboxes, median`, ours: s.oursDel.median, peer: s.cniDel.median, unit: 'ms', lowerIsBetter: true });
+      rows.push({ name: `connect at ${level} sandboxes, median`, ours: s.ours.median, peer: s.cni.median, unit: 'ms', lowerIsBetter: true, p95: { ours: s.ours.p95, peer: s.cni.p95 }, bare: s.bare, detail: s });
+      rows.push({ name: `disconnect at ${level} sandboxes, median`, ours: s.oursDel.median, peer: s.cniDel.median, unit: 'ms', lowerIsBetter: true, p95: { ours: s.oursDel.p95, peer: s.cniDel.p95 }, bare: s.bareDel });
     }
     const first = figures[0];
     const last = figures.at(-1);
@@ -150,5 +151,17 @@ export default async function bench({ log }) {
     rmSync(stateDir, { recursive: true, force: true });
     rmSync(cniDir, { recursive: true, force: true });
   }
-  return rows;
+  const curve = (key) => figures.map((f) => [f.level, f[key].median]);
+  const chart = (op, keys) => ({
+    title: `${op} latency against sandboxes on the network`,
+    subtitle: `median of ${probes} probes at each N; Switchyard, CNI bridge and bare kernel alternate op by op`,
+    x: { label: 'sandboxes per network (N)', log: true, ticks: levels },
+    y: { label: 'milliseconds (median)' },
+    series: [
+      { name: 'Switchyard', points: curve(keys[0]) },
+      { name: 'CNI bridge', points: curve(keys[1]) },
+      { name: 'bare kernel', points: curve(keys[2]) },
+    ],
+  });
+  return { rows, series: { 'scale-connect': chart('Connect', ['ours', 'cni', 'bare']), 'scale-disconnect': chart('Disconnect', ['oursDel', 'cniDel', 'bareDel']) }, figures };
 }
