@@ -30,8 +30,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { median, summary } from './stats.mjs';
+import { loadLibrary } from './library.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
 const self = fileURLToPath(import.meta.url);
 const MiB = 2 ** 20;
 /** The target, 60 MB (decimal), in MiB. */
@@ -98,13 +98,11 @@ async function child(opts) {
   for (const f of opts.setFlags ?? []) v8.setFlagsFromString(f);
   const out = { pid: process.pid, execArgv: process.execArgv, start: sample() };
   if (opts.mode === 'bare') return out;
-  const core = await import(join(root, 'packages/core/dist/index.js'));
-  const bridge = (await import(join(root, 'packages/driver-bridge/dist/index.js'))).default;
-  const hostLocal = (await import(join(root, 'packages/ipam-host-local/dist/index.js'))).default;
+  const { open } = await loadLibrary();
   out.imported = measure();
   if (opts.mode === 'import') return out;
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-memory-'));
-  const sy = await core.createSwitchyard({ stateDir, drivers: [bridge], ipams: [hostLocal], autoloadPlugins: false });
+  const sy = await open(stateDir);
   const c = sy.controller;
   const net = `mem${process.pid}`;
   const names = [];

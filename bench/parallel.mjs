@@ -13,16 +13,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { median } from './stats.mjs';
 import { execCni } from './cni.mjs';
+import { loadLibrary } from './library.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
 const self = fileURLToPath(import.meta.url);
 const NETWORK = 'par';
 
 async function loadSwitchyard() {
-  const core = await import(join(root, 'packages/core/dist/index.js'));
-  const bridge = (await import(join(root, 'packages/driver-bridge/dist/index.js'))).default;
-  const hostLocal = (await import(join(root, 'packages/ipam-host-local/dist/index.js'))).default;
-  return (stateDir) => core.createSwitchyard({ stateDir, drivers: [bridge], ipams: [hostLocal], autoloadPlugins: false });
+  const { open } = await loadLibrary();
+  return (stateDir) => open(stateDir);
 }
 
 /** Runs `fn` on every item with at most `width` in flight. */

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
 import { execCni } from './cni.mjs';
-
-const root = new URL('..', import.meta.url).pathname;
+import { loadLibrary } from './library.mjs';
 
 function netnsAdd(names) {
   spawnSync('ip', ['-batch', '-'], { input: names.map((x) => `netns add ${x}`).join('\n') + '\n' });
@@ -39,12 +38,10 @@ export default async function bench({ log, quick = false }) {
   // BENCH_SCALE_POPULATE=ours fills only Switchyard's network (the peers are still probed), to tell
   // growth that comes from the network itself from growth that comes from every link in the namespace.
   const populatePeers = process.env.BENCH_SCALE_POPULATE !== 'ours';
-  const core = await import(join(root, 'packages/core/dist/index.js'));
-  const bridge = (await import(join(root, 'packages/driver-bridge/dist/index.js'))).default;
-  const hostLocal = (await import(join(root, 'packages/ipam-host-local/dist/index.js'))).default;
+  const { open } = await loadLibrary();
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-scale-'));
   const cniDir = mkdtempSync(join(tmpdir(), 'cni-scale-'));
-  const sy = await core.createSwitchyard({ stateDir, drivers: [bridge], ipams: [hostLocal], autoloadPlugins: false });
+  const sy = await open(stateDir);
   const c = sy.controller;
   await c.createNetwork({ name: 'scale', driver: 'bridge', options: { bridge: 'swyscale0' }, ipam: { ipv4: [{ subnet: '10.94.0.0/16' }] } });
   const conf = { cniVersion: '1.0.0', name: 'cniscale', type: 'bridge', bridge: 'cniscale0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.93.0.0/16' }]], dataDir: cniDir } };

@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { median, summary } from './stats.mjs';
 import { execCni } from './cni.mjs';
-
-const root = new URL('..', import.meta.url).pathname;
+import { loadLibrary } from './library.mjs';
 
 /** `ip args…` as its own process, like a runtime's; rejects on a non-zero exit. */
 function ipExec(...args) {
@@ -41,12 +40,10 @@ const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const cumulative = (xs) => xs.reduce((acc, v, i) => [...acc, [i + 1, acc[i][1] + v / 1000]], [[0, 0]]);
 
 export default async function bench({ log, count = 200, runs = 3 }) {
-  const core = await import(join(root, 'packages/core/dist/index.js'));
-  const bridge = (await import(join(root, 'packages/driver-bridge/dist/index.js'))).default;
-  const hostLocal = (await import(join(root, 'packages/ipam-host-local/dist/index.js'))).default;
+  const { open } = await loadLibrary();
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-teardown-'));
   const cniDir = mkdtempSync(join(tmpdir(), 'cni-teardown-'));
-  const sy = await core.createSwitchyard({ stateDir, drivers: [bridge], ipams: [hostLocal], autoloadPlugins: false });
+  const sy = await open(stateDir);
   const c = sy.controller;
   const hasSettle = typeof sy.settle === 'function';
   const serial = process.env.BENCH_TEARDOWN_SERIAL !== '0';
