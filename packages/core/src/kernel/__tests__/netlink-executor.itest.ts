@@ -160,6 +160,24 @@ describe('NetlinkExecutor on the real kernel', () => {
     expect((await kernel.listLinks(ns)).map((l) => l.name).sort()).toEqual(['lo', 'v0', 'v1']);
   });
 
+  it('creates a named namespace in this process as ip netns add does (loopback up, seen by ip), refuses a taken name, and deletes it as ip netns del does', async () => {
+    const ns = await sandbox('nlc');
+    // The first namespace of a lab goes through `ip netns add` (it makes /run/netns a shared mount); this one is made in-process.
+    const listed = await execIn(HOST_NS, ['ip', 'netns', 'list']);
+    expect(listed.stdout).toContain(ns.name);
+    const lo = await execIn(HOST_NS, ['ip', '-n', ns.name, '-br', 'link', 'show', 'dev', 'lo']);
+    expect(lo.stdout).toMatch(/^lo\s+UNKNOWN/);
+    // Not the host's namespace: a link made in it is not on the host.
+    await kernel.apply([{ ns, op: { op: 'link.add', kind: 'bridge', name: 'inner0' } }]);
+    expect((await kernel.listLinks(HOST_NS)).map((l) => l.name)).not.toContain('inner0');
+    expect(await errorOf(kernel.createNetns(ns.name))).toEqual({ code: 'SWY_ERR_SANDBOX_EXISTS', message: `Network namespace "${ns.name}" already exists` });
+    expect((await kernel.listLinks(ns)).map((l) => l.name)).toEqual(['lo', 'inner0']);
+    await kernel.deleteNetns(ns.name);
+    expect(await kernel.netnsExists(ns)).toBe(false);
+    expect((await execIn(HOST_NS, ['ip', 'netns', 'list'])).stdout).not.toContain(ns.name);
+    await kernel.deleteNetns(ns.name); // already gone: fine
+  });
+
   it('works on a namespace deleted and created again under the same name', async () => {
     const ns = await sandbox();
     await kernel.apply([{ ns, op: { op: 'link.add', kind: 'bridge', name: 'first' } }]);

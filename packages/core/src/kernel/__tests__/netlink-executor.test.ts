@@ -29,6 +29,20 @@ class ScriptedKernel implements Libc {
   setns(): number {
     return 0;
   }
+  // Namespaces are not scripted: these tests never create or delete one.
+  unshare(): number {
+    return this.refuseSyscall();
+  }
+  mount(): number {
+    return this.refuseSyscall();
+  }
+  umount2(): number {
+    return this.refuseSyscall();
+  }
+  private refuseSyscall(): number {
+    this.lastErrno = 1;
+    return -1;
+  }
   close(): number {
     return 0;
   }

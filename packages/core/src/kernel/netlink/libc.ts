@@ -12,6 +12,9 @@ export interface Libc {
   send(fd: number, buf: Buffer, length: number, flags: number): number;
   recv(fd: number, buf: Buffer, length: number, flags: number): number;
   setns(fd: number, nstype: number): number;
+  unshare(flags: number): number;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: null): number;
+  umount2(target: string, flags: number): number;
   close(fd: number): number;
   errno(): number;
   strerror(errno: number): string;
@@ -25,6 +28,10 @@ interface Koffi {
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0x80000;
 export const MSG_TRUNC = 0x20;
+/** mount(2) flag: bind mount. */
+export const MS_BIND = 4096;
+/** umount2(2) flag: detach now, finish when the last user goes. */
+export const MNT_DETACH = 2;
 
 let bound: Libc | undefined;
 
@@ -41,6 +48,9 @@ export function libc(): Libc {
     send: fn('intptr_t send(int fd, const void *buf, size_t length, int flags)'),
     recv: fn('intptr_t recv(int fd, _Out_ void *buf, size_t length, int flags)'),
     setns: fn('int setns(int fd, int nstype)'),
+    unshare: fn('int unshare(int flags)'),
+    mount: fn('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
+    umount2: fn('int umount2(const char *target, int flags)'),
     close: fn('int close(int fd)'),
     errno: () => koffi.errno(),
     strerror: (e) => strerror(e),

@@ -3,10 +3,12 @@ import { openSync, closeSync, statfsSync } from 'node:fs';
 import type { NetnsRef } from '../../spi/kernel.js';
 import { nsKey } from '../describe-step.js';
 import { CLONE_NEWNET } from './constants.js';
-import type { Libc } from './libc.js';
+import { MNT_DETACH, MS_BIND, type Libc } from './libc.js';
 import { RouteSocket, syscallError } from './route-socket.js';
 
 const NSFS_MAGIC = 0x6e736673;
+const ENOENT = 2;
+const EINVAL = 22;
 
 /** A namespace the caller named does not exist (no namespace file at its path). */
 export class NamespaceMissing extends Error {
@@ -121,6 +123,40 @@ export class NamespaceSockets {
         throw new Error(`Switchyard could not return to its own network namespace (${this.c.strerror(this.c.errno())}); the process must exit`);
       }
     }
+  }
+
+  /**
+   * Creates a network namespace and binds it onto `path` (an existing empty file), as `ip netns add`
+   * does in its own process: this thread unshares into a new namespace, bind-mounts its own namespace
+   * file onto `path` and returns to ours, with nothing in between that could yield. When the mount
+   * fails, leaving the namespace frees it.
+   */
+  createAt(path: string): void {
+    const own = this.ownFd();
+    if (this.c.unshare(CLONE_NEWNET) < 0) throw syscallError(this.c, this.c.errno(), 'Could not create a network namespace');
+    try {
+      if (this.c.mount('/proc/thread-self/ns/net', path, null, MS_BIND, null) < 0) throw syscallError(this.c, this.c.errno(), `Could not bind the new namespace onto ${path}`);
+    } finally {
+      if (this.c.setns(own, CLONE_NEWNET) < 0) {
+        // eslint-disable-next-line no-unsafe-finally -- this error must replace the outcome, whatever it was
+        throw new Error(`Switchyard could not return to its own network namespace (${this.c.strerror(this.c.errno())}); the process must exit`);
+      }
+    }
+  }
+
+  /**
+   * Unbinds a namespace file (lazily: a process still inside keeps the namespace until it leaves) and
+   * removes it, as `ip netns del` does. Returns the errno of a failed unmount other than "not mounted".
+   */
+  unmount(path: string): number | undefined {
+    if (this.c.umount2(path, MNT_DETACH) === 0) return undefined;
+    const errno = this.c.errno();
+    return errno === EINVAL || errno === ENOENT ? undefined : errno;
+  }
+
+  /** The libc text of an errno. */
+  describeErrno(errno: number): string {
+    return this.c.strerror(errno);
   }
 
   /** Closes the sockets and fds of every namespace but the host's. */

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { inject, injectable } from '../../di/decorators.js';
 import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../../errors/switchyard-error.js';
 import type { AddrInfo, AppliedPlan, Kernel, KernelFeature, KernelStep, LinkInfo, NetnsRef, RouteInfo } from '../../spi/kernel.js';
@@ -7,6 +8,8 @@ import { DEFAULT_NETNS_DIR, sysctlProcPath } from '../iproute2-commands.js';
 import { IproutesExecutor, type IproutesExecutorOptions } from '../iproute2-executor.js';
 import { kernelStepError, meansAlreadyUndone, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from '../kernel-errors.js';
 import { normalizeSteps } from '../normalize-step.js';
+import { assertNetnsName } from '../names.js';
+import { isSharedMountPoint } from '../netns-files.js';
 import { linkStateNeededBy, undoPlan, type AppliedStep, type LinkState } from '../undo.js';
 import { readU32 } from './attributes.js';
 import { Errno, IFLA_MASTER } from './constants.js';
@@ -73,6 +76,7 @@ export class NetlinkExecutor implements Kernel {
   private readonly iproute2: IproutesExecutor;
   private readonly procSysDir: string;
   private readonly netnsDir: string;
+  private netnsDirShared = false;
   private readonly libcOverride: Libc | undefined;
   private socketsCache: NamespaceSockets | undefined;
 
@@ -272,13 +276,52 @@ export class NetlinkExecutor implements Kernel {
     return this.read(ns, 'routes', (s) => routeInfos(s.dump(DUMP_ROUTES), dumpLinks(s)));
   }
 
-  createNetns(name: string): Promise<NetnsRef> {
-    return this.iproute2.createNetns(name);
+  /**
+   * Creates a named namespace in this process (unshare, bind mount, return: no `ip` spawned) with its
+   * loopback up. Until the namespace directory is a shared mount point, `ip netns add` makes it one
+   * (the iproute2 executor's path), so namespaces show in every mount namespace as iproute2's do.
+   */
+  async createNetns(name: string): Promise<NetnsRef> {
+    assertNetnsName(name);
+    this.netnsDirShared ||= await isSharedMountPoint(this.netnsDir);
+    if (!this.netnsDirShared) return this.iproute2.createNetns(name);
+    const ref: NetnsRef = { kind: 'named', name };
+    const path = `${this.netnsDir}/${name}`;
+    try {
+      await (await open(path, 'wx', 0o444)).close();
+    } catch (cause) {
+      throw netnsCreateError(name, (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'File exists' : (cause as Error).message, cause);
+    }
+    try {
+      try {
+        this.sockets.createAt(path);
+      } catch (cause) {
+        throw netnsCreateError(name, cause instanceof Error ? cause.message : String(cause), cause);
+      }
+      await this.apply([{ ns: ref, op: { op: 'link.set', name: 'lo', up: true } }]);
+    } catch (error) {
+      await this.deleteNetns(name).catch(() => undefined);
+      throw error;
+    }
+    return ref;
   }
 
-  deleteNetns(name: string): Promise<void> {
+  /** Unbinds and removes a named namespace's file, as `ip netns del` does, in this process; a missing one is fine. */
+  async deleteNetns(name: string): Promise<void> {
+    assertNetnsName(name);
     // No socket outlives a call (see NamespaceSockets), so none can keep the deleted namespace alive.
-    return this.iproute2.deleteNetns(name);
+    const path = `${this.netnsDir}/${name}`;
+    const failed = this.sockets.unmount(path);
+    if (failed === undefined) {
+      try {
+        await unlink(path);
+        return;
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw netnsDeleteError(name, (cause as Error).message, (cause as NodeJS.ErrnoException).code === 'EACCES' || (cause as NodeJS.ErrnoException).code === 'EPERM', cause);
+      }
+    }
+    throw netnsDeleteError(name, this.sockets.describeErrno(failed), failed === Errno.EPERM || failed === 13, undefined);
   }
 
   netnsExists(ns: NetnsRef): Promise<boolean> {
@@ -315,4 +358,22 @@ function masterName(socket: RouteSocket, link: LinkMessage): string | undefined 
 
 function dumpLinks(socket: RouteSocket): LinkMessage[] {
   return socket.dump(DUMP_LINKS).map(decodeLinkMessage);
+}
+
+function netnsCreateError(name: string, message: string, cause: unknown): SwitchyardError {
+  if (/File exists/.test(message)) {
+    return new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `Network namespace "${name}" already exists`, { hint: 'Use another name, or delete the stale one with `ip netns del NAME`.', details: { name }, cause });
+  }
+  if (/not permitted|Permission denied/i.test(message)) {
+    return new SwitchyardError('SWY_ERR_PERMISSION_DENIED', `Could not create network namespace "${name}": ${message}`, { hint: PERMISSION_HINT, details: { name }, cause });
+  }
+  return new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `Could not create network namespace "${name}": ${message}`, { hint: 'Check that /run/netns is writable.', details: { name }, cause });
+}
+
+function netnsDeleteError(name: string, message: string, permission: boolean, cause: unknown): SwitchyardError {
+  return new SwitchyardError(permission ? 'SWY_ERR_PERMISSION_DENIED' : 'SWY_ERR_KERNEL_OP_FAILED', `Could not delete network namespace "${name}": ${message}`, {
+    hint: permission ? PERMISSION_HINT : 'Check for processes holding it with `ip netns pids NAME`.',
+    details: { name },
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
