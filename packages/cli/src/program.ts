@@ -16,6 +16,16 @@ export { CommanderError } from 'commander';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** `<group> prune`: Docker's confirmation flag and prune filters, the same for networks and sandboxes. */
+function addPrune(group: Command, what: string, description: string, action: (opts: PruneFlags) => Promise<void>): void {
+  group
+    .command('prune')
+    .description(description)
+    .option('-f, --force', 'do not ask for confirmation')
+    .option('--filter <key=value>', `only ${what} matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=DURATION|TIMESTAMP (repeatable)`, collect)
+    .action(action);
+}
+
 const NETWORK_EXAMPLES = `
 Examples:
   switchyard network create frontend --subnet 10.88.0.0/24
@@ -126,12 +136,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .argument('<names...>', 'network names or ids')
     .description('remove networks that have no connected sandboxes')
     .action(async (names: string[]) => (await import('./commands/network.js')).networkRemove(ctx, names));
-  network
-    .command('prune')
-    .description('remove every network no sandbox is connected to')
-    .option('-f, --force', 'do not ask for confirmation')
-    .option('--filter <key=value>', 'only networks matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=DURATION|TIMESTAMP (repeatable)', collect)
-    .action(async (opts: PruneFlags) => (await import('./commands/prune.js')).networkPrune(ctx, opts));
+  addPrune(network, 'networks', 'remove every network no sandbox is connected to', async (opts) => (await import('./commands/prune.js')).networkPrune(ctx, opts));
 
   const sandbox = program.command('sandbox').description('create, list, inspect and remove sandboxes (network namespaces)').helpCommand(false);
   sandbox
@@ -166,12 +171,7 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .argument('<names...>', 'sandbox names or ids')
     .description('remove sandboxes: they leave their networks and their namespaces go')
     .action(async (names: string[]) => (await import('./commands/sandbox.js')).sandboxRemove(ctx, names));
-  sandbox
-    .command('prune')
-    .description('remove every sandbox no process is using (its namespace holds no process), with its endpoints')
-    .option('-f, --force', 'do not ask for confirmation')
-    .option('--filter <key=value>', 'only sandboxes matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=DURATION|TIMESTAMP (repeatable)', collect)
-    .action(async (opts: PruneFlags) => (await import('./commands/prune.js')).sandboxPrune(ctx, opts));
+  addPrune(sandbox, 'sandboxes', 'remove every sandbox no process is using (its namespace holds no process), with its endpoints', async (opts) => (await import('./commands/prune.js')).sandboxPrune(ctx, opts));
 
   // `connect`/`disconnect`, and the same as `network connect`/`network disconnect` (Docker's spelling).
   for (const parent of [program, network]) {

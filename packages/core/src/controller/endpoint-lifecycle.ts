@@ -13,7 +13,7 @@ import { assertIfName, normalizeMac } from '../kernel/names.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable } from './undo-stack.js';
 import { faultPoint } from '../util/fault-points.js';
-import { retireSteps } from './link-retirement.js';
+import { retireHostLinks, retireSandboxEnd } from './link-retirement.js';
 import { normalizePortBindings } from '../firewall/port-bindings.js';
 import { endpointNeedsFirewall, firewallEndpoint, firewallNetwork, forwardingSteps } from '../firewall/firewall-intents.js';
 import { quoteValue } from '../errors/quote-value.js';
@@ -215,12 +215,11 @@ export class EndpointLifecycle {
     const links = !attachesEndpoints(driver);
     const retired = links && opts.retire === true ? { hostLinks: leave.hostLinks ?? [] } : undefined;
     if (present && links) {
-      if (retired) steps.push(...retireSteps(sandbox.netns, endpoint.ifname, endpoint.id, addressesOf(endpoint), retired.hostLinks));
+      if (retired) steps.push(...retireSandboxEnd(sandbox.netns, endpoint.ifname, endpoint.id, addressesOf(endpoint)));
       else steps.push({ ns: sandbox.netns, op: { op: 'link.del', name: endpoint.ifname, ifExists: true } });
-    } else if (retired) {
-      // The namespace went with the sandbox end; the host end (if any) is still retired, not deleted here.
-      steps.push(...retireSteps(sandbox.netns, endpoint.ifname, endpoint.id, addressesOf(endpoint), retired.hostLinks).filter((s) => s.ns === HOST_NS));
     }
+    // Even when the namespace went with the sandbox end, a host end still there is retired, not deleted here.
+    if (retired) steps.push(...retireHostLinks(retired.hostLinks));
     if (present && next) steps.push(...routeOps(next, 'route.add').map((op) => ({ ns: sandbox.netns, op })));
     steps.push(...leave.hostSteps.map((op) => ({ ns: HOST_NS, op })));
     await driver.revokeExternalConnectivity?.(dn, de);

@@ -3,7 +3,7 @@ import type { Logger } from '../registry/logger.js';
 import { stillSameNamespace } from '../sandbox/netns-identity.js';
 import { HOST_NS, type Kernel, type KernelStep, type NetnsRef } from '../spi/kernel.js';
 import type { LockScope, StateStore } from '../spi/state-store.js';
-import { describeNs } from '../kernel/describe-step.js';
+import { nsKey } from '../kernel/describe-step.js';
 import type { Intent } from './intents.js';
 import { faultPoint } from '../util/fault-points.js';
 
@@ -32,21 +32,30 @@ export type RetireIntent = Extract<Intent, { kind: 'retire' }>;
 export const RETIRE_SCOPE: LockScope = { exclusive: ['links:retired'] };
 
 /**
- * The kernel steps that retire an endpoint's links: the sandbox end goes down (its routes go with it)
- * and loses its addresses, then takes a retired name and the retired group; the driver's host-side
- * links (a veth pair's host end) go down, off their bridge, into the group too, so one group delete in the host
- * namespace removes every retired pair. Every step tolerates a link or address that is already gone.
+ * The kernel steps that retire an endpoint's sandbox end: it goes down (its routes go with it) and
+ * loses its addresses, then takes a retired name and the retired group. Every step tolerates a link
+ * or address that is already gone.
  */
-export function retireSteps(sandboxNs: NetnsRef, ifname: string, endpointId: string, addresses: readonly string[], hostLinks: readonly string[]): KernelStep[] {
+export function retireSandboxEnd(sandboxNs: NetnsRef, ifname: string, endpointId: string, addresses: readonly string[]): KernelStep[] {
   return [
     // Down first: the kernel renames only a link that is down.
     { ns: sandboxNs, op: { op: 'link.set', name: ifname, up: false, ifExists: true } },
     ...addresses.map((cidr): KernelStep => ({ ns: sandboxNs, op: { op: 'addr.del', dev: ifname, cidr, ifExists: true } })),
     { ns: sandboxNs, op: { op: 'link.set', name: ifname, newName: retiredLinkName(endpointId), group: RETIRED_LINK_GROUP, ifExists: true } },
-    // Off its bridge too, so a retired port never counts against the bridge's 1023 ports.
-    ...hostLinks.map((name): KernelStep => ({ ns: HOST_NS, op: { op: 'link.set', name, up: false, master: null, group: RETIRED_LINK_GROUP, ifExists: true } })),
   ];
 }
+
+/**
+ * The kernel steps that retire a driver's host-side links (a veth pair's host end): down, off their
+ * bridge (so a retired port never counts against its 1023), into the retired group, so one group
+ * delete in the host namespace removes every retired pair. A link already gone is fine.
+ */
+export function retireHostLinks(hostLinks: readonly string[]): KernelStep[] {
+  return hostLinks.map((name) => ({ ns: HOST_NS, op: { op: 'link.set', name, up: false, master: null, group: RETIRED_LINK_GROUP, ifExists: true } }));
+}
+
+/** What {@link deleteRetiredLinks} needs to delete the retired links on the host (which take their veth peers along). */
+export const RETIRED_ON_HOST: Pick<RetireIntent, 'netns' | 'inHost'> = Object.freeze({ netns: HOST_NS, inHost: true });
 
 /** The retire record of one disconnect: which namespaces hold its retired links. */
 export function retireIntent(id: string, sandbox: SandboxRecord, hostLinks: readonly string[]): RetireIntent {
@@ -144,7 +153,7 @@ export async function deleteRetiredLinks(kernel: Kernel, records: ReadonlyArray<
   const seen = new Set<string>();
   for (const r of records) {
     if (r.inHost) continue;
-    const key = describeNs(r.netns);
+    const key = nsKey(r.netns);
     if (seen.has(key)) continue;
     seen.add(key);
     if (!stillSameNamespace(r) || !(await kernel.netnsExists(r.netns))) continue;

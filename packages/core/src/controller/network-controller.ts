@@ -18,7 +18,7 @@ import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../san
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle, endpointName } from './endpoint-lifecycle.js';
 import type { Intent } from './intents.js';
-import { LinkRetirement, RETIRE_SCOPE, deleteRetiredLinks, retireIntent } from './link-retirement.js';
+import { LinkRetirement, RETIRED_ON_HOST, RETIRE_SCOPE, deleteRetiredLinks, retireIntent } from './link-retirement.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import { runUndoable, type UndoStack } from './undo-stack.js';
 import type { IpamDriver } from '../spi/ipam-driver.js';
@@ -738,7 +738,7 @@ export class NetworkController {
           await tx.put('sandboxes', updated.name, updated);
         }
         // The dead process may have retired the links already (before or after its commit): the group goes, on the host and in the sandbox.
-        await deleteRetiredLinks(this.kernel, [{ netns: HOST_NS, inHost: true }, ...(sandbox ? [{ ...sandbox, inHost: false }] : [])]);
+        await deleteRetiredLinks(this.kernel, [RETIRED_ON_HOST, ...(sandbox ? [{ ...sandbox, inHost: false }] : [])]);
         return;
       }
       case 'retire':

@@ -7,7 +7,7 @@ import type { StoreTx } from '../spi/state-store.js';
 import type { DriverEndpoint, NetworkPlan } from '../spi/network-driver.js';
 import { driverNetwork, type DriverSource } from './driver-views.js';
 import type { EndpointLifecycle } from './endpoint-lifecycle.js';
-import { RETIRED_LINK_GROUP } from './link-retirement.js';
+import { RETIRED_LINK_GROUP, RETIRED_ON_HOST, deleteRetiredLinks } from './link-retirement.js';
 
 /** Label `switchyard run` puts on its sandbox: `<pid>:<start time>` of the process that owns it. */
 export const RUN_OWNER_LABEL = 'switchyard.run.owner';
@@ -146,7 +146,7 @@ export class Reconciler {
     const retired = hostLinks.filter((l) => l.group === RETIRED_LINK_GROUP);
     if (retired.length > 0) {
       await act({ kind: 'remove-link', target: `${retired.length} retired link(s) (group ${RETIRED_LINK_GROUP})`, reason: 'links retired by disconnects, waiting for their batch delete' }, () =>
-        this.kernel.apply([{ ns: HOST_NS, op: { op: 'group.del', group: RETIRED_LINK_GROUP } }]),
+        deleteRetiredLinks(this.kernel, [RETIRED_ON_HOST]),
       );
     }
     for (const link of hostLinks) {

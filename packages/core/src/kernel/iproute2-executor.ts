@@ -1,4 +1,4 @@
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { inject, injectable } from '../di/decorators.js';
 import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
 import type { AddrInfo, AppliedPlan, Kernel, KernelFeature, KernelStep, LinkInfo, NetnsRef, RouteInfo } from '../spi/kernel.js';
@@ -6,10 +6,10 @@ import { describeNs, sameNs } from './describe-step.js';
 import { runBatch, runTool, type BatchRunnerDeps } from './ip-batch.js';
 import { parseAddrs, parseLinks, parseRoutes } from './ip-json.js';
 import { DEFAULT_NETNS_DIR, ipIn, netnsPath, sysctlProcPath, type CommandContext, type ToolPaths } from './iproute2-commands.js';
-import { classifyIpMessage, kernelStepError, meansAlreadyUndone, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from './kernel-errors.js';
+import { classifyIpMessage, kernelStepError, meansAlreadyUndone, netnsCreateError, netnsDeleteError, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from './kernel-errors.js';
 import { probeLinkKinds, probeNftables, type LinkKindFeature } from './kernel-probe.js';
 import { assertNetnsName } from './names.js';
-import { isSharedMountPoint, namespaceExists } from './netns-files.js';
+import { createNetnsFile, isSharedMountPoint, namespaceExists } from './netns-files.js';
 import { normalizeSteps } from './normalize-step.js';
 import { spawnRunner, type ProcessRunner } from './process-runner.js';
 import { undoPlan, type AppliedStep } from './undo.js';
@@ -251,52 +251,32 @@ export class IproutesExecutor implements Kernel {
     if (!this.netnsDirReady) {
       // Until /run/netns is a shared mount, let `ip netns add` create the namespace: it also sets that up.
       const added = await runTool(this.deps, this.tools.ip, ['netns', 'add', name]);
-      if (added.exitCode !== 0) throw this.netnsError(name, added.stderr);
+      if (added.exitCode !== 0) throw netnsCreateError(name, added.stderr);
       const lo = await runTool(this.deps, this.tools.ip, ['-n', name, 'link', 'set', 'dev', 'lo', 'up']);
       if (lo.exitCode !== 0) {
         await this.deleteNetns(name);
-        throw this.netnsError(name, lo.stderr);
+        throw netnsCreateError(name, lo.stderr);
       }
       return ref;
     }
     // One spawn instead of two: unshare binds the new namespace onto the file and runs `ip link set lo up` in it.
-    try {
-      await (await open(path, 'wx', 0o444)).close();
-    } catch (cause) {
-      throw this.netnsError(name, (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'File exists' : (cause as Error).message);
-    }
+    await createNetnsFile(path, name);
     const r = await runTool(this.deps, this.tools.unshare, [`--net=${path}`, this.tools.ip, 'link', 'set', 'dev', 'lo', 'up']).catch(async (e: unknown) => {
       await this.deleteNetns(name);
       throw e;
     });
     if (r.exitCode !== 0) {
       await this.deleteNetns(name);
-      throw this.netnsError(name, r.stderr);
+      throw netnsCreateError(name, r.stderr);
     }
     return ref;
-  }
-
-  private netnsError(name: string, stderr: string): SwitchyardError {
-    const message = stderr.trim();
-    if (/File exists/.test(message)) {
-      return new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `Network namespace "${name}" already exists`, { hint: 'Use another name, or delete the stale one with `ip netns del NAME`.', details: { name } });
-    }
-    if (/not permitted|Permission denied/i.test(message)) {
-      return new SwitchyardError('SWY_ERR_PERMISSION_DENIED', `Could not create network namespace "${name}": ${message}`, { hint: PERMISSION_HINT, details: { name } });
-    }
-    return new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `Could not create network namespace "${name}": ${message}`, { hint: 'Check that /run/netns is writable.', details: { name } });
   }
 
   async deleteNetns(name: string): Promise<void> {
     assertNetnsName(name);
     const r = await runTool(this.deps, this.tools.ip, ['netns', 'del', name]);
     if (r.exitCode === 0 || /No such file or directory/.test(r.stderr)) return;
-    const message = r.stderr.trim();
-    const permission = /not permitted|Permission denied/i.test(message);
-    throw new SwitchyardError(permission ? 'SWY_ERR_PERMISSION_DENIED' : 'SWY_ERR_KERNEL_OP_FAILED', `Could not delete network namespace "${name}": ${message}`, {
-      hint: permission ? PERMISSION_HINT : 'Check for processes holding it with `ip netns pids NAME`.',
-      details: { name },
-    });
+    throw netnsDeleteError(name, r.stderr);
   }
 
   async netnsExists(ns: NetnsRef): Promise<boolean> {

@@ -106,3 +106,27 @@ export function kernelStepError(step: KernelStep, reason: KernelFailureReason, k
 
 export const TOOL_HINT = 'Install iproute2 (`ip`) and util-linux (`nsenter`, `unshare`), or point the executor at them with its options.';
 export { PERMISSION_HINT };
+
+const PERMISSION_TEXT = /not permitted|Permission denied/i;
+
+/** A failed namespace create, from the text the tool or syscall gave (`File exists` means the name is taken). */
+export function netnsCreateError(name: string, message: string, cause?: unknown): SwitchyardError {
+  const text = message.trim();
+  const extra = { details: { name }, ...(cause === undefined ? {} : { cause }) };
+  if (/File exists/.test(text)) {
+    return new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `Network namespace "${name}" already exists`, { hint: 'Use another name, or delete the stale one with `ip netns del NAME`.', ...extra });
+  }
+  if (PERMISSION_TEXT.test(text)) return new SwitchyardError('SWY_ERR_PERMISSION_DENIED', `Could not create network namespace "${name}": ${text}`, { hint: PERMISSION_HINT, ...extra });
+  return new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `Could not create network namespace "${name}": ${text}`, { hint: 'Check that /run/netns is writable.', ...extra });
+}
+
+/** A failed namespace delete, from the text the tool or syscall gave. */
+export function netnsDeleteError(name: string, message: string, cause?: unknown): SwitchyardError {
+  const text = message.trim();
+  const permission = PERMISSION_TEXT.test(text);
+  return new SwitchyardError(permission ? 'SWY_ERR_PERMISSION_DENIED' : 'SWY_ERR_KERNEL_OP_FAILED', `Could not delete network namespace "${name}": ${text}`, {
+    hint: permission ? PERMISSION_HINT : 'Check for processes holding it with `ip netns pids NAME`.',
+    details: { name },
+    ...(cause === undefined ? {} : { cause }),
+  });
+}

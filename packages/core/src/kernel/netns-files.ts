@@ -1,7 +1,8 @@
-import { readFile, stat, statfs } from 'node:fs/promises';
+import { open, readFile, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { NetnsRef } from '../spi/kernel.js';
 import { netnsPath, type CommandContext } from './iproute2-commands.js';
+import { netnsCreateError } from './kernel-errors.js';
 
 /** File-system checks on namespace files: no process spawned. */
 
@@ -34,5 +35,14 @@ export async function isSharedMountPoint(dir: string): Promise<boolean> {
     return line !== undefined && /\sshared:\d+/.test(line.split(' - ')[0] ?? '');
   } catch {
     return false;
+  }
+}
+
+/** Creates the empty file a new namespace `name` is bound onto; SWY_ERR_SANDBOX_EXISTS when the name is taken. */
+export async function createNetnsFile(path: string, name: string): Promise<void> {
+  try {
+    await (await open(path, 'wx', 0o444)).close();
+  } catch (cause) {
+    throw netnsCreateError(name, (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'File exists' : (cause as Error).message, cause);
   }
 }

@@ -31,6 +31,9 @@ export interface ConformanceHarness {
   dispose(): Promise<void>;
 }
 
+/** Retired links wait for settle() (or close), so a test sees exactly what a disconnect leaves before its batch. */
+const HELD_BATCHES = { delayMs: 1e9 };
+
 export interface HarnessSetup {
   /** The master link drivers like macvlan need: made as a veth pair in the lab, left to `prepareFake` on FakeKernel. */
   master?: { name: string; mtu: number };
@@ -49,7 +52,7 @@ async function fakeHarness(manifest: DriverManifest, setup: HarnessSetup): Promi
   const kernel = new StepFailingKernel(fake);
   const ipam = new MemoryIpam();
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-conf-'));
-  const sy = await createSwitchyard({ stateDir, autoloadPlugins: false, recover: false, store: new MemoryStore(), kernel, drivers: [manifest], ipams: [memoryIpamManifest(ipam)] });
+  const sy = await createSwitchyard({ stateDir, autoloadPlugins: false, recover: false, store: new MemoryStore(), kernel, drivers: [manifest], ipams: [memoryIpamManifest(ipam)], linkDeletion: HELD_BATCHES });
   return {
     sy,
     ipam,
@@ -80,7 +83,7 @@ async function labHarness(manifest: DriverManifest, setup: HarnessSetup): Promis
   const prefix = uniqueName('cf');
   let sy: Switchyard;
   try {
-    sy = await createSwitchyard({ stateDir, autoloadPlugins: false, durable: false, kernel, drivers: [manifest], ipams: [memoryIpamManifest(ipam)] });
+    sy = await createSwitchyard({ stateDir, autoloadPlugins: false, durable: false, kernel, drivers: [manifest], ipams: [memoryIpamManifest(ipam)], linkDeletion: HELD_BATCHES });
   } catch (err) {
     await removeMaster(real, master?.name);
     real.close();

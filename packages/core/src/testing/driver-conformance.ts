@@ -282,7 +282,9 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       const sandbox = await sy.controller.createSandbox({ name: sb('sb1') });
       await sy.controller.connect('n1', sb('sb1'));
       await sy.controller.disconnect('n1', sb('sb1'));
-      // Whatever is left in the sandbox until the batch runs is retired: down, renamed, in the retired group.
+      // Until the batch runs (the harness holds it for settle), whatever is left in the sandbox is retired: down,
+      // renamed, in the retired group. (A driver whose leave deletes its host end, or a delegated driver's plugins,
+      // leave nothing.)
       const waiting = (await sy.kernel.listLinks(sandbox.netns)).filter((l) => l.name !== 'lo');
       for (const l of waiting) expect(l.name).toMatch(/^swyr[0-9a-f]{10}$/);
       expect(waiting.map((l) => ({ up: l.up, group: l.group }))).toEqual(waiting.map(() => ({ up: false, group: RETIRED_LINK_GROUP })));

@@ -2,7 +2,7 @@ import { FakeKernel } from '../../testing/fake-kernel.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { silentLogger } from '../../registry/logger.js';
 import { HOST_NS, type AppliedPlan, type KernelStep, type NetnsRef } from '../../spi/kernel.js';
-import { LinkRetirement, RETIRED_LINK_GROUP, retireSteps, type RetireIntent } from '../link-retirement.js';
+import { LinkRetirement, RETIRED_LINK_GROUP, retireHostLinks, retireSandboxEnd, type RetireIntent } from '../link-retirement.js';
 
 /** Counts the group deletes it is asked for. */
 class CountingKernel extends FakeKernel {
@@ -28,7 +28,7 @@ describe('LinkRetirement', () => {
       { ns, op: { op: 'link.set', name: 'eth0', up: true } },
     ]);
     await kernel.apply([{ ns, op: { op: 'addr.add', dev: 'eth0', cidr: `10.1.0.${n}/24` } }]);
-    await kernel.apply(retireSteps(ns, 'eth0', `${n}`.padEnd(64, '0'), [`10.1.0.${n}/24`], withHostEnd ? [`h${n}`] : []));
+    await kernel.apply([...retireSandboxEnd(ns, 'eth0', `${n}`.padEnd(64, '0'), [`10.1.0.${n}/24`]), ...retireHostLinks(withHostEnd ? [`h${n}`] : [])]);
     const r = record(`r${n}`, ns, withHostEnd);
     await store.transaction((tx) => tx.put('intents', r.id, r));
     return r;

@@ -1,15 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { inject, injectable } from '../../di/decorators.js';
 import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../../errors/switchyard-error.js';
 import type { AddrInfo, AppliedPlan, Kernel, KernelFeature, KernelStep, LinkInfo, NetnsRef, RouteInfo } from '../../spi/kernel.js';
 import { describeNs } from '../describe-step.js';
 import { DEFAULT_NETNS_DIR, sysctlProcPath } from '../iproute2-commands.js';
 import { IproutesExecutor, type IproutesExecutorOptions } from '../iproute2-executor.js';
-import { kernelStepError, meansAlreadyUndone, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from '../kernel-errors.js';
+import { kernelStepError, meansAlreadyUndone, netnsCreateError, netnsDeleteError, toleratesAbsence, PERMISSION_HINT, type KernelFailureReason } from '../kernel-errors.js';
 import { normalizeSteps } from '../normalize-step.js';
 import { assertNetnsName } from '../names.js';
-import { isSharedMountPoint } from '../netns-files.js';
+import { createNetnsFile, isSharedMountPoint } from '../netns-files.js';
 import { linkStateNeededBy, undoPlan, type AppliedStep, type LinkState } from '../undo.js';
 import { readU32 } from './attributes.js';
 import { Errno, IFLA_MASTER } from './constants.js';
@@ -287,11 +287,7 @@ export class NetlinkExecutor implements Kernel {
     if (!this.netnsDirShared) return this.iproute2.createNetns(name);
     const ref: NetnsRef = { kind: 'named', name };
     const path = `${this.netnsDir}/${name}`;
-    try {
-      await (await open(path, 'wx', 0o444)).close();
-    } catch (cause) {
-      throw netnsCreateError(name, (cause as NodeJS.ErrnoException).code === 'EEXIST' ? 'File exists' : (cause as Error).message, cause);
-    }
+    await createNetnsFile(path, name);
     try {
       try {
         this.sockets.createAt(path);
@@ -318,10 +314,10 @@ export class NetlinkExecutor implements Kernel {
         return;
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw netnsDeleteError(name, (cause as Error).message, (cause as NodeJS.ErrnoException).code === 'EACCES' || (cause as NodeJS.ErrnoException).code === 'EPERM', cause);
+        throw netnsDeleteError(name, (cause as Error).message, cause);
       }
     }
-    throw netnsDeleteError(name, this.sockets.describeErrno(failed), failed === Errno.EPERM || failed === 13, undefined);
+    throw netnsDeleteError(name, this.sockets.describeErrno(failed));
   }
 
   netnsExists(ns: NetnsRef): Promise<boolean> {
@@ -358,22 +354,4 @@ function masterName(socket: RouteSocket, link: LinkMessage): string | undefined 
 
 function dumpLinks(socket: RouteSocket): LinkMessage[] {
   return socket.dump(DUMP_LINKS).map(decodeLinkMessage);
-}
-
-function netnsCreateError(name: string, message: string, cause: unknown): SwitchyardError {
-  if (/File exists/.test(message)) {
-    return new SwitchyardError('SWY_ERR_SANDBOX_EXISTS', `Network namespace "${name}" already exists`, { hint: 'Use another name, or delete the stale one with `ip netns del NAME`.', details: { name }, cause });
-  }
-  if (/not permitted|Permission denied/i.test(message)) {
-    return new SwitchyardError('SWY_ERR_PERMISSION_DENIED', `Could not create network namespace "${name}": ${message}`, { hint: PERMISSION_HINT, details: { name }, cause });
-  }
-  return new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `Could not create network namespace "${name}": ${message}`, { hint: 'Check that /run/netns is writable.', details: { name }, cause });
-}
-
-function netnsDeleteError(name: string, message: string, permission: boolean, cause: unknown): SwitchyardError {
-  return new SwitchyardError(permission ? 'SWY_ERR_PERMISSION_DENIED' : 'SWY_ERR_KERNEL_OP_FAILED', `Could not delete network namespace "${name}": ${message}`, {
-    hint: permission ? PERMISSION_HINT : 'Check for processes holding it with `ip netns pids NAME`.',
-    details: { name },
-    ...(cause === undefined ? {} : { cause }),
-  });
 }
