@@ -3,9 +3,9 @@
 // operation so that whatever the machine does meanwhile lands on all of them alike. Runs inside the lab
 // namespace (bench/run.mjs runs there; alone: scripts/lab.sh node -e "import('./bench/cli-start.mjs')…").
 // Ratios are to `node -e 0`: the targets are --version ≤ 1.1x and connect ≤ 1.3x.
+import { benchDir } from './dirs.mjs';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
@@ -15,7 +15,7 @@ const bin = join(root, 'packages/cli/bin/switchyard.js');
 
 export default async function bench({ log, runs = 3, count = 200, cliCount = Math.min(count, 40) }) {
   if (process.env.SWITCHYARD_LAB !== '1') throw new Error('bench/cli-start.mjs changes the kernel: run it inside scripts/lab.sh');
-  const dir = mkdtempSync(join(tmpdir(), 'swy-clistart-'));
+  const dir = benchDir('swy-clistart-');
   const stateDir = join(dir, 'state');
   const netDir = join(dir, 'net.d');
   mkdirSync(netDir);

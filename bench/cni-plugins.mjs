@@ -2,9 +2,9 @@
 // `node -e 0` (Node's own start), alternating operation by operation in one run (BENCH_ONLY=cni-plugins):
 // the bundled executable (what `switchyard cni install` installs after `pnpm build`) and the unbundled
 // one (bin/switchyard-cni.js over tsc's dist/), on the same network.
+import { benchDir } from './dirs.mjs';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
@@ -28,7 +28,7 @@ const time = async (fn) => {
 
 export default async function bench({ log, count = 200 }) {
   const n = Math.min(count, 40);
-  const dir = mkdtempSync(join(tmpdir(), 'swy-cnibench-'));
+  const dir = benchDir('swy-cnibench-');
   const stateDir = join(dir, 'state');
   const bin = join(dir, 'bin');
   const install = spawnSync(process.execPath, [join(root, 'packages/cli/bin/switchyard.js'), 'cni', 'install', '--dir', bin], { env: { ...process.env, SWITCHYARD_STATE_DIR: stateDir }, encoding: 'utf8' });

@@ -1,9 +1,9 @@
 // Connect / disconnect latency for N sandboxes: Switchyard's library (netlink and iproute2 executors)
 // and CLI beside the CNI reference plugins (bridge, macvlan) exec'd as a runtime does, in one run, inside
 // the lab namespace, alternating ours and theirs operation by operation.
+import { benchDir } from './dirs.mjs';
 import { spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
@@ -41,12 +41,12 @@ async function timed(fn) {
 export default async function bench({ log, count = 200, cliCount = 20 }) {
   const { core, drivers, hostLocal } = await loadSwitchyard();
   const results = [];
-  const stateDir = mkdtempSync(join(tmpdir(), 'swy-bench-'));
-  const cniDir = mkdtempSync(join(tmpdir(), 'cni-bench-'));
+  const stateDir = benchDir('swy-bench-');
+  const cniDir = benchDir('cni-bench-');
   const sy = await core.createSwitchyard({ stateDir, drivers, ipams: [hostLocal], autoloadPlugins: false });
   const c = sy.controller;
   // The reference executor (iproute2) on its own instance and network, in the same run.
-  const ipStateDir = mkdtempSync(join(tmpdir(), 'swy-bench-ip-'));
+  const ipStateDir = benchDir('swy-bench-ip-');
   const syIp = await core.createSwitchyard({ stateDir: ipStateDir, executor: 'iproute2', drivers, ipams: [hostLocal], autoloadPlugins: false });
   const conf = { cniVersion: '1.0.0', name: 'cnibench', type: 'bridge', bridge: 'cnibench0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.99.0.0/16' }]], dataDir: cniDir } };
 

@@ -2,9 +2,9 @@
 // the CNI reference chain a runtime uses for the same thing (bridge with ipMasq, then portmap; both
 // program iptables, which Debian runs on nf_tables), in one run inside the lab, alternating ours and
 // theirs operation by operation.
+import { benchDir } from './dirs.mjs';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
@@ -91,8 +91,8 @@ export default async function bench({ log, count = 200 }) {
   const bridge = (await import(join(root, 'packages/driver-bridge/dist/index.js'))).default;
   const hostLocal = (await import(join(root, 'packages/ipam-host-local/dist/index.js'))).default;
   const { NftablesFirewall } = await import(join(root, 'packages/firewall-nftables/dist/index.js'));
-  const stateDir = mkdtempSync(join(tmpdir(), 'swy-fwbench-'));
-  const cniDir = mkdtempSync(join(tmpdir(), 'cni-fwbench-'));
+  const stateDir = benchDir('swy-fwbench-');
+  const cniDir = benchDir('cni-fwbench-');
   const sy = await core.createSwitchyard({ stateDir, drivers: [bridge], ipams: [hostLocal], autoloadPlugins: false, firewall: new NftablesFirewall() });
   const c = sy.controller;
   const results = [];

@@ -1,9 +1,8 @@
 // host-local allocations per second: Switchyard's HostLocalAllocator in-process vs CNI's host-local binary exec'd
 // once per allocation (as a runtime calls it). Same config, same range size, a fresh temp dataDir per repetition.
 // Needs the built dist: run `npx tsc -b` first.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { benchDir } from './dirs.mjs';
+import { existsSync, rmSync } from 'node:fs';
 import { CNI_BIN, execCni } from './cni.mjs';
 import { median } from './stats.mjs';
 
@@ -17,7 +16,7 @@ function config(dataDir) {
 
 /** Runs `allocateAll(dataDir)` (`count` allocations) in a fresh temp dataDir and returns allocations per second. */
 async function timed(count, allocateAll) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'swy-bench-ipam-'));
+  const dataDir = benchDir('swy-bench-ipam-');
   try {
     const start = process.hrtime.bigint();
     await allocateAll(dataDir);

@@ -22,9 +22,9 @@
 // default: default,semi-1,no-opt+ofs,lite-mode-quiet; --quick: default,lite-mode-quiet at 200); BENCH_MEMORY_REPEAT=R runs R rounds of every
 // configuration (default 1) and reports medians; BENCH_MEMORY_SNAPSHOT=1 writes heap snapshots at 100 and N
 // and logs the largest growth by constructor between them (writing snapshots inflates that child's rss).
+import { benchDir } from './dirs.mjs';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +101,7 @@ async function child(opts) {
   const { open } = await loadLibrary();
   out.imported = measure();
   if (opts.mode === 'import') return out;
-  const stateDir = mkdtempSync(join(tmpdir(), 'swy-memory-'));
+  const stateDir = benchDir('swy-memory-');
   const sy = await open(stateDir);
   const c = sy.controller;
   const net = `mem${process.pid}`;
@@ -243,7 +243,7 @@ export default async function bench({ log, quick = false, repeat = Number(proces
   );
   rows.push({ name: 'rss, library imported only (peer: bare node)', ours: importMiB, peer: floorMiB, unit: 'MiB', lowerIsBetter: true });
 
-  const snapshotDir = process.env.BENCH_MEMORY_SNAPSHOT === '1' ? mkdtempSync(join(tmpdir(), 'swy-memory-snap-')) : undefined;
+  const snapshotDir = process.env.BENCH_MEMORY_SNAPSHOT === '1' ? benchDir('swy-memory-snap-') : undefined;
   for (const name of selected) if (!configs[name]) throw new Error(`memory: unknown configuration ${name} (one of ${Object.keys(configs).join(', ')})`);
   const results = Object.fromEntries(selected.map((name) => [name, []]));
   // Rounds: every configuration once per round, so whatever else the machine does lands on all alike.

@@ -5,10 +5,9 @@
 // the CNI reference bridge plugin exec'd with the same number of concurrent processes. For each level,
 // each repetition times Switchyard's batch and then CNI's, so drift lands on both alike; rates are the
 // medians over the repetitions. BENCH_PARALLEL_LEVELS=1,4 overrides the in-flight levels.
+import { benchDir } from './dirs.mjs';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { median } from './stats.mjs';
@@ -96,8 +95,8 @@ export default async function bench({ log, count = 200, runs = 3, quick = false 
   const levels = (process.env.BENCH_PARALLEL_LEVELS ?? (quick ? '1,4' : '1,4,16')).split(',').map(Number);
   const processes = 4;
   const open = await loadSwitchyard();
-  const stateDir = mkdtempSync(join(tmpdir(), 'swy-parallel-'));
-  const cniDir = mkdtempSync(join(tmpdir(), 'cni-parallel-'));
+  const stateDir = benchDir('swy-parallel-');
+  const cniDir = benchDir('cni-parallel-');
   let sy = await open(stateDir);
   const conf = { cniVersion: '1.0.0', name: 'cnipar', type: 'bridge', bridge: 'cnipar0', isGateway: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16' }]], dataDir: cniDir } };
   const ours = new Set();

@@ -3,9 +3,8 @@
 // operation by operation between the default instance (links retired, deleted in batches) and one
 // created with linkDeletion: 'immediate'. The deferred side's batch is held back until settle(), which
 // is timed and added to its total, so both totals hold all of the kernel's deletion work.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { benchDir } from './dirs.mjs';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
 import { loadLibrary } from './library.mjs';
@@ -16,7 +15,7 @@ export default async function bench({ log, count = 200, runs = 3 }) {
   const n = Math.min(count, 100);
   const lib = await loadLibrary();
   const open = async (tag, linkDeletion) => {
-    const stateDir = mkdtempSync(join(tmpdir(), `swy-retire-${tag}-`));
+    const stateDir = benchDir(`swy-retire-${tag}-`);
     const sy = await lib.open(stateDir, { linkDeletion });
     await sy.controller.createNetwork({ name: 'n', driver: 'bridge', options: { bridge: `swyret${tag}` }, ipam: { ipv4: [{ subnet: `10.8${tag}.0.0/16` }] } });
     return { sy, stateDir };

@@ -5,10 +5,9 @@
 // calls with no IPAM, store or files: the kernel's own share of the growth).
 // BENCH_SCALE_LEVELS=10,100 for a quick run; BENCH_SCALE_PROBES=K (default 20; `--quick`: 10,100 and 5).
 // Returns the table rows and, for the plots, median latency against N for each side.
+import { benchDir } from './dirs.mjs';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { summary } from './stats.mjs';
 import { execCni } from './cni.mjs';
@@ -39,8 +38,8 @@ export default async function bench({ log, quick = false }) {
   // growth that comes from the network itself from growth that comes from every link in the namespace.
   const populatePeers = process.env.BENCH_SCALE_POPULATE !== 'ours';
   const { open } = await loadLibrary();
-  const stateDir = mkdtempSync(join(tmpdir(), 'swy-scale-'));
-  const cniDir = mkdtempSync(join(tmpdir(), 'cni-scale-'));
+  const stateDir = benchDir('swy-scale-');
+  const cniDir = benchDir('cni-scale-');
   const sy = await open(stateDir);
   const c = sy.controller;
   await c.createNetwork({ name: 'scale', driver: 'bridge', options: { bridge: 'swyscale0' }, ipam: { ipv4: [{ subnet: '10.94.0.0/16' }] } });

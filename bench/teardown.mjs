@@ -7,12 +7,12 @@
 // side's own operation times; the reported figure is the median over `runs` repetitions.
 // Alternating lets work that Switchyard defers (its batched link deletion fires 50 ms after a disconnect)
 // run while the CNI side's operation is on the clock, so each repetition also takes both sides down
-// back to back (all of Switchyard's, then settle(), then all of CNI's), on the wall clock, after an
-// untimed bring-up: the fair figure for bulk teardown. BENCH_TEARDOWN_SERIAL=0 skips that round.
+// back to back (all of Switchyard's, then settle(), then all of CNI's), on the wall clock, after a
+// bring-up that is timed the same way (all of Switchyard's, then all of CNI's): the fair figures for bulk
+// work, without either side's after-effects landing on the other's clock. BENCH_TEARDOWN_SERIAL=0 skips that round.
+import { benchDir } from './dirs.mjs';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { median, summary } from './stats.mjs';
 import { execCni } from './cni.mjs';
@@ -41,8 +41,8 @@ const cumulative = (xs) => xs.reduce((acc, v, i) => [...acc, [i + 1, acc[i][1] +
 
 export default async function bench({ log, count = 200, runs = 3 }) {
   const { open } = await loadLibrary();
-  const stateDir = mkdtempSync(join(tmpdir(), 'swy-teardown-'));
-  const cniDir = mkdtempSync(join(tmpdir(), 'cni-teardown-'));
+  const stateDir = benchDir('swy-teardown-');
+  const cniDir = benchDir('cni-teardown-');
   const sy = await open(stateDir);
   const c = sy.controller;
   const hasSettle = typeof sy.settle === 'function';
@@ -103,14 +103,24 @@ export default async function bench({ log, count = 200, runs = 3 }) {
       log(`teardown run ${r + 1}: up ours ${x.oursUp.toFixed(2)} s, CNI ${x.cniUp.toFixed(2)} s; down ours ${x.oursDown.toFixed(2)} s (settle ${(t.settle / 1000).toFixed(2)} s), CNI ${x.cniDown.toFixed(2)} s`);
       if (serial) {
         const more = Array.from({ length: count }, (_, i) => `ts${r}x${i}`);
-        for (const n of more) {
-          leftovers.ours.add(n);
-          await oursUp(n);
-          leftovers.cni.add(`c${n}`);
-          await cniUp(`c${n}`);
-        }
+        const up = {
+          ours: await timed(async () => {
+            for (const n of more) {
+              leftovers.ours.add(n);
+              await oursUp(n);
+            }
+          }),
+          cni: await timed(async () => {
+            for (const n of more) {
+              leftovers.cni.add(`c${n}`);
+              await cniUp(`c${n}`);
+            }
+          }),
+        };
         if (hasSettle) await sy.settle();
         rep.serial = {
+          upOurs: up.ours,
+          upCni: up.cni,
           ours: await timed(async () => {
             for (const n of more) {
               await oursDown(n);
@@ -125,7 +135,9 @@ export default async function bench({ log, count = 200, runs = 3 }) {
             }
           }),
         };
-        log(`teardown run ${r + 1}, back to back: down ours ${(rep.serial.ours / 1000).toFixed(2)} s, CNI ${(rep.serial.cni / 1000).toFixed(2)} s`);
+        log(
+          `teardown run ${r + 1}, back to back: up ours ${(rep.serial.upOurs / 1000).toFixed(2)} s, CNI ${(rep.serial.upCni / 1000).toFixed(2)} s; down ours ${(rep.serial.ours / 1000).toFixed(2)} s, CNI ${(rep.serial.cni / 1000).toFixed(2)} s`,
+        );
       }
     }
   } finally {
@@ -157,6 +169,10 @@ export default async function bench({ log, count = 200, runs = 3 }) {
   ];
   if (hasSettle) rows.push({ name: 'settle() after the last teardown (median)', ours: settle, peer: NaN, unit: 'ms', lowerIsBetter: true });
   if (serial) {
+    totals.serialUpOurs = median(reps.map((r) => r.serial.upOurs)) / 1000;
+    totals.serialUpCni = median(reps.map((r) => r.serial.upCni)) / 1000;
+    log(`bring-up back to back (median of ${runs}): up ours ${totals.serialUpOurs.toFixed(2)} s / CNI ${totals.serialUpCni.toFixed(2)} s (ratio ${(totals.serialUpOurs / totals.serialUpCni).toFixed(2)})`);
+    rows.push({ name: `bring-up total, ${count} sandboxes, back to back (wall clock, median of ${runs})`, ours: totals.serialUpOurs, peer: totals.serialUpCni, unit: 's', lowerIsBetter: true });
     totals.serialOurs = median(reps.map((r) => r.serial.ours)) / 1000;
     totals.serialCni = median(reps.map((r) => r.serial.cni)) / 1000;
     log(`teardown back to back (median of ${runs}): down ours ${totals.serialOurs.toFixed(2)} s / CNI ${totals.serialCni.toFixed(2)} s (ratio ${(totals.serialOurs / totals.serialCni).toFixed(2)})`);

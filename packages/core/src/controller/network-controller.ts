@@ -313,7 +313,17 @@ export class NetworkController {
           endpoints: [],
           createdAt: new Date().toISOString(),
         };
-        const intent: Intent = { kind: 'sandbox.create', id: newId(), sandboxName: sandbox.name, sandboxId: sandbox.id, at: sandbox.createdAt };
+        const adopted = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
+        const makesNetns = mode !== 'host' && adopted === undefined;
+        const intent: Intent = {
+          kind: 'sandbox.create',
+          id: newId(),
+          sandboxName: sandbox.name,
+          sandboxId: sandbox.id,
+          at: sandbox.createdAt,
+          // Named before it exists (one write, not two): recovery's delete of a namespace that was never made is a no-op.
+          ...(makesNetns ? { netnsName: sandbox.name } : {}),
+        };
         // Written first in every mode: the sandbox's files need removing too if this process dies.
         await tx.put('intents', intent.id, intent);
         faultPoint('sandbox.create:intent-written');
@@ -322,7 +332,7 @@ export class NetworkController {
           () => tx.delete('intents', intent.id),
           async (undo) => {
             if (mode !== 'host') {
-              const path = spec.netnsPath ?? (spec.pid !== undefined ? `/proc/${spec.pid}/ns/net` : undefined);
+              const path = adopted;
               if (path !== undefined) {
                 const ns = { kind: 'path' as const, path };
                 const identity = netnsIdentity(path);
@@ -336,7 +346,6 @@ export class NetworkController {
                 sandbox.netns = ns;
                 if (identity) sandbox.netnsIdentity = identity;
               } else {
-                await tx.put('intents', intent.id, { ...intent, netnsName: sandbox.name });
                 sandbox.netns = await this.kernel.createNetns(sandbox.name);
                 sandbox.ownsNetns = true;
                 undo.push(`delete netns ${sandbox.name}`, () => this.kernel.deleteNetns(sandbox.name));

@@ -1,5 +1,5 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRecord } from '../model/types.js';
 import { stripPrefix } from '../util/addresses.js';
@@ -20,15 +20,19 @@ export class SandboxFiles {
     return join(this.runDir, 'sandboxes', sandbox.id);
   }
 
-  /** Writes both files (each replaced atomically) and returns the directory; throws SWY_ERR_STORE_IO on a file-system error. */
+  /**
+   * Writes both files and returns the directory; throws SWY_ERR_STORE_IO on a file-system error.
+   * Synchronous, and straight into a new sandbox's fresh directory (nobody reads it before the sandbox
+   * is committed): a file that is already there is replaced atomically instead.
+   */
   async write(sandbox: SandboxRecord): Promise<string> {
     const dir = this.dirFor(sandbox);
-    await coded('write', dir, async () => {
+    await coded('write', dir, () => {
       // Private up to the sandbox's own directory; its files are bind-mounted into containers (no path walk), readable there.
-      await mkdir(join(this.runDir, 'sandboxes'), { recursive: true, mode: 0o700 });
-      await mkdir(dir, { recursive: true, mode: 0o755 });
-      await this.replace(join(dir, 'hosts'), this.hosts(sandbox));
-      await this.replace(join(dir, 'resolv.conf'), await this.resolvConf(sandbox));
+      makeDir(dir, () => mkdirSync(join(this.runDir, 'sandboxes'), { recursive: true, mode: 0o700 }));
+      writeFresh(join(dir, 'hosts'), this.hosts(sandbox));
+      writeFresh(join(dir, 'resolv.conf'), this.resolvConf(sandbox));
+      return Promise.resolve();
     });
     return dir;
   }
@@ -76,12 +80,12 @@ export class SandboxFiles {
   }
 
   /** The `resolv.conf` content: the sandbox's DNS settings; without name servers, the host's non-loopback ones (as Docker does). */
-  async resolvConf(sandbox: SandboxRecord): Promise<string> {
+  resolvConf(sandbox: SandboxRecord): string {
     const { search, options } = sandbox.dns;
     let { nameservers } = sandbox.dns;
     if (nameservers.length === 0) {
       // Like Docker: inherit the host's servers, minus loopback ones a sandbox cannot reach.
-      const host = await readFile(this.hostResolvConf, 'utf8').catch(() => '');
+      const host = readOrEmpty(this.hostResolvConf);
       nameservers = host
         .split('\n')
         .map((l) => l.trim().split(/\s+/))
@@ -93,11 +97,39 @@ export class SandboxFiles {
     if (options.length > 0) lines.push(`options ${options.join(' ')}`);
     return lines.join('\n') + '\n';
   }
+}
 
-  private async replace(path: string, content: string): Promise<void> {
+/** Makes `dir` (mode 0755; there already is fine), making its parent with `makeParent` first when that is missing. */
+function makeDir(dir: string, makeParent: () => void): void {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw e;
+    makeParent();
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+  }
+}
+
+/** Creates the file with this content; one that exists already is replaced atomically (temp file, rename). */
+function writeFresh(path: string, content: string): void {
+  try {
+    writeFileSync(path, content, { flag: 'wx', mode: 0o644 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const tmp = `${path}.tmp`;
-    await writeFile(tmp, content, { mode: 0o644 });
-    await rename(tmp, path);
+    writeFileSync(tmp, content, { mode: 0o644 });
+    renameSync(tmp, path);
+  }
+}
+
+/** The file's text, or '' when it cannot be read (as a missing host resolv.conf means no servers). */
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
 
