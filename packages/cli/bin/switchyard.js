@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `switchyard` command. CommonJS (bin/package.json), so that `--version` is answered before Node starts
-// its ES module loader; anything else loads the built entry, which loads only the command table; each
-// command imports what it needs when it runs.
+// its ES module loader; anything else loads the bundle (entry.js says when) or the built entry, which loads
+// only the command table; each command imports what it needs when it runs.
 'use strict';
 
 // A reader that went away (`switchyard … | head`) ends the output, not with a stack trace.
@@ -18,7 +18,8 @@ if (argv.length > 0 && argv.every((a) => a === '--version' || a === '-V' || a ==
   const { version } = require('../package.json');
   process.stdout.write(`${argv.includes('--json') ? JSON.stringify({ version }) : version}\n`);
 } else {
-  import('../dist/main.js')
+  const bundled = require('./entry.js').loadBundle(argv, process.env, require('node:path').join(__dirname, '..', 'dist-bundle'));
+  (bundled ? Promise.resolve(bundled) : import('../dist/main.js'))
     .then(({ runCli }) => runCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }))
     .then((code) => {
       process.exitCode = code;

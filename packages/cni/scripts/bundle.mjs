@@ -16,9 +16,10 @@
 // layer's CniError must be one class): their imports of those resolve to the entry's exports.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { commonOptions, keepModuleUrls, realInputs as inputsOf } from '../../../scripts/bundle-common.mjs';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(pkg, 'dist');
@@ -30,37 +31,8 @@ const ENTRY = 'switchyard-cni.cjs';
 
 const sharedKey = (file) => relative(dist, file);
 
-// import.meta.url keeps naming the module's original file (relative to the bundle, so the tree can move):
-// createRequire(import.meta.url)('koffi') resolves from the package that depends on koffi, and
-// new URL('../package.json', import.meta.url) reads that package's own file.
-const keepModuleUrls = {
-  name: 'keep-module-urls',
-  setup(b) {
-    b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
-      const rel = relative(outdir, args.path);
-      return { contents: source.replaceAll('import.meta.url', `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${JSON.stringify(rel)})).href`), loader: 'js', resolveDir: dirname(args.path) };
-    });
-  },
-};
-
-const common = {
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  // koffi is a native module: loaded from node_modules at run time (through createRequire).
-  external: ['koffi'],
-  metafile: true,
-  legalComments: 'none',
-  // A third less to read and hash at each exec; names stay, so stack traces still name functions.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-  // `module`, `require` and `__dirname` in the virtual modules below are CommonJS's, as intended.
-  logOverride: { 'commonjs-variable-in-esm': 'silent' },
-};
+const keepUrls = keepModuleUrls(outdir);
+const common = commonOptions;
 
 rmSync(outdir, { recursive: true, force: true });
 process.on('exit', () => rmSync(outdir, { recursive: true, force: true }));
@@ -88,11 +60,8 @@ const lazyParts = (sharedFiles) => ({
   },
 });
 // Metafile paths are relative to the working directory; virtual modules have a namespace prefix.
-const realInputs = (metafile) =>
-  Object.keys(metafile.inputs)
-    .filter((p) => !/^[\w-]+:/.test(p) && !p.includes('bundle-entry.js'))
-    .map((p) => resolve(process.cwd(), p));
-const dry = await build({ ...common, entryPoints: [join(dist, 'main.js')], write: false, outfile: join(outdir, ENTRY), plugins: [keepModuleUrls, lazyParts([])] });
+const realInputs = (metafile) => inputsOf(metafile, (p) => p.includes('bundle-entry.js'));
+const dry = await build({ ...common, entryPoints: [join(dist, 'main.js')], write: false, outfile: join(outdir, ENTRY), plugins: [keepUrls, lazyParts([])] });
 const shared = realInputs(dry.metafile).filter((f) => f !== join(dist, 'code-cache.js'));
 const outside = shared.filter((f) => !f.startsWith(`${dist}/`));
 if (outside.length > 0) throw new Error(`bundle: the entry (dist/main.js and its static imports) would load more than @switchyard/cni's own modules: ${outside.map((f) => relative(pkg, f)).join(', ')}`);
@@ -112,7 +81,7 @@ const entry = await build({
   },
   outfile: join(outdir, ENTRY),
   banner: { js: '#!/usr/bin/env node' },
-  plugins: [keepModuleUrls, lazyParts(shared)],
+  plugins: [keepUrls, lazyParts(shared)],
 });
 const entryInputs = realInputs(entry.metafile);
 
@@ -123,7 +92,7 @@ const parts = await build({
   outdir,
   outExtension: { '.js': '.cjs' },
   plugins: [
-    keepModuleUrls,
+    keepUrls,
     {
       name: 'shared-with-entry',
       setup(b) {

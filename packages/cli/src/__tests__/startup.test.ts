@@ -49,9 +49,12 @@ describe('startup: --version loads no package, --help only commander', () => {
     expect(eagerPackages('commands/run.ts').packages).toContain('@switchyard/core');
   });
 
-  test('the bin script loads the built entry and nothing else (and package.json for --version)', () => {
+  test('the bin script loads the built entry (or the bundle entry.js picks) and nothing else (and package.json for --version)', () => {
     const bin = readFileSync(join(SRC, '..', 'bin', 'switchyard.js'), 'utf8');
-    expect([...bin.matchAll(/\b(?:import|require)\(?\s*'([^']+)'/g)].map((m) => m[1])).toEqual(['../package.json', '../dist/main.js']);
+    const loads = (text: string) => [...text.matchAll(/\b(?:import|require)\(?\s*'([^']+)'/g)].map((m) => m[1]);
+    expect(loads(bin)).toEqual(['../package.json', './entry.js', 'node:path', '../dist/main.js']);
+    // entry.js chooses with Node's built-ins alone (the bundle and its loader are required by computed path).
+    expect(loads(readFileSync(join(SRC, '..', 'bin', 'entry.js'), 'utf8'))).toEqual(['node:fs', 'node:path']);
     expect(bin).not.toMatch(/^import /m);
     // CommonJS, so that --version is answered before Node starts its ES module loader.
     expect(JSON.parse(readFileSync(join(SRC, '..', 'bin', 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { PluginLoader, SwitchyardError, type PluginKind, type PluginManifest } from '@switchyard/core';
 
@@ -87,8 +86,9 @@ export function installedNames(dir: string): string[] {
 
 /** The directory of the @switchyard/core this CLI runs with (the one its own `import '@switchyard/core'` loads). */
 export function hostCoreDir(): string {
-  // The ESM resolution the CLI's own imports get; require's as a fallback where import.meta.resolve is missing (jest).
-  const entry = typeof import.meta.resolve === 'function' ? fileURLToPath(import.meta.resolve(CORE)) : createRequire(import.meta.url).resolve(CORE);
+  // Core's exports have one "default" entry, so require's resolution finds the file the CLI's own imports load
+  // (and works in the bundled CLI, where import.meta.resolve does not exist).
+  const entry = createRequire(import.meta.url).resolve(CORE);
   for (let dir = dirname(entry); dir !== dirname(dir); dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === CORE) return dir;
