@@ -1,4 +1,4 @@
-import type { Firewall, Switchyard, SwitchyardOptions } from '@switchyard/core';
+import type { DnsService, Firewall, Switchyard, SwitchyardOptions } from '@switchyard/core';
 import type { DoctorProbes } from './doctor/probes.js';
 import type { CommandStarter, SignalSource } from './run/child-process.js';
 import type { PingFn } from './demo/ping.js';
@@ -62,6 +62,13 @@ export interface CliDeps {
    * is not given, no firewall is looked for: a fake kernel never meets the real nftables.
    */
   firewall?: () => Firewall | undefined;
+  /**
+   * The DNS service (default: `@switchyard/dns`'s responder for the state dir, upstream servers from
+   * `SWITCHYARD_DNS_UPSTREAM` (comma-separated) or the host's; `SWITCHYARD_DNS=none` gives none). When
+   * `createSwitchyard` is replaced (tests) and this is not given, there is none: no responder process is
+   * started for a fake kernel.
+   */
+  dns?: (stateDir: string) => DnsService | undefined;
   /**
    * Runs npm for `plugin install/rm` (default: `npm` from PATH, umask 022); tests pass a fake.
    *

@@ -16,9 +16,25 @@ export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change'
     // Recovery may touch the kernel; reads must work without privileges.
     recover: purpose === 'change',
     ...(await firewallOption(ctx)),
+    ...(await dnsOption(ctx, stateDir)),
     ...(ctx.debug ? { logger: consoleLogger('debug') } : { logger: consoleLogger('warn') }),
   };
   return (ctx.deps.createSwitchyard ?? createSwitchyard)(options);
+}
+
+/** The DNS service for this command: the state dir's responder unless tests replaced createSwitchyard or SWITCHYARD_DNS=none. */
+async function dnsOption(ctx: CliContext, stateDir: string): Promise<Pick<SwitchyardOptions, 'dns'>> {
+  if (ctx.deps.dns) {
+    const dns = ctx.deps.dns(stateDir);
+    return dns ? { dns } : {};
+  }
+  if (ctx.deps.createSwitchyard || ctx.io.env.SWITCHYARD_DNS === 'none') return {};
+  const { createDnsService } = await import('@switchyard/dns');
+  const upstreams = (ctx.io.env.SWITCHYARD_DNS_UPSTREAM ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  return { dns: createDnsService({ stateDir, ...(upstreams.length > 0 ? { upstreams } : {}) }) };
 }
 
 /** The firewall for this command: nftables unless the host lacks it or SWITCHYARD_FIREWALL says otherwise. */

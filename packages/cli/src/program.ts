@@ -112,6 +112,8 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--subnet6 <cidr>', 'IPv6 subnet, e.g. fd00:88::/64 (implies --ipv6)')
     .option('--gateway6 <ip>', 'IPv6 gateway')
     .option('--internal', 'no default route towards the gateway, no masquerade')
+    .option('--disable-dns', "no DNS responder for this network's sandboxes (on by default for bridge and veth networks)")
+    .option('--dns', 'a DNS responder on the gateway answering the names of its sandboxes (bridge and veth only; the default there)')
     .option('--label <k=v>', 'label (repeatable)', collect)
     .option('-o, --opt <k=v>', 'driver option (repeatable), e.g. -o mtu=1400', collect)
     .option('--from-file <conf>', 'take the network from an rkt/CNI conf file')
@@ -284,6 +286,12 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .description('remove what a crash, a reboot or a killed run left stale; restore vanished network objects')
     .option('--dry-run', 'only print what would be done')
     .action(async (opts: { dryRun?: boolean }) => (await import('./commands/gc.js')).gc(ctx, opts));
+  program
+    .command('dns')
+    .description("run the state dir's DNS responder in the foreground (connects start one on demand; for systemd)")
+    .option('--upstream <addr>', 'server for names that are not local, ip or ip:port (repeatable; default SWITCHYARD_DNS_UPSTREAM, else the host resolv.conf)', collect)
+    .option('--port <n>', 'port to listen on at each gateway (default 53)')
+    .action(async (opts: { upstream?: string[]; port?: string }) => (await import('./commands/dns.js')).dns(ctx, opts));
   program
     .command('doctor')
     .description('check what this machine supports: kernel features, tools, privileges, state dir')

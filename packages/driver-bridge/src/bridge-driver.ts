@@ -27,18 +27,38 @@ export function hostVethName(endpointId: string): string {
 }
 
 /**
+ * A new bridge with a MAC address of its own, set after creation (as libnetwork does). Left to itself a
+ * Linux bridge takes the lowest MAC of its ports and changes it when that port leaves: every sandbox's
+ * ARP entry for the gateway then points nowhere, and traffic to the gateway (its DNS responder, the
+ * default route) stops for the seconds neighbour discovery takes to notice. Derived from the network
+ * id, locally administered: the same after a restore.
+ */
+function newBridge(name: string, networkId: string, mtu: number | undefined): KernelOp[] {
+  const mac = ['02', ...(networkId.slice(0, 10).match(/../g) ?? [])].join(':');
+  return [
+    { op: 'link.add', kind: 'bridge', name, ...(mtu ? { mtu } : {}) },
+    { op: 'link.set', name, mac },
+  ];
+}
+
+/** The bridge driver's capability: local scopes; the host holds each network's gateway address on the bridge, so a DNS responder can listen there. */
+export const BRIDGE_CAPABILITY = {
+  /** Network and endpoint data is meaningful on this host only. */
+  dataScope: 'local',
+  /** Endpoints reach each other on this host only. */
+  connectivityScope: 'local',
+  /** The gateway is the host's: DNS is on by default for the driver's networks. */
+  hostGateway: true,
+} as const;
+
+/**
  * A Linux bridge per network, a veth pair per endpoint: the host end is a bridge port, the peer is
  * created straight inside the sandbox under its final name (no move, no rename: one host batch).
  */
 export class BridgeDriver implements NetworkDriver {
   readonly type = 'bridge';
-  /** Local scopes: the driver's state and connectivity are this host's only. */
-  readonly capability = {
-    /** Network and endpoint data is meaningful on this host only. */
-    dataScope: 'local',
-    /** Endpoints reach each other on this host only. */
-    connectivityScope: 'local',
-  } as const;
+  /** Local scopes, and the host holds the gateway (so DNS is on by default). */
+  readonly capability = BRIDGE_CAPABILITY;
 
   constructor(
     private readonly kernel: Kernel,
@@ -67,7 +87,7 @@ export class BridgeDriver implements NetworkDriver {
       });
     }
     const steps: KernelOp[] = [];
-    if (!existing) steps.push({ op: 'link.add', kind: 'bridge', name, ...(o.mtu ? { mtu: o.mtu } : {}) });
+    if (!existing) steps.push(...newBridge(name, network.id, o.mtu));
     const added: string[] = [];
     if (o.isGateway) {
       const present = existing ? new Set((await this.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === name).map((a) => a.cidr)) : new Set<string>();
@@ -103,7 +123,7 @@ export class BridgeDriver implements NetworkDriver {
     const notes: string[] = [];
     if (!bridge) {
       notes.push(`bridge ${name} is missing`);
-      steps.push({ op: 'link.add', kind: 'bridge', name, ...(o.mtu ? { mtu: o.mtu } : {}) });
+      steps.push(...newBridge(name, network.id, o.mtu));
     }
     if (o.isGateway) {
       const present = bridge ? new Set((await this.kernel.listAddrs(HOST_NS)).filter((a) => a.dev === name).map((a) => a.cidr)) : new Set<string>();

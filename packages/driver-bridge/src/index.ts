@@ -6,9 +6,9 @@
  * @module \@switchyard/driver-bridge
  */
 import { defineDriver } from '@switchyard/core';
-import { BridgeDriver } from './bridge-driver.js';
+import { BRIDGE_CAPABILITY, BridgeDriver } from './bridge-driver.js';
 
-export { BridgeDriver, hostVethName } from './bridge-driver.js';
+export { BRIDGE_CAPABILITY, BridgeDriver, hostVethName } from './bridge-driver.js';
 export { readBridgeOptions, type BridgeOptions } from './options.js';
 
 /** The built-in bridge driver. */
@@ -17,7 +17,7 @@ const bridgeDriver = defineDriver({
   type: 'bridge',
   version: '0.1.0',
   description: 'Linux bridge per network, veth pair per endpoint',
-  capability: { dataScope: 'local', connectivityScope: 'local' },
+  capability: BRIDGE_CAPABILITY,
   create: ({ kernel, store }) => new BridgeDriver(kernel, store),
 });
 export default bridgeDriver;

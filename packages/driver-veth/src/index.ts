@@ -6,9 +6,9 @@
  * @module \@switchyard/driver-veth
  */
 import { defineDriver } from '@switchyard/core';
-import { VethDriver } from './veth-driver.js';
+import { VETH_CAPABILITY, VethDriver } from './veth-driver.js';
 
-export { VethDriver, hostVethName, type VethOptions } from './veth-driver.js';
+export { VETH_CAPABILITY, VethDriver, hostVethName, type VethOptions } from './veth-driver.js';
 export { VETH_PRESETS } from './presets.js';
 
 /** The built-in point-to-point (veth) driver. */
@@ -17,7 +17,7 @@ const vethDriver = defineDriver({
   type: 'veth',
   version: '0.1.0',
   description: 'point-to-point veth pair per endpoint, host end routes (CNI ptp, rkt default)',
-  capability: { dataScope: 'local', connectivityScope: 'local' },
+  capability: VETH_CAPABILITY,
   create: () => new VethDriver(),
 });
 export default vethDriver;

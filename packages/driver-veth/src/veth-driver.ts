@@ -34,6 +34,16 @@ export function hostVethName(endpointId: string): string {
   return `syp${endpointId.slice(0, 10)}`;
 }
 
+/** The veth driver's capability: local scopes; the host holds each network's gateway address on every host end, so a DNS responder can listen there. */
+export const VETH_CAPABILITY = {
+  /** Network and endpoint data is meaningful on this host only. */
+  dataScope: 'local',
+  /** Endpoints reach each other on this host only. */
+  connectivityScope: 'local',
+  /** The gateway is the host's: DNS is on by default for the driver's networks. */
+  hostGateway: true,
+} as const;
+
 /**
  * Point-to-point networking (CNI ptp, rkt's default network): one veth pair per endpoint, no bridge.
  * The host end carries the gateway address as a /32 (/128) and a host route to the container's
@@ -41,13 +51,8 @@ export function hostVethName(endpointId: string): string {
  */
 export class VethDriver implements NetworkDriver {
   readonly type = 'veth';
-  /** Local scopes: the driver's state and connectivity are this host's only. */
-  readonly capability = {
-    /** Network and endpoint data is meaningful on this host only. */
-    dataScope: 'local',
-    /** Endpoints reach each other on this host only. */
-    connectivityScope: 'local',
-  } as const;
+  /** Local scopes, and the host holds the gateway (so DNS is on by default). */
+  readonly capability = VETH_CAPABILITY;
 
   validateNetworkOptions(options: JsonObject): JsonObject {
     const o = readDriverOptions(

@@ -70,7 +70,8 @@ function stateFiles(): Record<string, string> {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name !== 'lock' && !name.startsWith('last_reserved_ip') && !relative(root, path).startsWith('state/locks/')) out[relative(root, path)] = readFileSync(path, 'utf8');
+      // The DNS responder's log grows with every SIGHUP, as any log does: not state.
+      else if (name !== 'lock' && name !== 'responder.log' && !name.startsWith('last_reserved_ip') && !relative(root, path).startsWith('state/locks/')) out[relative(root, path)] = readFileSync(path, 'utf8');
     }
   };
   walk(join(root, 'state'));

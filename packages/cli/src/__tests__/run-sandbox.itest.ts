@@ -80,15 +80,21 @@ describe('run gives the command its sandbox: hosts, resolv.conf and hostname, in
     expect(seen.hosts).toContain('127.0.0.1\tlocalhost\n');
     expect(seen.hosts).toContain('10.211.0.40\titviewer\n');
     expect(seen.hosts).not.toBe(host.hosts);
-    expect(seen.resolv).toBe(
+    // The network's DNS responder (its gateway) is the name server of a sandbox on it.
+    expect(seen.resolv).toBe('nameserver 10.211.0.1\n');
+    expect(seen.names).toEqual(['itviewer', 'itviewer']);
+    // On a network without DNS, the host's name servers (loopback ones left out), as Docker's default bridge.
+    ok('network', 'create', 'itnodns', '--subnet', '10.211.1.0/24', '--disable-dns');
+    const plain = cli('run', '--net=itnodns', '--', 'sh', '-c', VIEW);
+    expect(plain.code).toBe(0);
+    expect(sections(plain.stdout).resolv).toBe(
       hostNameservers()
         .map((n) => `nameserver ${n}\n`)
         .join(''),
     );
-    expect(seen.names).toEqual(['itviewer', 'itviewer']);
     // Nothing of the run is left on the host side: files, hostname, mounts.
     expect(hostView()).toEqual(host);
-    ok('network', 'rm', 'itview', 'default-restricted');
+    ok('network', 'rm', 'itview', 'itnodns', 'default-restricted');
     expect(await settledSnapshot(initial)).toEqual(initial);
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { askEcho, startEchoServer, SwitchyardError, type NetnsRef, type Switchyard } from '@switchyard/core';
 import type { CliContext } from '../context.js';
 import { enterLab, LAB_ENV, reexecInLab, setUpOutside } from '../demo/lab.js';
-import { pingFromSandbox } from '../demo/ping.js';
+import { pingFromSandbox, resolveFromSandbox } from '../demo/ping.js';
 import { runDemoScenario, type DemoOutcome } from '../demo/scenario.js';
 import { realProbes } from '../doctor/probes.js';
 import { EXIT_CODES } from '../output/failure.js';
@@ -58,7 +58,15 @@ export async function demo(ctx: CliContext): Promise<void> {
     // The outside world needs the real lab (a namespace of its own) and a firewall to publish through.
     const outside = marker && !ctx.deps.demoInPlace && sy.controller.firewallName !== 'none' ? await setUpOutside() : undefined;
     const echo = outside ? { serve: startEchoServer, ask: (ns: NetnsRef, host: string, port: number) => askEcho(ns, host, port) } : undefined;
-    outcome = await runDemoScenario({ sy, ping: ctx.deps.ping ?? pingFromSandbox, now: () => ctx.now(), print: (t) => ctx.say(t.replace(/\n$/, '')), ipForward, ...(outside && echo ? { outside, echo } : {}) });
+    outcome = await runDemoScenario({
+      sy,
+      ping: ctx.deps.ping ?? pingFromSandbox,
+      ...(ctx.deps.ping ? {} : { resolve: resolveFromSandbox }),
+      now: () => ctx.now(),
+      print: (t) => ctx.say(t.replace(/\n$/, '')),
+      ipForward,
+      ...(outside && echo ? { outside, echo } : {}),
+    });
   } finally {
     await sy?.close();
     await dispose();

@@ -87,6 +87,13 @@ function render(r: DoctorReport): string {
   out.push('Firewall');
   out.push(fw.backend === 'none' ? '  ✗ backend: none (install nftables): no masquerade, no published ports, no isolation rules' : `  ✓ backend: ${fw.backend} (table inet switchyard; \`switchyard firewall show\`)`);
   out.push(`  forwarding: IPv4 ${on(fw.ipv4Forwarding)}, IPv6 ${on(fw.ipv6Forwarding)} (turned on when a masquerading network or a published port needs it, and left on)`, '');
+  const dns = r.dns;
+  out.push('DNS');
+  if (dns.state === 'running') {
+    out.push(`  ✓ dns responder running (pid ${dns.pid ?? '?'}), upstream ${dns.upstreams.length > 0 ? dns.upstreams.join(', ') : 'none (other names fail)'}`);
+    for (const n of dns.networks) out.push(`      ${n.name}: ${n.listening.join(', ')}`);
+  } else out.push('  dns responder stopped (it runs while a network with DNS has endpoints; the next operation starts it)');
+  out.push('');
   const p = r.privileges;
   out.push('Privileges');
   out.push(`  uid ${p.uid}, CAP_NET_ADMIN ${p.netAdmin ? 'yes' : 'no'}, CAP_SYS_ADMIN ${p.sysAdmin ? 'yes' : 'no'}`);

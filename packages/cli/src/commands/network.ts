@@ -18,6 +18,8 @@ export interface NetworkCreateFlags {
   subnet6?: string;
   gateway6?: string;
   internal?: boolean;
+  disableDns?: boolean;
+  dns?: boolean;
   label?: string[];
   opt?: string[];
   fromFile?: string;
@@ -57,12 +59,14 @@ function specFromFlags(name: string | undefined, f: NetworkCreateFlags): Network
     : undefined;
   const ipv6 = f.ipv6 === true || v6 !== undefined;
   const ipamOptions = parseKeyValues('--ipam-opt', f.ipamOpt);
+  if (f.dns && f.disableDns) throw usageError('--dns and --disable-dns contradict each other', 'Give one of them (bridge and veth networks have DNS unless --disable-dns).');
   return {
     name,
     driver: f.driver ?? 'bridge',
     ipam: { ...(f.ipamDriver ? { driver: f.ipamDriver } : {}), ...(v4 ? { ipv4: [v4] } : {}), ...(v6 ? { ipv6: [v6] } : {}), ...(Object.keys(ipamOptions).length > 0 ? { options: ipamOptions } : {}) },
     ...(ipv6 ? { ipv6: true } : {}),
     ...(f.internal ? { internal: true } : {}),
+    ...(f.disableDns ? { dns: false } : f.dns ? { dns: true } : {}),
     labels: parseKeyValues('--label', f.label),
     options: parseKeyValues('-o', f.opt),
   };
@@ -82,7 +86,7 @@ function auxAddressFlags(f: NetworkCreateFlags): { 4?: Record<string, string>; 6
 }
 
 async function specFromFile(name: string | undefined, f: NetworkCreateFlags): Promise<NetworkSpec> {
-  const clash = (['subnet', 'gateway', 'ipRange', 'subnet6', 'gateway6', 'ipv6', 'internal'] as const).filter((k) => f[k] !== undefined);
+  const clash = (['subnet', 'gateway', 'ipRange', 'subnet6', 'gateway6', 'ipv6', 'internal', 'dns', 'disableDns'] as const).filter((k) => f[k] !== undefined);
   if (clash.length > 0 || (f.opt ?? []).length > 0 || (f.auxAddress ?? []).length > 0 || (f.ipamOpt ?? []).length > 0 || f.driver !== undefined || f.ipamDriver !== undefined) {
     throw usageError('--from-file takes the network from the file; it cannot be combined with address, driver, IPAM or -o flags', 'Put those settings in the file, or leave out --from-file.');
   }

@@ -28,3 +28,21 @@ export const pingFromSandbox: PingFn = (from, address, count) =>
       resolve(parsePing(String(stdout)));
     });
   });
+
+/** Asks the DNS server `server` for the A records of `name` from inside a sandbox: the addresses, or the resolver's error code. */
+export type ResolveFn = (from: SandboxRecord, server: string, name: string) => Promise<string[] | string>;
+
+/** The real lookup: this Node, in the sandbox's namespace (`nsenter --net`), asking `server` directly. */
+export const resolveFromSandbox: ResolveFn = (from, server, name) =>
+  new Promise((resolve, reject) => {
+    const script = `const r = new (require('node:dns').promises.Resolver)({ timeout: 2000, tries: 2 }); r.setServers([process.argv[1]]); r.resolve4(process.argv[2]).then((a) => console.log(JSON.stringify(a)), (e) => console.log(JSON.stringify(e.code)));`;
+    const [program, ...args] = commandLine([process.execPath, '-e', script, server, name], from);
+    execFile(program as string, args, { timeout: 15_000 }, (error, stdout) => {
+      if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(error);
+      try {
+        resolve(JSON.parse(String(stdout)) as string[] | string);
+      } catch {
+        resolve(`no answer (${error instanceof Error ? error.message : String(stdout).trim()})`);
+      }
+    });
+  });

@@ -2,7 +2,7 @@ import { HOST_NS, type EndpointRecord, type NetnsRef, type SandboxRecord, type S
 import type { OutsideWorld } from './lab.js';
 import { formatRows, formatTable } from '../output/table.js';
 import { netnsText } from '../output/views.js';
-import type { PingFn, PingResult } from './ping.js';
+import type { PingFn, PingResult, ResolveFn } from './ping.js';
 
 /** One expected outcome of the demo and whether it happened. */
 export interface DemoCheck {
@@ -24,6 +24,8 @@ export interface DemoOutcome {
 export interface DemoEnv {
   sy: Switchyard;
   ping: PingFn;
+  /** Name lookups from inside a sandbox (the DNS check runs when the network has a responder). */
+  resolve?: ResolveFn;
   now: () => number;
   /** Human output (nothing under --json). */
   print: (text: string) => void;
@@ -145,6 +147,16 @@ export async function runDemoScenario(env: DemoEnv): Promise<DemoOutcome> {
             : `no reply, as expected: other network, and the lab does not route between them (ip_forward ${env.ipForward})`
           : `unexpected: ${replies(p2)}; db should be isolated from frontend`,
     });
+    // Names: frontend's DNS responder (on its gateway) answers web1 with web2's address.
+    const dnsServer = web1.endpoints[0]?.dnsServers?.[0];
+    if (dnsServer !== undefined && env.resolve) {
+      const got = await env.resolve(web1, dnsServer, 'web2');
+      record({
+        what: 'web1 looks up "web2"',
+        ok: Array.isArray(got) && got.includes(addr(web2)),
+        detail: Array.isArray(got) ? `${got.join(', ')}, from frontend's DNS responder on ${dnsServer}` : `no answer from ${dnsServer}: ${got}`,
+      });
+    }
     const p3 = await env.ping(db, dbGateway, PINGS);
     (samples['ping rtt'] ??= []).push(...p3.times);
     record({

@@ -1,4 +1,4 @@
-import type { KernelFeature, RegisteredPlugin, Switchyard } from '@switchyard/core';
+import type { DnsStatus, KernelFeature, RegisteredPlugin, Switchyard } from '@switchyard/core';
 import { loadNetDir } from '../netd/net-dir.js';
 import { listInstalled, pluginDirOf, type InstalledPlugin } from '../plugins/plugin-dir.js';
 import { mayChangeKernel, type Privileges } from '../privileges.js';
@@ -34,6 +34,8 @@ export interface DoctorReport {
   stateDir: DirStatus & { path: string };
   /** The firewall backend in use, and whether the host forwards (Switchyard turns it on when a network needs it). */
   firewall: { backend: string; ipv4Forwarding: string | null; ipv6Forwarding: string | null };
+  /** The DNS responder of the state dir: running (which networks, on which addresses) or stopped. */
+  dns: DnsStatus;
   /** The net dir's files: each network usable or not (an error for that network only), what is not applied, files declaring nothing. */
   netd: NetDirReport;
 }
@@ -126,6 +128,7 @@ export async function gatherReport(sy: Switchyard, probes: DoctorProbes, env: { 
     privileges: { ...priv, mayChangeKernel: may },
     stateDir,
     firewall: { backend: sy.controller.firewallName, ipv4Forwarding: probes.sysctl('net.ipv4.ip_forward') ?? null, ipv6Forwarding: probes.sysctl('net.ipv6.conf.all.forwarding') ?? null },
+    dns: await sy.controller.dnsStatus(),
     netd: await netDirReport(env.netDir),
   };
 }

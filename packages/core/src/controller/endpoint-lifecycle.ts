@@ -1,3 +1,4 @@
+import { dnsServersOf } from './dns-hooks.js';
 import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
 import type { ConnectOptions, EndpointRecord, EndpointRouting, NetworkRecord, SandboxRecord } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
@@ -410,6 +411,7 @@ export class EndpointLifecycle {
       }
     }
     const routing: EndpointRouting = { v4: false, v6: false, connected: false, onlink: false };
+    const dnsServers = dnsServersOf(network);
     return {
       id: newId(),
       name: endpointName(sandbox, network),
@@ -419,6 +421,7 @@ export class EndpointLifecycle {
       ifname,
       ...(mac ? { mac } : {}),
       aliases: opts.aliases ?? [],
+      ...(dnsServers.length > 0 ? { dnsServers } : {}),
       portBindings,
       gatewayPriority: opts.gatewayPriority ?? 0,
       routing,

@@ -28,6 +28,8 @@ import { Reconciler, type GcAction, type GcReport } from './reconciler.js';
 import { assertFirewallFor, firewallNetwork, firewallState, forwardingSteps } from '../firewall/firewall-intents.js';
 import { HostPortBook, rebuildHostPorts } from '../firewall/host-ports.js';
 import type { FirewallCheck, FirewallState } from '../spi/firewall.js';
+import type { DnsService, DnsStatus } from '../spi/dns.js';
+import { assertDnsPossible, networkGetsDns } from './dns-hooks.js';
 
 /** The IPAM driver a network uses when its spec names none. */
 export const DEFAULT_IPAM = 'host-local';
@@ -53,6 +55,7 @@ export class NetworkController {
     @inject(TOKENS.Firewall) private readonly firewall: Firewall,
     @inject(TOKENS.SandboxFiles) private readonly files: SandboxFiles,
     @inject(TOKENS.Options) private readonly options: ResolvedOptions,
+    @inject(TOKENS.Dns) private readonly dns: DnsService,
   ) {
     this.endpoints = new EndpointLifecycle(kernel, drivers, firewall, files, logger, (name) => store.get<NetworkRecord>('networks', name));
     this.reconciler = new Reconciler(kernel, drivers, this.endpoints, logger);
@@ -73,6 +76,7 @@ export class NetworkController {
       });
     }
     const driver = await this.drivers.driver(spec.driver);
+    assertDnsPossible(spec.name, spec.dns, driver, this.dns);
     const attaching = attachesEndpoints(driver);
     if (attaching && (spec.ipam !== undefined || spec.ipv6 === true)) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Network driver "${driver.type}" allocates addresses itself, so network "${spec.name}" takes no IPAM settings or IPv6 switch`, {
@@ -135,6 +139,7 @@ export class NetworkController {
             if (family === 4) network.ipv4 = assignment;
             else network.ipv6 = assignment;
           }
+          network.dns = networkGetsDns(spec.dns, driver, network, this.dns);
           const pools = [network.ipv4?.poolId, network.ipv6?.poolId].filter((p): p is string => p !== undefined);
           // Pools are named in the intent so a crash before commit can release them.
           await tx.put('intents', intent.id, { ...intent, pools } satisfies Intent);
@@ -248,6 +253,7 @@ export class NetworkController {
       },
     );
     this.emit('network.deleted', network);
+    if (network.dns === true) await this.dns.refresh();
     return network;
   }
 
@@ -412,6 +418,7 @@ export class NetworkController {
     });
     for (const { e, n } of left) if (n) this.emit('endpoint.left', e, sandbox, n);
     this.emit('sandbox.deleted', sandbox);
+    if (left.some(({ n }) => n?.dns === true)) await this.dns.refresh();
     return sandbox;
   }
 
@@ -468,6 +475,7 @@ export class NetworkController {
       }
     });
     this.emit('endpoint.joined', result.endpoint, result.sandbox, result.network);
+    if (result.network.dns === true) await this.serveDns([result.network]);
     return result.endpoint;
   }
 
@@ -499,7 +507,28 @@ export class NetworkController {
     });
     if (result.retire) this.retirement?.retired(result.retire);
     this.emit('endpoint.left', result.endpoint, result.sandbox, result.network);
+    // The responder drops a network whose last endpoint left (and exits when none is left).
+    if (result.network.dns === true) await this.dns.refresh();
     return result.endpoint;
+  }
+
+  /**
+   * Makes sure the DNS responder answers for these networks (a name resolves as soon as the connect that
+   * asked returns). The connect has happened either way: a responder that cannot start is logged, with
+   * its code, not thrown (`doctor` shows it; the next operation tries again).
+   */
+  private async serveDns(networks: NetworkRecord[]): Promise<void> {
+    try {
+      await this.dns.serve(networks);
+    } catch (e) {
+      const code = isSwitchyardError(e) ? ` (${e.code})` : '';
+      this.logger.warn(`DNS for ${networks.map((n) => `network "${n.name}"`).join(', ')} is not answering${code}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The DNS responder's state, for `doctor`. */
+  dnsStatus(): Promise<DnsStatus> {
+    return this.dns.status();
   }
 
   /**
@@ -602,6 +631,8 @@ export class NetworkController {
     }
     if (handled > 0) this.emit('recovery.completed', { rolledBack: handled });
     await this.restoreFirewall();
+    // A responder killed while it served networks comes back with the next operation.
+    await this.dns.revive();
     return handled;
   }
 

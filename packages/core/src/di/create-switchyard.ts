@@ -14,6 +14,8 @@ import type { DriverManifest, IpamManifest } from '../registry/plugin.js';
 import { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { FileStore } from '../store/file-store.js';
 import type { Firewall } from '../spi/firewall.js';
+import type { DnsService } from '../spi/dns.js';
+import { NO_DNS } from '../controller/dns-hooks.js';
 import type { Kernel } from '../spi/kernel.js';
 import type { StateStore } from '../spi/state-store.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
@@ -61,6 +63,8 @@ export interface SwitchyardOptions {
   store?: StateStore;
   /** The firewall backend (`@switchyard/firewall-nftables`); default `none` (no masquerade, no published ports). */
   firewall?: Firewall;
+  /** The DNS responder service (`createDnsService` of `@switchyard/dns`); default none: networks get no DNS unless one is given. */
+  dns?: DnsService;
   /** Where automatic host ports (host port 0 / `-p 80`) come from; default 49152-65535. */
   hostPortRange?: [number, number];
   /** Where warnings and debug output go; default {@link silentLogger}. */
@@ -133,6 +137,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   else c.register(TOKENS.Kernel, { useClass: NetlinkExecutor }, scoped);
   if (options.firewall) c.register(TOKENS.Firewall, { useValue: options.firewall });
   else c.register(TOKENS.Firewall, { useClass: UnavailableFirewall }, scoped);
+  c.register(TOKENS.Dns, { useValue: options.dns ?? NO_DNS });
   c.register(TOKENS.DriverRegistry, { useClass: PluginRegistry }, scoped);
   c.register(NetworkController, { useClass: NetworkController }, scoped);
 

@@ -8,6 +8,8 @@ export const TOKENS = {
   StateStore: Symbol.for('switchyard.StateStore'),
   /** The {@link Firewall} backend. */
   Firewall: Symbol.for('switchyard.Firewall'),
+  /** The {@link DnsService} (`NO_DNS` when the instance has none). */
+  Dns: Symbol.for('switchyard.Dns'),
   /** The {@link Logger}. */
   Logger: Symbol.for('switchyard.Logger'),
   /** The {@link SwitchyardEventBus}. */

@@ -111,6 +111,10 @@ export const ERROR_CODES = {
   SWY_ERR_PORT_CONFLICT: 'Conflict',
   /** An automatic host port (`-p 80`, host port 0) was asked for and every port of the host port range is taken. */
   SWY_ERR_PORT_RANGE_EXHAUSTED: 'Unavailable',
+  /** The DNS responder of the state dir could not be started or did not come to listen on a network's gateway in time; the hint says where its log is. The connect itself stands. */
+  SWY_ERR_DNS_UNAVAILABLE: 'Unavailable',
+  /** DNS was asked for on a network whose driver gives the host no address on it (macvlan, ipvlan, a CNI network): the responder has nowhere to listen. */
+  SWY_ERR_DNS_UNSUPPORTED: 'InvalidArgument',
   /** A feature is declared but not built yet. */
   SWY_ERR_NOT_IMPLEMENTED: 'NotImplemented',
   // driver-cni (CNI plugins as a network driver)

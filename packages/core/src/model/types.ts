@@ -53,6 +53,14 @@ export interface NetworkSpec {
   ipv4?: boolean;
   /** No external connectivity: no default route towards the gateway, no masquerade. */
   internal?: boolean;
+  /**
+   * Names of the network's sandboxes answered by a DNS responder on its gateway (Podman's way; Docker's
+   * user-defined networks): sandboxes on it resolve each other's names and aliases, and get the gateway as
+   * their name server. Default: on where the driver gives the host an address on the network (bridge,
+   * veth), off elsewhere; asking for it where there is none is SWY_ERR_DNS_UNSUPPORTED. Needs a
+   * DnsService (`createSwitchyard({ dns })`; the CLI gives one).
+   */
+  dns?: boolean;
   /** Free-form key/value labels, kept with the network. */
   labels?: Record<string, string>;
   /** Driver-specific options, validated by the driver. */
@@ -87,6 +95,8 @@ export interface NetworkRecord {
   ipv6?: PoolAssignment;
   /** No external connectivity: no default route towards the gateway, no masquerade. */
   internal: boolean;
+  /** Whether the DNS responder answers for this network ({@link NetworkSpec.dns}); absent in records made before DNS existed: off. */
+  dns?: boolean;
   /** The network's labels. */
   labels: Record<string, string>;
   /** Driver options after the driver normalised them. */
@@ -282,8 +292,10 @@ export interface EndpointRecord {
   gateway4?: string;
   /** IPv6 gateway (no prefix), when the network has one. */
   gateway6?: string;
-  /** Extra names for its address, in the sandbox's `hosts` file. */
+  /** Extra names for its address, in the sandbox's `hosts` file and, on a network with DNS, its neighbours' answers. */
   aliases: string[];
+  /** The network's DNS responder addresses (its gateways), when the network has DNS: the sandbox's name servers while it is connected. */
+  dnsServers?: string[];
   /** Published ports, with the host ports actually picked. */
   portBindings: PortBinding[];
   /** Its priority for providing the sandbox's default route (higher wins). */

@@ -59,13 +59,14 @@ export function checkCapability(manifest: DriverManifest, source: string): void 
   for (const key of ['dataScope', 'connectivityScope']) {
     if (!SCOPES.includes(cap[key] as string)) problems.push(`\`${key}\` is ${quoteValue(cap[key])}, expected "local" or "global"`);
   }
+  if (cap.hostGateway !== undefined && typeof cap.hostGateway !== 'boolean') problems.push(`\`hostGateway\` is ${quoteValue(cap.hostGateway)}, expected a boolean`);
   for (const key of Object.keys(cap)) {
-    if (key !== 'dataScope' && key !== 'connectivityScope') problems.push(`\`${key}\` is not a capability this core knows`);
+    if (key !== 'dataScope' && key !== 'connectivityScope' && key !== 'hostGateway') problems.push(`\`${key}\` is not a capability this core knows`);
   }
   if (problems.length > 0) {
     throw pluginCheckError('capability', {
       message: `${source} declares an invalid capability: ${problems.join('; ')}`,
-      hint: 'Declare `capability: { dataScope: "local" | "global", connectivityScope: "local" | "global" }`.',
+      hint: 'Declare `capability: { dataScope: "local" | "global", connectivityScope: "local" | "global", hostGateway?: boolean }`.',
       details: { problems },
     });
   }

@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SandboxRecord } from '../model/types.js';
@@ -38,23 +38,19 @@ export class SandboxFiles {
   }
 
   /**
-   * Rewrites only `hosts` (what changes when endpoints join or leave); resolv.conf stays as created.
-   * In place, as Docker does: a container (or `run --sandbox`) has the file bind-mounted, and a bind
-   * mount keeps showing the old inode after a rename. New content first, then the length, so a reader
-   * never sees an empty file. Synchronous: a few hundred bytes cost microseconds, where each await on
-   * the thread pool costs a round trip.
+   * Rewrites `hosts` (what changes when endpoints join or leave), and `resolv.conf` when its name servers
+   * changed (an endpoint on a network with DNS joined or left). In place, as Docker does: a container (or
+   * `run --sandbox`) has the files bind-mounted, and a bind mount keeps showing the old inode after a
+   * rename. New content first, then the length, so a reader never sees an empty file. Synchronous: a few
+   * hundred bytes cost microseconds, where each await on the thread pool costs a round trip.
    */
   async writeHosts(sandbox: SandboxRecord): Promise<void> {
-    const path = join(this.dirFor(sandbox), 'hosts');
+    const dir = this.dirFor(sandbox);
+    let path = join(dir, 'hosts');
     try {
-      const content = Buffer.from(this.hosts(sandbox));
-      const fd = openSync(path, 'r+');
-      try {
-        writeSync(fd, content, 0, content.length, 0);
-        ftruncateSync(fd, content.length);
-      } finally {
-        closeSync(fd);
-      }
+      rewriteInPlace(path, this.hosts(sandbox), false);
+      path = join(dir, 'resolv.conf');
+      rewriteInPlace(path, this.resolvConf(sandbox), true);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw storeIoError('write', path, e);
       await this.write(sandbox);
@@ -79,10 +75,15 @@ export class SandboxFiles {
     return lines.join('\n') + '\n';
   }
 
-  /** The `resolv.conf` content: the sandbox's DNS settings; without name servers, the host's non-loopback ones (as Docker does). */
+  /**
+   * The `resolv.conf` content: the sandbox's own name servers when it was given some; else the DNS
+   * responders of its networks with DNS, in the order it joined them (Podman's way); else the host's
+   * non-loopback ones (as Docker does). Then its search domains and options.
+   */
   resolvConf(sandbox: SandboxRecord): string {
     const { search, options } = sandbox.dns;
     let { nameservers } = sandbox.dns;
+    if (nameservers.length === 0) nameservers = [...new Set(sandbox.endpoints.flatMap((e) => e.dnsServers ?? []))];
     if (nameservers.length === 0) {
       // Like Docker: inherit the host's servers, minus loopback ones a sandbox cannot reach.
       const host = readOrEmpty(this.hostResolvConf);
@@ -96,6 +97,26 @@ export class SandboxFiles {
     if (search.length > 0) lines.push(`search ${search.join(' ')}`);
     if (options.length > 0) lines.push(`options ${options.join(' ')}`);
     return lines.join('\n') + '\n';
+  }
+}
+
+/**
+ * Overwrites the file's content in place (same inode): new content from offset 0, then the length. With
+ * `onlyIfChanged`, reads it first and leaves it alone when it already says this. Throws ENOENT when the
+ * file is missing.
+ */
+function rewriteInPlace(path: string, text: string, onlyIfChanged: boolean): void {
+  const content = Buffer.from(text);
+  const fd = openSync(path, 'r+');
+  try {
+    if (onlyIfChanged) {
+      const current = Buffer.alloc(content.length + 1);
+      if (readSync(fd, current, 0, current.length, 0) === content.length && current.subarray(0, content.length).equals(content)) return;
+    }
+    writeSync(fd, content, 0, content.length, 0);
+    ftruncateSync(fd, content.length);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -7,6 +7,12 @@ export interface DriverCapability {
   dataScope: 'local' | 'global';
   /** `local`: endpoints reach each other on this host only; `global`: they can reach across hosts (macvlan/ipvlan on a shared LAN). */
   connectivityScope: 'local' | 'global';
+  /**
+   * True when the host holds the network's gateway address (on a bridge, or on each host end of a veth
+   * pair), so a service on the host can listen there for the network's sandboxes: DNS is on by default
+   * for such networks ({@link NetworkSpec.dns}) and refused on the others.
+   */
+  hostGateway?: boolean;
 }
 
 /** A network as a driver sees it: IPAM has already run. */

@@ -33,6 +33,25 @@ describe('bridge driver on the real kernel', () => {
     expect(inside.stdout).toContain(ea.ipv4);
   });
 
+  it('the bridge keeps its own MAC as ports come and go, so sandboxes reach the gateway at once after a neighbour leaves', async () => {
+    await sy.controller.createNetwork({ name: 'mac', driver: 'bridge', options: { bridge: 'swyit-mac' }, ipam: { ipv4: [{ subnet: '10.57.0.0/24' }] } });
+    const mac = async () => (await execIn(HOST_NS, ['ip', '-br', 'link', 'show', 'swyit-mac'])).stdout.trim().split(/\s+/)[2];
+    const own = await mac();
+    const a = await sy.controller.createSandbox({ name: 'it-mac-a' });
+    await sy.controller.createSandbox({ name: 'it-mac-b' });
+    await sy.controller.connect('mac', 'it-mac-a');
+    for (let round = 0; round < 3; round++) {
+      await sy.controller.connect('mac', 'it-mac-b');
+      expect(await mac()).toBe(own);
+      expect(await ping(a.netns, '10.57.0.1', { tries: 1 })).toBe(true);
+      await sy.controller.disconnect('mac', 'it-mac-b');
+      await sy.settle();
+      // Left to itself a bridge would now take another port's MAC, and a's ARP entry would point nowhere.
+      expect(await mac()).toBe(own);
+      expect(await ping(a.netns, '10.57.0.1', { tries: 1 })).toBe(true);
+    }
+  });
+
   it('with isolate on, sandboxes reach the gateway but not each other', async () => {
     await sy.controller.createNetwork({ name: 'iso', driver: 'bridge', options: { bridge: 'swyit-iso', isolate: true }, ipam: { ipv4: [{ subnet: '10.52.0.0/24' }] } });
     const a = await sy.controller.createSandbox({ name: 'it-iso-a' });

@@ -1,7 +1,7 @@
 import { defineDriver, type DriverManifest } from '../../registry/plugin.js';
 import { SwitchyardError } from '../../errors/switchyard-error.js';
 import type { JsonObject } from '../../model/types.js';
-import type { DriverNetwork, NetworkDriver } from '../../spi/network-driver.js';
+import type { DriverCapability, DriverNetwork, NetworkDriver } from '../../spi/network-driver.js';
 
 export interface FixtureControls {
   /** Make this driver method throw once. */
@@ -10,7 +10,7 @@ export interface FixtureControls {
 }
 
 /** A small bridge-like driver for controller tests: a bridge per network, a veth per endpoint moved in by core. */
-export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 'fixture'): DriverManifest {
+export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 'fixture', extra: Pick<DriverCapability, 'hostGateway'> = {}): DriverManifest {
   const fail = (method: NonNullable<FixtureControls['failIn']>) => {
     controls.calls.push(method);
     if (controls.failIn === method) {
@@ -22,7 +22,7 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
   const bridgeOf = (n: DriverNetwork) => (typeof n.state.bridge === 'string' ? n.state.bridge : bridge(n.id));
   const driver: NetworkDriver = {
     type,
-    capability: { dataScope: 'local', connectivityScope: 'local' },
+    capability: { dataScope: 'local', connectivityScope: 'local', ...extra },
     validateNetworkOptions(options: JsonObject) {
       for (const key of Object.keys(options)) {
         if (key !== 'label') throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `unknown option ${key}`, { hint: 'fixture takes "label" only' });
