@@ -50,8 +50,6 @@ class Forward {
   constructor(readonly query: DecodedPacket) {}
 }
 
-const ignoreSendError = (): void => undefined;
-
 /** dgram's `lookup` for sends to addresses that are already literal: hands the address straight back. */
 function literalAddress(address: string, options: LookupOneOptions | number, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   callback(null, address, address.includes(':') ? 6 : 4);
@@ -244,7 +242,7 @@ export class Responder {
       return;
     }
     if (!(here instanceof Forward)) {
-      if (here !== undefined) udp.send(here, from.port, from.address, ignoreSendError);
+      if (here !== undefined) udp.send(here, from.port, from.address);
       return;
     }
     this.forwarded(here, message, 'udp').then(
