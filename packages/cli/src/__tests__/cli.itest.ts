@@ -225,7 +225,7 @@ describe('switchyard on the real kernel', () => {
 });
 
 describe('switchyard demo on the real kernel', () => {
-  test('demo exits 0, shows the pings, a published port and masqueraded egress, and leaves nothing in the caller’s namespace', async () => {
+  test('demo exits 0, shows the pings, a name lookup, a published port and masqueraded egress, and leaves nothing in the caller’s namespace', async () => {
     const initial = await kernelSnapshot();
     const r = cli('demo');
     expect(r.code).toBe(0);
@@ -234,7 +234,9 @@ describe('switchyard demo on the real kernel', () => {
     // The outside world: a client beyond the host reaches web1's published port with its own address; web2 goes out masqueraded.
     expect(r.stdout).toMatch(/✓ {2}outside \(198\.51\.100\.2\) → host 198\.51\.100\.1:8080\s+web1 answered and saw the client as 198\.51\.100\.2/);
     expect(r.stdout).toMatch(/✓ {2}web2 → outside \(198\.51\.100\.2:80\)\s+the outside saw 198\.51\.100\.1, the host's address: masqueraded/);
-    expect(r.stdout).toMatch(/✓ all 16 checks passed \(connect took \d+\.\d ms median\)/);
+    // Names: web1 finds web2 through frontend's DNS responder.
+    expect(r.stdout).toMatch(/✓ {2}web1 looks up "web2"\s+10\.88\.0\.3, from frontend's DNS responder on 10\.88\.0\.1/);
+    expect(r.stdout).toMatch(/✓ all 17 checks passed \(connect took \d+\.\d ms median\)/);
     // The demo ran in its own namespace: the lab namespace it was started from is unchanged.
     expect(await kernelSnapshot()).toEqual(initial);
   });
