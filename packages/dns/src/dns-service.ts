@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SwitchyardError, type DnsService, type DnsStatus, type NetworkRecord } from '@switchyard/core';
@@ -41,6 +41,17 @@ function gatewaysOf(n: NetworkRecord): string[] {
   return [n.ipv4?.gateway, n.ipv6?.gateway].filter((a): a is string => typeof a === 'string' && a !== '');
 }
 
+/** The log is appended to by every responder started; past this size it becomes `<log>.1` (replacing an older one) first. */
+export const LOG_ROTATE_BYTES = 1024 * 1024;
+
+function keepLogSmall(log: string): void {
+  try {
+    if (statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
+  } catch {
+    // No log yet (or it cannot be moved: it keeps growing, which loses nothing).
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -64,6 +75,7 @@ export function createDnsService(options: DnsServiceOptions): DnsService {
   const start = (): ChildProcess => {
     spawnError = undefined;
     mkdirSync(dnsDir(stateDir), { recursive: true, mode: 0o700 });
+    keepLogSmall(paths.log);
     const log = openSync(paths.log, 'a', 0o600);
     try {
       const [file, ...prefix] = command;

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkRecord } from '@switchyard/core';
 import { outcomeOf, requireLab, waitUntil } from '@switchyard/core/testing';
-import { createDnsService } from '../dns-service.js';
+import { createDnsService, LOG_ROTATE_BYTES } from '../dns-service.js';
 import { readResponderFile } from '../responder-file.js';
 import { dataOf, FakeUpstream, queryPacket, udpQuery } from './dns-lab.js';
 import { StateDocs } from './state-docs.js';
@@ -188,5 +188,26 @@ test('a responder that fails on its own is not started again and again: serve() 
     expect(readFileSync(join(other.stateDir, 'dns', 'responder.log'), 'utf8')).toBe('broken build\n');
   } finally {
     other.cleanup();
+  }
+});
+
+test('a log grown past 1 MiB is moved to responder.log.1 when a responder is started, so it never grows without end', async () => {
+  const own = new StateDocs();
+  try {
+    const gamma = own.network('gamma', { dns: true, gateway4: '127.0.31.1' });
+    own.sandbox('g1', [{ network: 'gamma', ipv4: '127.0.31.2/8' }]);
+    const log = join(own.stateDir, 'dns', 'responder.log');
+    mkdirSync(join(own.stateDir, 'dns'), { recursive: true });
+    writeFileSync(log, 'x'.repeat(LOG_ROTATE_BYTES + 1));
+    await createDnsService({ stateDir: own.stateDir, port: PORT, upstreams: [`${UPSTREAM}:${PORT}`] }).serve([gamma]);
+    const pid = readResponderFile(own.stateDir)?.pid;
+    if (pid !== undefined) pids.add(pid);
+    expect(statSync(`${log}.1`).size).toBe(LOG_ROTATE_BYTES + 1);
+    expect(statSync(log).size).toBeLessThan(4096);
+    expect(readFileSync(log, 'utf8')).toMatch(/listening on 127\.0\.31\.1/);
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
+    await waitUntil(() => pid === undefined || !alive(pid), 'the responder to exit');
+  } finally {
+    own.cleanup();
   }
 });
