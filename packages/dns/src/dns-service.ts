@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SwitchyardError, type DnsService, type DnsStatus, type NetworkRecord } from '@switchyard/core';
+import { SwitchyardError, dnsServersOf, type DnsService, type DnsStatus, type NetworkRecord } from '@switchyard/core';
 import { hostPort } from './addresses.js';
 import { dnsDir, isResponderProcess, readResponderFile, responderPaths, type ResponderFile } from './responder-file.js';
 import { hostNameservers, parseUpstream, formatUpstream } from './upstreams.js';
@@ -33,12 +33,8 @@ function defaultBin(): string {
 function covers(file: ResponderFile, networks: readonly NetworkRecord[]): boolean {
   return networks.every((n) => {
     const listed = file.networks.find((l) => l.id === n.id);
-    return listed !== undefined && gatewaysOf(n).every((a) => listed.listening.includes(hostPort(a, file.port)));
+    return listed !== undefined && dnsServersOf(n).every((a) => listed.listening.includes(hostPort(a, file.port)));
   });
-}
-
-function gatewaysOf(n: NetworkRecord): string[] {
-  return [n.ipv4?.gateway, n.ipv6?.gateway].filter((a): a is string => typeof a === 'string' && a !== '');
 }
 
 /** The log is appended to by every responder started; past this size it becomes `<log>.1` (replacing an older one) first. */
@@ -97,13 +93,13 @@ export function createDnsService(options: DnsServiceOptions): DnsService {
 
   return {
     async serve(asked) {
-      const networks = asked.filter((n) => n.dns === true && gatewaysOf(n).length > 0);
+      const networks = asked.filter((n) => dnsServersOf(n).length > 0);
       if (networks.length === 0) return;
       const deadline = Date.now() + readyTimeoutMs;
       let child: ChildProcess | undefined;
       let lastHup = 0;
       for (;;) {
-        // The common case, after every connect: a live responder lists them all (a file read, a signal 0, a cmdline read).
+        // The common case, after every connect: a live responder lists them all (responder.json and the lock's holder read).
         const file = live();
         if (file !== undefined && covers(file, networks)) return;
         if (file !== undefined) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Answer } from 'dns-packet';
-import type { NetworkRecord, SandboxRecord } from '@switchyard/core';
+import { dnsServersOf, type NetworkRecord, type SandboxRecord } from '@switchyard/core';
 import { addressOfReverseName, canonicalAddress, normalName } from './addresses.js';
 import { DocumentDirectory } from './document-directory.js';
 
@@ -54,8 +54,8 @@ interface NetworkIndex {
 /**
  * The names the responder answers, read from the state store: for each network with DNS, the names
  * (sandbox name, host name, endpoint aliases) and addresses of the sandboxes on it, scoped by asker.
- * {@link check} picks up store changes at the cost of two stats when nothing changed; lookups are map
- * reads, so a query costs O(1) in the number of sandboxes.
+ * {@link check} picks up store changes (nothing at all when watching and nothing changed, else two
+ * stats); lookups are map reads, so a query costs O(1) in the number of sandboxes.
  */
 export class Records {
   private readonly networksDir: DocumentDirectory<NetworkRecord>;
@@ -139,7 +139,7 @@ export class Records {
     this.served = this.networksDir
       .documents()
       .filter((n) => n?.dns === true && inUse.has(n.id))
-      .map((n) => ({ id: n.id, name: n.name, addresses: [n.ipv4?.gateway, n.ipv6?.gateway].filter((a): a is string => typeof a === 'string' && a !== '') }))
+      .map((n) => ({ id: n.id, name: n.name, addresses: dnsServersOf(n) }))
       .filter((n) => n.addresses.length > 0)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const servedIds = new Set(this.served.map((n) => n.id));

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SwitchyardError, familyOf } from '@switchyard/core';
+import { SwitchyardError, familyOf, resolvConfNameservers } from '@switchyard/core';
 import { hostPort } from './addresses.js';
 
 /** An upstream name server. */
@@ -43,13 +43,9 @@ export function formatUpstream(upstream: Upstream): string {
 
 /** The `nameserver` addresses of a resolv.conf text (loopback ones included), in order; zone ids dropped. */
 export function nameserversOf(resolvConf: string): string[] {
-  const servers: string[] = [];
-  for (const line of resolvConf.split('\n')) {
-    const m = /^\s*nameserver\s+(\S+)/.exec(line);
-    const address = m?.[1]?.replace(/%.*$/, '');
-    if (address !== undefined && familyOf(address) !== undefined) servers.push(address);
-  }
-  return servers;
+  return resolvConfNameservers(resolvConf)
+    .map((address) => address.replace(/%.*$/, ''))
+    .filter((address) => familyOf(address) !== undefined);
 }
 
 /** The host's name servers, from /etc/resolv.conf (none when it cannot be read). */

@@ -11,10 +11,13 @@ export const NO_DNS: DnsService = {
   status: (): Promise<DnsStatus> => Promise.resolve({ state: 'stopped', networks: [], upstreams: [] }),
 };
 
-/** The addresses a network's responder listens on (its gateways), which its sandboxes use as name servers. */
+/**
+ * The addresses a network's responder listens on (its gateways, IPv4 first), which its sandboxes use as
+ * name servers; none when the network has no DNS. (Records read back from disk are not trusted to be well formed.)
+ */
 export function dnsServersOf(network: NetworkRecord): string[] {
   if (network.dns !== true) return [];
-  return [network.ipv4?.gateway, network.ipv6?.gateway].filter((a): a is string => a !== undefined);
+  return [network.ipv4?.gateway, network.ipv6?.gateway].filter((a): a is string => typeof a === 'string' && a !== '');
 }
 
 /** Refuses `dns: true` on a network the host holds no address of, before anything is made. */

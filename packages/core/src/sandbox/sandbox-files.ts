@@ -86,12 +86,7 @@ export class SandboxFiles {
     if (nameservers.length === 0) nameservers = [...new Set(sandbox.endpoints.flatMap((e) => e.dnsServers ?? []))];
     if (nameservers.length === 0) {
       // Like Docker: inherit the host's servers, minus loopback ones a sandbox cannot reach.
-      const host = readOrEmpty(this.hostResolvConf);
-      nameservers = host
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/))
-        .filter((w) => w[0] === 'nameserver' && w[1] && !w[1].startsWith('127.') && w[1] !== '::1')
-        .map((w) => w[1] as string);
+      nameservers = resolvConfNameservers(readOrEmpty(this.hostResolvConf)).filter((n) => !n.startsWith('127.') && n !== '::1');
     }
     const lines = nameservers.map((n) => `nameserver ${n}`);
     if (search.length > 0) lines.push(`search ${search.join(' ')}`);
@@ -131,6 +126,15 @@ function makeDir(dir: string, makeParent: () => void): void {
     makeParent();
     mkdirSync(dir, { recursive: true, mode: 0o755 });
   }
+}
+
+/** The addresses of a resolv.conf text's `nameserver` lines, in order, as written (loopback ones included). */
+export function resolvConfNameservers(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((w) => w[0] === 'nameserver' && w[1])
+    .map((w) => w[1] as string);
 }
 
 /** Creates the file with this content; one that exists already is replaced atomically (temp file, rename). */
