@@ -1,4 +1,4 @@
-import type { KernelOp, LinkAddOp, NetnsRef, RouteOp } from '../spi/kernel.js';
+import { VXLAN_DEFAULT_PORT, type KernelOp, type LinkAddOp, type NetnsRef, type RouteOp } from '../spi/kernel.js';
 
 /**
  * Pure translation of kernel operations into iproute2 batch lines (one argv array per operation).
@@ -54,6 +54,13 @@ function linkAddArgs(op: LinkAddOp, ctx: CommandContext): string[] {
       break;
     case 'vlan':
       args.push('id', String(op.vlanId));
+      break;
+    case 'vxlan':
+      // dstport always: without it the kernel takes 8472, not IANA's 4789 (ip warns about it).
+      args.push('id', String(op.vni), 'dstport', String(op.port ?? VXLAN_DEFAULT_PORT));
+      if (op.local !== undefined) args.push('local', op.local);
+      args.push(op.learning === true ? 'learning' : 'nolearning');
+      if (op.proxy !== false) args.push('proxy');
       break;
     default:
       break;

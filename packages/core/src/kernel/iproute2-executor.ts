@@ -297,7 +297,7 @@ export class IproutesExecutor implements Kernel {
     });
     const kinds = await this.linkKinds;
     if (!(feature in kinds)) {
-      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${JSON.stringify(feature)} is not a kernel feature Switchyard can probe`, { hint: 'Use veth, bridge, macvlan, ipvlan, vlan, dummy or nftables.' });
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${JSON.stringify(feature)} is not a kernel feature Switchyard can probe`, { hint: 'Use veth, bridge, macvlan, ipvlan, vlan, dummy, vxlan or nftables.' });
     }
     return kinds[feature];
   }

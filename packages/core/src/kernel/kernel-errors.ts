@@ -42,7 +42,8 @@ export function classifyIpMessage(step: KernelStep, message: string): KernelFail
   if (/Cannot find device|Device does not exist|Device "[^"]*" does not exist|No such device/i.test(m)) return 'link-missing';
   if (/Unknown device type/i.test(m)) return 'unsupported';
   if (/Operation not supported/i.test(m)) return step.op.op === 'link.add' ? 'unsupported' : 'other';
-  if (/File exists|already assigned/i.test(m)) return 'exists';
+  // A vxlan link whose VNI and port another one of the namespace already has: EEXIST, with the kernel's own sentence.
+  if (/File exists|already assigned|VXLAN device with the specified VNI already exists/i.test(m)) return 'exists';
   if ((step.op.op === 'addr.del' || step.op.op === 'route.del') && /No such process|Address not found|address not found|Cannot assign requested address/i.test(m)) return 'entry-missing';
   if (/Nexthop has invalid gateway|No route to host|Network is unreachable|is not up/i.test(m)) return 'unreachable';
   if (step.op.op === 'link.set' && step.op.master !== undefined && /Exchange full/i.test(m)) return 'bridge-full';
@@ -58,6 +59,9 @@ function codeAndHint(step: KernelStep, reason: KernelFailureReason): { code: Err
   const op = step.op;
   switch (reason) {
     case 'exists':
+      if (op.op === 'link.add' && op.kind === 'vxlan') {
+        return { code: 'SWY_ERR_LINK_EXISTS', hint: 'Pick another link name; or another VNI or UDP port, when another vxlan link of the namespace has these (`ip -d link show type vxlan`).' };
+      }
       if (op.op === 'link.add' || (op.op === 'link.set' && (op.newName !== undefined || op.netns !== undefined))) {
         return { code: 'SWY_ERR_LINK_EXISTS', hint: 'Pick another link name, or delete the stale link (`ip link del NAME` in that namespace).' };
       }

@@ -9,7 +9,7 @@ import { runBatch, runTool, type BatchRunnerDeps } from './ip-batch.js';
  */
 
 export type LinkKindFeature = Exclude<KernelFeature, 'nftables'>;
-export const LINK_KIND_FEATURES: readonly LinkKindFeature[] = ['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy'];
+export const LINK_KIND_FEATURES: readonly LinkKindFeature[] = ['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'vxlan'];
 
 export interface ProbeDeps extends BatchRunnerDeps {
   readonly nft: string;
@@ -45,6 +45,7 @@ export async function probeLinkKinds(deps: ProbeDeps): Promise<Record<LinkKindFe
       ipvlan: { op: 'link.add', kind: 'ipvlan', name: 'p4', parent: 'p1', mode: 'l2', flag: 'bridge' },
       vlan: { op: 'link.add', kind: 'vlan', name: 'p5', parent: 'p0', vlanId: 2 },
       dummy: { op: 'link.add', kind: 'dummy', name: 'p6' },
+      vxlan: { op: 'link.add', kind: 'vxlan', name: 'p7', vni: 42 },
     };
     const steps: KernelStep[] = LINK_KIND_FEATURES.map((k) => ({ ns, op: ops[k] }));
     const outcome = await runBatch(deps, ns, steps, { force: true });

@@ -190,3 +190,9 @@ export const assertVlanId = (id: unknown): number => assertInteger(id, 'VLAN id'
 export const assertLinkGroup = (group: unknown): number => assertInteger(group, 'link group', 0, 0xffffffff);
 /** A route metric (unsigned 32-bit); throws SWY_ERR_INVALID_OPTION otherwise. */
 export const assertMetric = (metric: unknown): number => assertInteger(metric, 'route metric', 0, 0xffffffff);
+/** The largest VXLAN network identifier (24 bits). */
+export const MAX_VNI = 0xffffff;
+/** A VXLAN network identifier from 1 to 16777215; throws SWY_ERR_INVALID_OPTION otherwise. */
+export const assertVni = (vni: unknown): number => assertInteger(vni, 'VXLAN VNI', 1, MAX_VNI);
+/** A UDP port from 1 to 65535; throws SWY_ERR_INVALID_OPTION otherwise. */
+export const assertUdpPort = (port: unknown): number => assertInteger(port, 'UDP port', 1, 65535);

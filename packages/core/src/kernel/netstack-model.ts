@@ -1,4 +1,4 @@
-import type { AddrInfo, LinkAddOp, LinkInfo, LinkKind, LinkSetOp, NetnsRef, RouteInfo, RouteOp } from '../spi/kernel.js';
+import { VXLAN_DEFAULT_PORT, type AddrInfo, type LinkAddOp, type LinkInfo, type LinkKind, type LinkSetOp, type NetnsRef, type RouteInfo, type RouteOp } from '../spi/kernel.js';
 import { nsKey } from './describe-step.js';
 import { BRIDGE_MAX_PORTS, type KernelFailureReason } from './kernel-errors.js';
 import { cidrContains, parseCidr } from './names.js';
@@ -44,6 +44,16 @@ export interface ModelLink {
   peerId?: number;
   parentId?: number;
   port?: PortFlags;
+  vxlan?: VxlanConfig;
+}
+
+/** What a vxlan link was created with (normalised: every field explicit). */
+interface VxlanConfig {
+  vni: number;
+  port: number;
+  local?: string;
+  learning: boolean;
+  proxy: boolean;
 }
 
 interface ModelAddr {
@@ -169,6 +179,15 @@ export class NetstackModel {
       parent = this.needLink(key, op.parent);
       if (op.mtu !== undefined && op.mtu > parent.mtu) fail('other', 'RTNETLINK answers: Invalid argument');
     }
+    let vxlan: VxlanConfig | undefined;
+    if (op.kind === 'vxlan') {
+      vxlan = { vni: op.vni, port: op.port ?? VXLAN_DEFAULT_PORT, learning: op.learning === true, proxy: op.proxy !== false, ...(op.local === undefined ? {} : { local: op.local }) };
+      // The kernel keeps one vxlan link per VNI, UDP port and address family (of `local`) in a namespace.
+      const family = (c: VxlanConfig): number => (c.local?.includes(':') ? 6 : 4);
+      const wanted = vxlan;
+      const clash = [...this.links.values()].some((l) => l.ns === target && l.vxlan && l.vxlan.vni === wanted.vni && l.vxlan.port === wanted.port && family(l.vxlan) === family(wanted));
+      if (clash) fail('exists', 'Error: A VXLAN device with the specified VNI already exists.');
+    }
     let peerNs: string | undefined;
     if (op.kind === 'veth') {
       peerNs = op.peer.netns ? nsKey(op.peer.netns) : key;
@@ -178,6 +197,7 @@ export class NetstackModel {
     const link = this.newLink(target, op.name, op.kind, op.mtu ?? parent?.mtu ?? 1500, op.mac);
     link.group = op.group ?? 0;
     if (parent) link.parentId = parent.id;
+    if (vxlan) link.vxlan = vxlan;
     if (op.kind === 'veth' && peerNs !== undefined) {
       const peer = this.newLink(peerNs, op.peer.name, 'veth', op.peer.mtu ?? 1500, op.peer.mac);
       peer.peerId = link.id;
@@ -513,6 +533,7 @@ export class NetstackModel {
               parent: nameOf(l.parentId),
               peer: peer ? `${peer.ns}/${peer.name}` : undefined,
               port: l.port,
+              vxlan: l.vxlan,
             }),
           ) as unknown;
         });

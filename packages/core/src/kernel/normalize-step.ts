@@ -1,7 +1,22 @@
 import { detailValue, quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError, isSwitchyardError } from '../errors/switchyard-error.js';
-import type { KernelOp, KernelStep, LinkAddOp, LinkSetOp, RouteOp } from '../spi/kernel.js';
-import { assertIfName, assertLinkGroup, assertMetric, assertMtu, assertNetnsRef, assertSysctlKey, assertSysctlValue, assertVlanId, normalizeMac, parseIpAddress, parseCidr, parseRouteDst } from './names.js';
+import { VXLAN_DEFAULT_PORT, type KernelOp, type KernelStep, type LinkAddOp, type LinkSetOp, type RouteOp } from '../spi/kernel.js';
+import {
+  assertIfName,
+  assertLinkGroup,
+  assertMetric,
+  assertMtu,
+  assertNetnsRef,
+  assertSysctlKey,
+  assertSysctlValue,
+  assertUdpPort,
+  assertVlanId,
+  assertVni,
+  normalizeMac,
+  parseIpAddress,
+  parseCidr,
+  parseRouteDst,
+} from './names.js';
 
 /**
  * Checks one step completely and returns it in canonical form (lower-case MACs, canonical CIDRs,
@@ -69,8 +84,19 @@ function normalizeLinkAdd(op: LinkAddOp): LinkAddOp {
       });
     case 'vlan':
       return compact({ ...base, kind: 'vlan', parent: assertIfName(op.parent, 'parent link name'), vlanId: assertVlanId(op.vlanId) });
+    case 'vxlan':
+      // Defaults filled in: every executor and the model then read one explicit form.
+      return compact({
+        ...base,
+        kind: 'vxlan',
+        vni: assertVni(op.vni),
+        port: op.port === undefined ? VXLAN_DEFAULT_PORT : assertUdpPort(op.port),
+        local: op.local === undefined ? undefined : parseIpAddress(op.local, 'VXLAN local address').address,
+        learning: optionalBool(op.learning, 'learning') ?? false,
+        proxy: optionalBool(op.proxy, 'proxy') ?? true,
+      });
     default:
-      return option(`${quoteValue((op as { kind?: unknown }).kind)} is not a link kind Switchyard can create`, 'Use veth, bridge, macvlan, ipvlan, vlan or dummy.', (op as { kind?: unknown }).kind);
+      return option(`${quoteValue((op as { kind?: unknown }).kind)} is not a link kind Switchyard can create`, 'Use veth, bridge, macvlan, ipvlan, vlan, dummy or vxlan.', (op as { kind?: unknown }).kind);
   }
 }
 
@@ -120,7 +146,7 @@ function normalizeRoute(op: RouteOp): RouteOp {
 
 /**
  * Checks every name and value of an operation (see the `assert*`/`parse*` helpers) and returns it in canonical
- * form (addresses canonical, defaults dropped, route family filled in). Throws SWY_ERR_INVALID_NAME,
+ * form (addresses canonical, defaults dropped except a vxlan link's port, learning and proxy, which are filled in; route family filled in). Throws SWY_ERR_INVALID_NAME,
  * SWY_ERR_INVALID_OPTION, SWY_ERR_INVALID_CIDR or SWY_ERR_INVALID_MAC naming the bad value.
  */
 export function normalizeOp(op: KernelOp): KernelOp {

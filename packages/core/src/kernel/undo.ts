@@ -1,5 +1,8 @@
 import type { AppliedPlan, KernelStep, LinkSetOp } from '../spi/kernel.js';
 
+/** The metric the kernel gives an IPv6 route added without one. */
+const IPV6_DEFAULT_ROUTE_METRIC = 1024;
+
 /**
  * The undo of each kernel step, shared by every executor so that rollback means the same thing
  * everywhere. Pure: the state it needs (a sysctl's previous value, a link's attributes before a
@@ -121,8 +124,10 @@ export function undoOf(step: AppliedStep): KernelStep[] {
     case 'addr.del':
       return [{ ns: step.ns, op: { ...op, op: 'addr.add' } }];
     case 'route.add': {
-      // Deleting matches on destination, gateway, device and metric; the other attributes are not needed.
-      const del = Object.fromEntries(Object.entries({ dst: op.dst, via: op.via, dev: op.dev, metric: op.metric, family: op.family }).filter(([, v]) => v !== undefined));
+      // Deleting matches on destination, gateway, device and metric; the other attributes are not needed. An IPv6
+      // delete without a metric takes the first match (the lowest metric): name the default one the route got.
+      const metric = op.metric ?? (op.family === 6 ? IPV6_DEFAULT_ROUTE_METRIC : undefined);
+      const del = Object.fromEntries(Object.entries({ dst: op.dst, via: op.via, dev: op.dev, metric, family: op.family }).filter(([, v]) => v !== undefined));
       return [{ ns: step.ns, op: { op: 'route.del', dst: op.dst, ...del } }];
     }
     case 'route.del':

@@ -28,7 +28,7 @@ export type NetnsRef =
 export const HOST_NS: NetnsRef = Object.freeze({ kind: 'host' });
 
 /** The kinds of link a {@link LinkAddOp} can create. */
-export type LinkKind = 'veth' | 'bridge' | 'macvlan' | 'ipvlan' | 'vlan' | 'dummy';
+export type LinkKind = 'veth' | 'bridge' | 'macvlan' | 'ipvlan' | 'vlan' | 'dummy' | 'vxlan';
 /** macvlan modes, as the kernel names them (`ip link add … type macvlan mode <mode>`). */
 export type MacvlanMode = 'bridge' | 'private' | 'vepa' | 'passthru';
 /** ipvlan modes: `l2` switches on MAC, `l3` routes on IP, `l3s` routes on IP through netfilter (conntrack). */
@@ -102,7 +102,27 @@ export type LinkAddOp =
   | (LinkAddBase & {
       /** A dummy link (no traffic leaves it). */
       readonly kind: 'dummy';
+    })
+  | (LinkAddBase & {
+      /**
+       * A VXLAN tunnel endpoint (`ip link add … type vxlan`): Ethernet frames in UDP to other hosts. It has no
+       * parent link and no default destination: where a MAC lives is programmed in its forwarding table.
+       */
+      readonly kind: 'vxlan';
+      /** VXLAN network identifier, 1–16777215. */
+      readonly vni: number;
+      /** UDP destination port, 1–65535; default {@link VXLAN_DEFAULT_PORT} (IANA's 4789, not the kernel's 8472). */
+      readonly port?: number;
+      /** Source address of the tunnel packets (this host's underlay address, IPv4 or IPv6); the routing decision's when omitted. */
+      readonly local?: string;
+      /** Learn remote MACs from received packets; default false (`nolearning`: the forwarding table is programmed). */
+      readonly learning?: boolean;
+      /** Answer ARP and neighbour solicitations from the neighbour table instead of sending them through the tunnel; default true. */
+      readonly proxy?: boolean;
     });
+
+/** The UDP port a {@link LinkAddOp} of kind `vxlan` uses when it names none (IANA's VXLAN port). */
+export const VXLAN_DEFAULT_PORT = 4789;
 
 /** Deletes a link (deleting one end of a veth pair deletes both). */
 export interface LinkDelOp {
@@ -288,7 +308,7 @@ export interface RouteInfo {
 }
 
 /** Kernel features Switchyard may need; `probe` answers whether this kernel has them. */
-export type KernelFeature = 'veth' | 'bridge' | 'macvlan' | 'ipvlan' | 'vlan' | 'dummy' | 'nftables';
+export type KernelFeature = 'veth' | 'bridge' | 'macvlan' | 'ipvlan' | 'vlan' | 'dummy' | 'vxlan' | 'nftables';
 
 /** The port every executor implements. */
 export interface Kernel {

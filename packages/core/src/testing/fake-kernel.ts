@@ -22,6 +22,7 @@ const STOCK_KERNEL_FEATURES: Readonly<Record<KernelFeature, boolean>> = Object.f
   ipvlan: true,
   vlan: true,
   dummy: true,
+  vxlan: true,
   nftables: true,
 });
 
@@ -234,7 +235,7 @@ export class FakeKernel implements Kernel {
 
   async probe(feature: KernelFeature): Promise<boolean> {
     if (!(feature in this.features)) {
-      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${JSON.stringify(feature)} is not a kernel feature Switchyard can probe`, { hint: 'Use veth, bridge, macvlan, ipvlan, vlan, dummy or nftables.' });
+      throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `${JSON.stringify(feature)} is not a kernel feature Switchyard can probe`, { hint: 'Use veth, bridge, macvlan, ipvlan, vlan, dummy, vxlan or nftables.' });
     }
     return this.features[feature];
   }

@@ -144,7 +144,7 @@ export async function outcomeOf(operation: Promise<unknown>): Promise<
   }
 }
 
-const FEATURES: readonly KernelFeature[] = ['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'nftables'];
+const FEATURES: readonly KernelFeature[] = ['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'vxlan', 'nftables'];
 
 /**
  * What this kernel can do, as its probe answers: give it to `new FakeKernel({ features })` to model

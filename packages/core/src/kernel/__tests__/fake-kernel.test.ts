@@ -27,6 +27,38 @@ const attach = (host = 'vh0'): KernelStep[] => [
 ];
 
 describe('FakeKernel state', () => {
+  it('reverts two IPv6 routes to one destination, the second without a metric, to no route at all', async () => {
+    const plan = await kernel.apply([
+      { ns: sb, op: { op: 'route.add', dst: 'fd00:9::/64', dev: 'lo', metric: 3, onlink: true } },
+      { ns: sb, op: { op: 'route.add', dst: 'fd00:9::/64', dev: 'lo' } },
+    ]);
+    await kernel.revert(plan);
+    expect((await kernel.listRoutes(sb)).filter((r) => r.dst === 'fd00:9::/64')).toEqual([]);
+  });
+
+  it('creates vxlan links, refuses a second one with the same VNI, port and address family as the kernel does, and enslaves one to a bridge', async () => {
+    await kernel.apply([
+      { ns: HOST_NS, op: { op: 'link.add', kind: 'bridge', name: 'br0' } },
+      { ns: HOST_NS, op: { op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 4096, local: '10.0.0.1', mtu: 1450 } },
+      { ns: HOST_NS, op: { op: 'link.set', name: 'vx0', master: 'br0', up: true } },
+    ]);
+    expect((await kernel.listLinks(HOST_NS)).find((l) => l.name === 'vx0')).toMatchObject({ kind: 'vxlan', mtu: 1450, master: 'br0', up: true });
+    const links = (kernel.snapshot().host as { links: Array<{ name: string; vxlan?: unknown }> }).links;
+    expect(links.find((l) => l.name === 'vx0')?.vxlan).toEqual({ vni: 4096, port: 4789, local: '10.0.0.1', learning: false, proxy: true });
+    expect(await codeOf(kernel.apply([{ ns: HOST_NS, op: { op: 'link.add', kind: 'vxlan', name: 'vx1', vni: 4096 } }]))).toBe('SWY_ERR_LINK_EXISTS');
+    // Another port, another family, another namespace: no clash.
+    await kernel.apply([
+      { ns: HOST_NS, op: { op: 'link.add', kind: 'vxlan', name: 'vx2', vni: 4096, port: 8472 } },
+      { ns: HOST_NS, op: { op: 'link.add', kind: 'vxlan', name: 'vx3', vni: 4096, local: 'fd00::1' } },
+      { ns: sb, op: { op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 4096 } },
+    ]);
+    expect(kernel.linkNames(HOST_NS)).toEqual(['br0', 'lo', 'vx0', 'vx2', 'vx3']);
+    expect((await kernel.listLinks(sb)).find((l) => l.name === 'vx0')?.mtu).toBe(1500);
+    const without = new FakeKernel({ features: { vxlan: false } });
+    expect(await without.probe('vxlan')).toBe(false);
+    expect(await codeOf(without.apply([{ ns: HOST_NS, op: { op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 1 } }]))).toBe('SWY_ERR_KERNEL_FEATURE_MISSING');
+  });
+
   it('starts every namespace with lo up and its loopback addresses', async () => {
     expect(kernel.linkNames(sb)).toEqual(['lo']);
     expect((await kernel.listLinks(sb))[0]).toMatchObject({ name: 'lo', up: true, mtu: 65536 });
@@ -132,7 +164,7 @@ describe('FakeKernel state', () => {
 
   it('has every link kind of a stock kernel by default, and refuses the ones it is told are missing with SWY_ERR_KERNEL_FEATURE_MISSING', async () => {
     const ipvlan: KernelStep = { ns: sb, op: { op: 'link.add', kind: 'ipvlan', name: 'ip0', parent: 'lo', mode: 'l2', flag: 'bridge' } };
-    expect(await Promise.all((['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'nftables'] as const).map((f) => kernel.probe(f)))).toEqual([true, true, true, true, true, true, true]);
+    expect(await Promise.all((['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'vxlan', 'nftables'] as const).map((f) => kernel.probe(f)))).toEqual([true, true, true, true, true, true, true, true]);
     const withoutIpvlan = new FakeKernel({ features: { ipvlan: false } });
     await withoutIpvlan.createNetns('sb1');
     expect(await withoutIpvlan.probe('ipvlan')).toBe(false);

@@ -26,6 +26,28 @@ describe('translating operations into ip batch lines', () => {
     expect(line({ op: 'link.add', kind: 'vlan', name: 'eth1.5', parent: 'eth1', vlanId: 5 })).toBe('link add name eth1.5 link eth1 type vlan id 5');
   });
 
+  it('creates a vxlan link with id, dstport, local, learning and proxy, filling in port 4789, nolearning and proxy', () => {
+    expect(line({ op: 'link.add', kind: 'vxlan', name: 'vx-1000', vni: 4096 })).toBe('link add name vx-1000 type vxlan id 4096 dstport 4789 nolearning proxy');
+    expect(line({ op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 16777215, port: 8472, local: '10.0.0.5', learning: true, proxy: false, mtu: 1450, group: 3 })).toBe(
+      'link add name vx0 mtu 1450 group 3 type vxlan id 16777215 dstport 8472 local 10.0.0.5 learning',
+    );
+    expect(line({ op: 'link.add', kind: 'vxlan', name: 'vx6', vni: 7, local: 'FD00:0:0::5' })).toBe('link add name vx6 type vxlan id 7 dstport 4789 local fd00::5 nolearning proxy');
+  });
+
+  it('refuses a vxlan link with a VNI or port out of range, a local that is no address, or flags that are no booleans', () => {
+    const bad = [{ vni: 0 }, { vni: 16777216 }, { vni: 1.5 }, { vni: '5' }, { vni: 5, port: 0 }, { vni: 5, port: 65536 }, { vni: 5, local: '10.0.0.5/24' }, { vni: 5, learning: 'no' }, { vni: 5, proxy: 1 }];
+    for (const fields of bad) {
+      expect(() => normalizeOp({ op: 'link.add', kind: 'vxlan', name: 'vx0', ...fields } as unknown as KernelOp)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^SWY_ERR_INVALID_(OPTION|CIDR)$/) }));
+    }
+    expect(normalizeOp({ op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 5 })).toEqual({ op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 5, port: 4789, learning: false, proxy: true });
+  });
+
+  it('reads a VNI clash as an existing link: the same code from ip as from the netlink errno', () => {
+    const step: KernelStep = { ns: HOST_NS, op: { op: 'link.add', kind: 'vxlan', name: 'vx0', vni: 5 } };
+    expect(classifyIpMessage(step, 'Error: A VXLAN device with the specified VNI already exists.')).toBe('exists');
+    expect(kernelStepError(step, 'exists', 'Error: A VXLAN device with the specified VNI already exists.')).toMatchObject({ code: 'SWY_ERR_LINK_EXISTS', message: expect.stringContaining('VNI 5, UDP port 4789') });
+  });
+
   it('uses explicit keywords, so links named like ip keywords stay names', () => {
     expect(toBatchArgs({ op: 'link.set', name: 'up', up: true }, ctx)).toEqual(['link', 'set', 'dev', 'up', 'up']);
     expect(toBatchArgs({ op: 'link.del', name: 'type' }, ctx)).toEqual(['link', 'del', 'dev', 'type']);
@@ -103,6 +125,11 @@ describe('the undo of each operation', () => {
       { ns: sb, op: { op: 'route.del', dst: 'default', via: '10.0.0.1', dev: 'eth0', metric: 5, family: 4 } },
     ]);
     expect(undoOf(step(sb, { op: 'route.del', dst: '10.5.0.0/16', dev: 'eth0' }))).toEqual([{ ns: sb, op: { op: 'route.add', dst: '10.5.0.0/16', dev: 'eth0', family: 4 } }]);
+  });
+
+  it("undoes an IPv6 route added without a metric by deleting the one with the kernel's default metric 1024, not a lower-metric route to the same place", () => {
+    expect(undoOf(step(sb, { op: 'route.add', dst: 'fd00:9::/64', dev: 'lo' }))).toEqual([{ ns: sb, op: { op: 'route.del', dst: 'fd00:9::/64', dev: 'lo', metric: 1024, family: 6 } }]);
+    expect(undoOf(step(sb, { op: 'route.add', dst: '10.9.0.0/16', dev: 'lo' }))).toEqual([{ ns: sb, op: { op: 'route.del', dst: '10.9.0.0/16', dev: 'lo', family: 4 } }]);
   });
 
   it('restores the previous value of a sysctl, and has nothing to restore when it is unknown', () => {

@@ -209,7 +209,7 @@ describe('IproutesExecutor on the real kernel', () => {
   it('probes each link kind as the kernel answers a direct attempt, leaving no namespace behind', async () => {
     const fresh = new IproutesExecutor();
     const before = (await kernelSnapshot()).netns;
-    const answers = Object.fromEntries(await Promise.all((['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy'] as const).map(async (f) => [f, await fresh.probe(f)])));
+    const answers = Object.fromEntries(await Promise.all((['veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'vxlan'] as const).map(async (f) => [f, await fresh.probe(f)])));
     // Ask the kernel directly, in a namespace of our own, rather than assume this build machine's kernel.
     const direct: Record<string, boolean> = {};
     const probeNs = uniqueName('probe');
@@ -224,6 +224,7 @@ describe('IproutesExecutor on the real kernel', () => {
         ipvlan: ['ip', 'link', 'add', 'pi0', 'link', 'pc1', 'type', 'ipvlan'],
         vlan: ['ip', 'link', 'add', 'pl0', 'link', 'pc0', 'type', 'vlan', 'id', '7'],
         dummy: ['ip', 'link', 'add', 'pd0', 'type', 'dummy'],
+        vxlan: ['ip', 'link', 'add', 'px0', 'type', 'vxlan', 'id', '42', 'dstport', '4789'],
       };
       for (const [kind, argv] of Object.entries(attempts)) direct[kind] = (await execIn(ns, argv, { allowFailure: true })).exitCode === 0;
     } finally {

@@ -173,7 +173,7 @@ function linkAdd(creationOnly: boolean): fc.Arbitrary<unknown> {
   return fc.record(
     {
       op: fc.constant('link.add'),
-      kind: fc.oneof({ arbitrary: fc.constantFrom('veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy'), weight: 9 }, { arbitrary: hostileString, weight: 1 }),
+      kind: fc.oneof({ arbitrary: fc.constantFrom('veth', 'bridge', 'macvlan', 'ipvlan', 'vlan', 'dummy', 'vxlan'), weight: 9 }, { arbitrary: hostileString, weight: 1 }),
       name,
       mtu: creationOnly ? fc.constant(undefined) : maybe(mtuArb),
       mac: maybe(mac),
@@ -184,6 +184,11 @@ function linkAdd(creationOnly: boolean): fc.Arbitrary<unknown> {
       mode: fc.oneof(fc.constantFrom('bridge', 'private', 'vepa', 'passthru', 'l2', 'l3', 'l3s'), hostileString),
       flag: fc.oneof(fc.constantFrom('bridge', 'private', 'vepa'), hostileString),
       vlanId: creationOnly ? fc.integer({ min: 1, max: 4094 }) : numberValue,
+      vni: creationOnly ? fc.integer({ min: 1, max: 4 }) : numberValue,
+      port: maybe(creationOnly ? fc.constantFrom(4789, 8472) : numberValue),
+      local: maybe(creationOnly ? fc.constantFrom('10.1.0.1', 'fd00:1::1') : addrArb),
+      learning: maybe(creationOnly ? fc.boolean() : flag),
+      proxy: maybe(creationOnly ? fc.boolean() : flag),
     },
     { requiredKeys: ['op', 'kind', 'name'] },
   );

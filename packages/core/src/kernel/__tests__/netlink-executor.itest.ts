@@ -6,6 +6,7 @@ import { execIn, kernelSnapshot, outcomeOf, ping, requireLab, uniqueName } from 
 import { waitUntil } from '../../testing/wait-until.js';
 import { HOST_NS, type KernelStep, type NetnsRef } from '../../spi/kernel.js';
 import { isSwitchyardError } from '../../errors/switchyard-error.js';
+import { vxlanData } from './vxlan-details.js';
 
 // Real-kernel tests: run via scripts/lab.sh (a private network + mount namespace).
 
@@ -158,6 +159,33 @@ describe('NetlinkExecutor on the real kernel', () => {
     );
     expect((await errorOf(kernel.listLinks({ kind: 'path', path: '/run/netns/no-such-ns' }))).code).toBe('SWY_ERR_NETNS_NOT_FOUND');
     expect((await kernel.listLinks(ns)).map((l) => l.name).sort()).toEqual(['lo', 'v0', 'v1']);
+  });
+
+  it('creates a vxlan link whose kernel attributes are the ones asked for (VNI, UDP port, nolearning, proxy, local), as a bridge port', async () => {
+    const ns = await sandbox();
+    const plan: KernelStep[] = [
+      { ns, op: { op: 'link.add', kind: 'bridge', name: 'br0' } },
+      { ns, op: { op: 'link.add', kind: 'vxlan', name: 'vx-1000', vni: 0x1000, local: '10.84.0.1', mtu: 1450 } },
+      { ns, op: { op: 'link.set', name: 'vx-1000', master: 'br0', up: true } },
+      { ns, op: { op: 'link.add', kind: 'vxlan', name: 'vx6', vni: 77, port: 8472, local: 'fd00:84::1', learning: true, proxy: false } },
+    ];
+    // Where the kernel has no vxlan (user-mode Linux without the module), the plan fails as a missing feature.
+    const present = await kernel.probe('vxlan');
+    const outcome = await outcomeOf(kernel.apply(plan));
+    expect('code' in outcome ? outcome.code : 'ok').toBe(present ? 'ok' : 'SWY_ERR_KERNEL_FEATURE_MISSING');
+    if (!present) return;
+    const show = async (name: string): Promise<Record<string, any>> => (JSON.parse((await execIn(ns, ['ip', '-d', '-j', 'link', 'show', 'dev', name])).stdout) as Array<Record<string, any>>)[0] ?? {};
+    const vx = await show('vx-1000');
+    expect({ kind: vx.linkinfo?.info_kind, master: vx.master, mtu: vx.mtu, data: vxlanData(vx.linkinfo?.info_data) }).toEqual({
+      kind: 'vxlan',
+      master: 'br0',
+      mtu: 1450,
+      data: { id: 4096, port: 4789, learning: false, proxy: true, local: '10.84.0.1' },
+    });
+    expect(vxlanData((await show('vx6')).linkinfo?.info_data)).toEqual({ id: 77, port: 8472, learning: true, proxy: false, local: 'fd00:84::1' });
+    expect((await kernel.listLinks(ns)).filter((l) => l.kind === 'vxlan').map((l) => l.name)).toEqual(['vx-1000', 'vx6']);
+    // The kernel keeps one vxlan link per VNI and port (and family) in a namespace.
+    expect((await errorOf(kernel.apply([{ ns, op: { op: 'link.add', kind: 'vxlan', name: 'vx2', vni: 0x1000 } }]))).code).toBe('SWY_ERR_LINK_EXISTS');
   });
 
   it('creates a named namespace in this process as ip netns add does (loopback up, seen by ip), refuses a taken name, and deletes it as ip netns del does', async () => {

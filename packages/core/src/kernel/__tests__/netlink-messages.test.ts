@@ -195,6 +195,25 @@ describe('kernel operations as rtnetlink requests', () => {
     expect(hex(vlan.get(C.IFLA_VLAN_ID) ?? Buffer.alloc(0))).toBe(u16(7));
   });
 
+  it('encodes a vxlan link as iproute2 6.1 does (bytes captured with strace): proxy, id, local, learning, then the port in network byte order', () => {
+    const dataOf = (op: Parameters<typeof encodeOp>[0]): string => hex(readNested(decodeAttrs(encodeOp(op).body, 16), C.IFLA_LINKINFO).get(C.IFLA_INFO_DATA) ?? Buffer.alloc(0));
+    // `ip link add vxa type vxlan id 4096 dstport 4789 local 10.9.9.1 nolearning proxy`
+    expect(dataOf({ op: 'link.add', kind: 'vxlan', name: 'vxa', vni: 4096, port: 4789, local: '10.9.9.1', learning: false, proxy: true })).toBe(
+      '05000b0001000000080001000010000008000400' + '0a090901' + '0500070000000000' + '06000f0012b50000',
+    );
+    // `ip link add vxb mtu 1400 type vxlan id 300 dstport 4789 local fd00::1 learning`: LOCAL6, no proxy attribute
+    expect(dataOf({ op: 'link.add', kind: 'vxlan', name: 'vxb', vni: 300, port: 4789, local: 'fd00::1', learning: true, proxy: false, mtu: 1400 })).toBe(
+      '080001002c010000' + '14001100fd000000000000000000000000000001' + '0500070001000000' + '06000f0012b50000',
+    );
+    // Unnormalised (defaults left out): port 4789, no learning, proxy on; no local address.
+    expect(dataOf({ op: 'link.add', kind: 'vxlan', name: 'vxc', vni: 0xffffff })).toBe('05000b0001000000' + '08000100ffffff00' + '0500070000000000' + '06000f0012b50000');
+    const attrs = decodeAttrs(encodeOp({ op: 'link.add', kind: 'vxlan', name: 'vxc', vni: 7, port: 8472 }).body, 16);
+    expect(readString(readNested(attrs, C.IFLA_LINKINFO), C.IFLA_INFO_KIND)).toBe('vxlan');
+    expect(attrs.has(C.IFLA_LINK)).toBe(false);
+    expect(hex(readNested(readNested(attrs, C.IFLA_LINKINFO), C.IFLA_INFO_DATA).get(C.IFLA_VXLAN_PORT) ?? Buffer.alloc(0))).toBe('2118');
+    expect(linksToResolve({ op: 'link.add', kind: 'vxlan', name: 'vxc', vni: 7 })).toEqual({});
+  });
+
   it('changes link attributes in one message: up and promisc through flags and change mask, nomaster as master 0, rename with the move', () => {
     const up = encodeOp({ op: 'link.set', name: 'x', up: true, promisc: false, master: null }, { index: 6 });
     expect(decodeIfInfo(up.body)).toMatchObject({ index: 6, flags: C.IFF_UP, change: C.IFF_UP | C.IFF_PROMISC });

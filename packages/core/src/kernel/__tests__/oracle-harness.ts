@@ -4,6 +4,7 @@ import { NetlinkExecutor } from '../netlink/netlink-executor.js';
 import { execIn, uniqueName } from '../../testing/lab.js';
 import { HOST_NS, type Kernel, type KernelStep, type NetnsRef } from '../../spi/kernel.js';
 import { isSwitchyardError } from '../../errors/switchyard-error.js';
+import { vxlanData } from './vxlan-details.js';
 import type { AppliedPlan } from '../../spi/kernel.js';
 
 // The oracle harness for real-kernel tests of the netlink executor (run via scripts/lab.sh): the same plans
@@ -68,6 +69,7 @@ async function details(ns: NetnsRef, mine: (dev: string | undefined) => boolean)
       group: l.group,
       kind: l.linkinfo?.info_kind,
       mode: l.linkinfo?.info_data?.mode,
+      vxlan: l.linkinfo?.info_kind === 'vxlan' ? vxlanData(l.linkinfo.info_data) : undefined,
       port: l.linkinfo?.info_slave_kind === 'bridge' ? { hairpin: l.linkinfo.info_slave_data.hairpin, isolated: l.linkinfo.info_slave_data.isolated, learning: l.linkinfo.info_slave_data.learning } : undefined,
     }));
   const addrs = parse(addrJson)

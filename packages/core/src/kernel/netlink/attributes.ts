@@ -33,6 +33,13 @@ export function u16Attr(type: number, value: number): Attr {
   return { type, payload: b };
 }
 
+/** A 16-bit value in network byte order (big-endian), as the kernel wants ports. */
+export function be16Attr(type: number, value: number): Attr {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(value);
+  return { type, payload: b };
+}
+
 export function u32Attr(type: number, value: number): Attr {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(value >>> 0);

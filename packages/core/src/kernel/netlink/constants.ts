@@ -85,6 +85,13 @@ export const IFLA_IPVLAN_FLAGS = 2;
 export const IPVLAN_MODE = { l2: 0, l3: 1, l3s: 2 } as const;
 export const IPVLAN_FLAG = { bridge: 0, private: 1, vepa: 2 } as const;
 export const IFLA_VLAN_ID = 1;
+// IFLA_VXLAN_* (inside IFLA_INFO_DATA of a vxlan link; linux/if_link.h)
+export const IFLA_VXLAN_ID = 1;
+export const IFLA_VXLAN_LOCAL = 4;
+export const IFLA_VXLAN_LEARNING = 7;
+export const IFLA_VXLAN_PROXY = 11;
+export const IFLA_VXLAN_PORT = 15; // u16 in network byte order
+export const IFLA_VXLAN_LOCAL6 = 17;
 
 // IFLA_BRPORT_* (bridge-port attributes, inside IFLA_INFO_SLAVE_DATA)
 export const IFLA_BRPORT_MODE = 4; // hairpin

@@ -1,7 +1,7 @@
-import type { AddrOp, BridgePortOp, KernelOp, LinkAddOp, LinkSetOp, RouteOp } from '../../spi/kernel.js';
+import { VXLAN_DEFAULT_PORT, type AddrOp, type BridgePortOp, type KernelOp, type LinkAddOp, type LinkSetOp, type RouteOp } from '../../spi/kernel.js';
 import { parseCidr } from '../names.js';
 import { familyOf, ipBytes, macBytes } from './addresses.js';
-import { bytesAttr, nestedAttr, stringAttr, u16Attr, u32Attr, u8Attr, s32Attr, type Attr } from './attributes.js';
+import { be16Attr, bytesAttr, nestedAttr, stringAttr, u16Attr, u32Attr, u8Attr, s32Attr, type Attr } from './attributes.js';
 import * as C from './constants.js';
 import { encodeIfAddr, encodeIfInfo, encodeRtMsg, type Request } from './messages.js';
 
@@ -78,10 +78,24 @@ function kindData(op: LinkAddOp, r: Resolved): Attr[] {
       return [u16Attr(C.IFLA_IPVLAN_MODE, C.IPVLAN_MODE[op.mode]), u16Attr(C.IFLA_IPVLAN_FLAGS, C.IPVLAN_FLAG[op.flag])];
     case 'vlan':
       return [u16Attr(C.IFLA_VLAN_ID, op.vlanId)];
+    case 'vxlan':
+      return vxlanData(op);
     case 'bridge':
     case 'dummy':
       return [];
   }
+}
+
+/** A vxlan link's IFLA_INFO_DATA, in the order `ip link add … type vxlan id V dstport P [local A] [no]learning [proxy]` sends it. */
+function vxlanData(op: LinkAddOp & { kind: 'vxlan' }): Attr[] {
+  const data: Attr[] = [];
+  if (op.proxy !== false) data.push(u8Attr(C.IFLA_VXLAN_PROXY, 1)); // ip adds flags as it parses them, the rest at the end
+  data.push(u32Attr(C.IFLA_VXLAN_ID, op.vni));
+  if (op.local !== undefined) data.push(bytesAttr(familyOf(op.local) === 4 ? C.IFLA_VXLAN_LOCAL : C.IFLA_VXLAN_LOCAL6, ipBytes(op.local)));
+  // Always explicit: a new vxlan link learns unless told not to.
+  data.push(u8Attr(C.IFLA_VXLAN_LEARNING, op.learning === true ? 1 : 0));
+  data.push(be16Attr(C.IFLA_VXLAN_PORT, op.port ?? VXLAN_DEFAULT_PORT));
+  return data;
 }
 
 function linkAdd(op: LinkAddOp, r: Resolved): Request {
