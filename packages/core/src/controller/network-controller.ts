@@ -87,7 +87,9 @@ export class NetworkController {
     if (spec.ipam?.driver === DRIVER_IPAM) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `IPAM name "${DRIVER_IPAM}" is reserved for networks whose driver allocates addresses itself`, { hint: 'Name a registered IPAM driver, or leave it out for host-local.' });
     }
-    const ipamName = attaching ? DRIVER_IPAM : (spec.ipam?.driver ?? DEFAULT_IPAM);
+    const fallback = driver.capability.defaultIpam;
+    const ipamName = attaching ? DRIVER_IPAM : (spec.ipam?.driver ?? fallback?.driver ?? DEFAULT_IPAM);
+    const ipamOptions = { ...(fallback && fallback.driver === ipamName ? fallback.options : {}), ...spec.ipam?.options };
     // An attaching driver's networks get no pools: no IPAM driver is asked.
     const ipam = attaching ? undefined : await this.drivers.ipam(ipamName);
 
@@ -130,7 +132,7 @@ export class NetworkController {
               family,
               ranges,
               exclude: exclude.filter((c) => (family === 4 ? !c.includes(':') : c.includes(':'))),
-              options: spec.ipam?.options ?? {},
+              options: ipamOptions,
             });
             undo.push(`release pool ${pool.poolId}`, () => ipam.releasePool(pool.poolId));
             faultPoint('network.create:pool-requested');

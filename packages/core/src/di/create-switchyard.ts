@@ -18,6 +18,8 @@ import type { DnsService } from '../spi/dns.js';
 import { NO_DNS } from '../controller/dns-hooks.js';
 import type { Kernel } from '../spi/kernel.js';
 import type { StateStore } from '../spi/state-store.js';
+import type { GlobalStore } from '../spi/global-store.js';
+import { openGlobalStoreOption, type GlobalStoreOption } from './global-store-option.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { untrustedDirectory } from '../registry/plugin-location.js';
 import { quoteValue } from '../errors/quote-value.js';
@@ -61,6 +63,12 @@ export interface SwitchyardOptions {
   kernel?: Kernel;
   /** Replace the state store (default: a {@link FileStore} under `stateDir`); tests pass a `MemoryStore`. */
   store?: StateStore;
+  /**
+   * The cluster's store for networks that span hosts (`overlay`, `routed`, the `global` IPAM): a
+   * {@link GlobalStore}, or `{ etcd: { endpoints, hostName?, tls?, ... } }` to open `@switchyard/store-etcd`
+   * (resolved from `appDir`). Local-scope objects stay in `store`. Default none: global drivers refuse.
+   */
+  globalStore?: GlobalStoreOption;
   /** The firewall backend (`@switchyard/firewall-nftables`); default `none` (no masquerade, no published ports). */
   firewall?: Firewall;
   /** The DNS responder service (`createDnsService` of `@switchyard/dns`); default none: networks get no DNS unless one is given. */
@@ -95,6 +103,8 @@ export interface Switchyard {
   readonly kernel: Kernel;
   /** The state store in use. */
   readonly store: StateStore;
+  /** The global store in use, when the instance has one. */
+  readonly globalStore?: GlobalStore;
   /** The options with every default filled in. */
   readonly options: ResolvedOptions;
   /** This instance's DI container (a child of the root container), for advanced wiring. */
@@ -124,6 +134,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   // Whoever can write where state or plugins live can make a root process do their bidding: refuse such places before anything is read.
   if (!options.store) assertSafeDirectory(stateDir, 'SWY_ERR_STATE_DIR_UNSAFE', 'state directory');
   if (resolved.pluginDir) assertSafeDirectory(resolved.pluginDir, 'SWY_ERR_PLUGIN_UNTRUSTED', 'plugin directory');
+  const global = options.globalStore === undefined ? undefined : await openGlobalStoreOption(options.globalStore, resolved.appDir);
   const c = rootContainer.createChildContainer();
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   c.register(TOKENS.Options, { useValue: resolved });
@@ -138,11 +149,13 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   if (options.firewall) c.register(TOKENS.Firewall, { useValue: options.firewall });
   else c.register(TOKENS.Firewall, { useClass: UnavailableFirewall }, scoped);
   c.register(TOKENS.Dns, { useValue: options.dns ?? NO_DNS });
+  if (global) c.register(TOKENS.GlobalStore, { useValue: global.store });
   c.register(TOKENS.DriverRegistry, { useClass: PluginRegistry }, scoped);
   c.register(NetworkController, { useClass: NetworkController }, scoped);
 
   // Registrations are complete; only now is anything resolved.
   const registry = c.resolve<PluginRegistry>(TOKENS.DriverRegistry);
+  if (global) registry.useGlobalStore(global.store);
   for (const d of options.builtins?.drivers ?? []) registry.registerDriver(d, 'builtin');
   for (const i of options.builtins?.ipams ?? []) registry.registerIpam(i, 'builtin');
   for (const d of options.drivers ?? []) {
@@ -163,12 +176,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     events: c.resolve<SwitchyardEventBus>(TOKENS.Events),
     kernel,
     store,
+    ...(global ? { globalStore: global.store } : {}),
     options: resolved,
     container: c,
     settle: () => controller.settle(),
     async close() {
       await controller.settle();
       await store.close();
+      if (global) await global.store.close();
       // The netlink executor holds a socket in the host namespace.
       (kernel as Kernel & { close?: () => void }).close?.();
       await c.dispose();

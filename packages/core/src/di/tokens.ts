@@ -6,6 +6,8 @@ export const TOKENS = {
   Kernel: Symbol.for('switchyard.Kernel'),
   /** The {@link StateStore}. */
   StateStore: Symbol.for('switchyard.StateStore'),
+  /** The cluster's {@link GlobalStore}, when the instance has one (`globalStore` option); unregistered otherwise. */
+  GlobalStore: Symbol.for('switchyard.GlobalStore'),
   /** The {@link Firewall} backend. */
   Firewall: Symbol.for('switchyard.Firewall'),
   /** The {@link DnsService} (`NO_DNS` when the instance has none). */

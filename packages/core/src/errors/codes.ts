@@ -83,6 +83,19 @@ export const ERROR_CODES = {
   SWY_ERR_STORE_IO: 'Internal',
   /** The state directory (or one above it) is owned by another user or writable by others: anyone who can write there could steer a root process. */
   SWY_ERR_STATE_DIR_UNSAFE: 'Unavailable',
+  // global store (multi-host)
+  /** A global-scope driver or IPAM was used by an instance without a global store (`globalStore` option, `--etcd`). */
+  SWY_ERR_GLOBAL_STORE_MISSING: 'Unavailable',
+  /** The global store (etcd) did not answer; nothing was changed. */
+  SWY_ERR_GLOBAL_STORE_UNAVAILABLE: 'Unavailable',
+  /** A global-store transaction kept conflicting with other hosts' changes and gave up. */
+  SWY_ERR_GLOBAL_STORE_CONFLICT: 'Conflict',
+  /** This host holds no lease in the global store: no agent runs for it. */
+  SWY_ERR_HOST_NOT_JOINED: 'Unavailable',
+  /** A global network of that name exists in the cluster with another driver, subnet or options. */
+  SWY_ERR_GLOBAL_NETWORK_MISMATCH: 'Conflict',
+  /** The host's underlay address is not an address of this host, or the agent's options are invalid. */
+  SWY_ERR_UNDERLAY_INVALID: 'InvalidArgument',
   // kernel
   /** A kernel operation failed; the message names it and the kernel's answer. */
   SWY_ERR_KERNEL_OP_FAILED: 'Internal',

@@ -60,13 +60,16 @@ export function checkCapability(manifest: DriverManifest, source: string): void 
     if (!SCOPES.includes(cap[key] as string)) problems.push(`\`${key}\` is ${quoteValue(cap[key])}, expected "local" or "global"`);
   }
   if (cap.hostGateway !== undefined && typeof cap.hostGateway !== 'boolean') problems.push(`\`hostGateway\` is ${quoteValue(cap.hostGateway)}, expected a boolean`);
+  const ipam = cap.defaultIpam;
+  if (ipam !== undefined && (!isRecord(ipam) || typeof ipam.driver !== 'string' || (ipam.options !== undefined && !isRecord(ipam.options))))
+    problems.push(`\`defaultIpam\` is ${quoteValue(ipam)}, expected { driver: string, options?: object }`);
   for (const key of Object.keys(cap)) {
-    if (key !== 'dataScope' && key !== 'connectivityScope' && key !== 'hostGateway') problems.push(`\`${key}\` is not a capability this core knows`);
+    if (key !== 'dataScope' && key !== 'connectivityScope' && key !== 'hostGateway' && key !== 'defaultIpam') problems.push(`\`${key}\` is not a capability this core knows`);
   }
   if (problems.length > 0) {
     throw pluginCheckError('capability', {
       message: `${source} declares an invalid capability: ${problems.join('; ')}`,
-      hint: 'Declare `capability: { dataScope: "local" | "global", connectivityScope: "local" | "global", hostGateway?: boolean }`.',
+      hint: 'Declare `capability: { dataScope: "local" | "global", connectivityScope: "local" | "global", hostGateway?: boolean, defaultIpam?: { driver, options? } }`.',
       details: { problems },
     });
   }

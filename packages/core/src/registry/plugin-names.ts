@@ -14,8 +14,8 @@ const PREFIX: Record<PluginKind, string> = { driver: 'switchyard-driver-', ipam:
  * (they depend on core), so it loads them by name like any plugin. `host-local` is the default IPAM.
  */
 export const FIRST_PARTY_PACKAGES: Readonly<Record<PluginKind, Readonly<Record<string, string>>>> = Object.freeze({
-  driver: Object.freeze({}),
-  ipam: Object.freeze({ 'host-local': '@switchyard/ipam-host-local' }),
+  driver: Object.freeze({ overlay: '@switchyard/driver-overlay', routed: '@switchyard/driver-routed' }),
+  ipam: Object.freeze({ 'host-local': '@switchyard/ipam-host-local', global: '@switchyard/ipam-global' }),
 });
 
 /** True when `type` is a usable driver type or IPAM name (see {@link PLUGIN_TYPE_PATTERN}). */

@@ -11,6 +11,7 @@ import type { NetworkDriver } from '../spi/network-driver.js';
 import type { StateStore } from '../spi/state-store.js';
 import type { Logger } from './logger.js';
 import { checkCapability, checkCreatedInstance, checkManifestApiVersion, checkManifestShape, manifestKey } from './manifest-checks.js';
+import type { GlobalStore } from '../spi/global-store.js';
 import type { DriverManifest, IpamManifest, PluginDeps, PluginManifest } from './plugin.js';
 import { pluginCheckError } from './plugin-checks.js';
 import { PluginLoader, type PluginPackage } from './plugin-loader.js';
@@ -56,6 +57,8 @@ export class PluginRegistry {
   private readonly loading = new Map<string, Promise<PluginManifest>>();
   private readonly loader: PluginLoader;
 
+  private globalStore: GlobalStore | undefined;
+
   constructor(
     @inject(TOKENS.Kernel) private readonly kernel: Kernel,
     @inject(TOKENS.Firewall) private readonly firewall: Firewall,
@@ -64,6 +67,11 @@ export class PluginRegistry {
     @inject(TOKENS.Options) private readonly options: ResolvedOptions,
   ) {
     this.loader = new PluginLoader({ ...(options.appDir === undefined ? {} : { appDir: options.appDir }), ...(options.pluginDir === undefined ? {} : { pluginDir: options.pluginDir }) });
+  }
+
+  /** Hands plugins created from now on the cluster's global store (the composition root calls it before any plugin is created). */
+  useGlobalStore(store: GlobalStore): void {
+    this.globalStore = store;
   }
 
   /** Registers a network driver after the manifest checks; SWY_ERR_DRIVER_TYPE_COLLISION when its type is taken. */
@@ -190,6 +198,7 @@ export class PluginRegistry {
       kernel: this.kernel,
       firewall: this.firewall,
       store: this.store,
+      ...(this.globalStore === undefined ? {} : { globalStore: this.globalStore }),
       // Tag every line with the plugin it came from.
       logger: {
         debug: (m, f) => logger.debug(m, { plugin, ...f }),

@@ -2,6 +2,7 @@ import type { DriverCapability, NetworkDriver } from '../spi/network-driver.js';
 import type { IpamDriver } from '../spi/ipam-driver.js';
 import type { Kernel } from '../spi/kernel.js';
 import type { Firewall } from '../spi/firewall.js';
+import type { GlobalStore } from '../spi/global-store.js';
 import type { StateStore } from '../spi/state-store.js';
 import type { Logger } from './logger.js';
 
@@ -16,6 +17,8 @@ export interface PluginDeps {
   firewall: Firewall;
   /** The instance's state store, for plugins that keep state of their own. */
   store: StateStore;
+  /** The cluster's store of global-scope objects, when the instance has one (multi-host drivers and IPAM need it). */
+  globalStore?: GlobalStore;
   /** Where the plugin should log. */
   logger: Logger;
   /** Directory where the plugin may keep files of its own. */

@@ -4,3 +4,4 @@ export * from './ipam-driver.js';
 export * from './state-store.js';
 export * from './firewall.js';
 export * from './dns.js';
+export * from './global-store.js';

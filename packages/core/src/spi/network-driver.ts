@@ -13,6 +13,16 @@ export interface DriverCapability {
    * for such networks ({@link NetworkSpec.dns}) and refused on the others.
    */
   hostGateway?: boolean;
+  /**
+   * The IPAM a network of this driver uses when its spec names none, and options merged under the spec's
+   * own (multi-host drivers default to the `global` IPAM: host-local cannot keep hosts apart).
+   */
+  defaultIpam?: {
+    /** IPAM driver name. */
+    readonly driver: string;
+    /** Options given to it, under the network spec's IPAM options. */
+    readonly options?: JsonObject;
+  };
 }
 
 /** A network as a driver sees it: IPAM has already run. */

@@ -1,5 +1,5 @@
-/** Collections Switchyard keeps; plugins get their own under `plugin:<name>`. */
-export type Collection = 'networks' | 'sandboxes' | 'endpoints' | 'intents' | 'meta' | `plugin:${string}`;
+/** Collections Switchyard keeps (`hosts` in a global store only); plugins get their own under `plugin:<name>`. */
+export type Collection = 'networks' | 'sandboxes' | 'endpoints' | 'intents' | 'meta' | 'hosts' | `plugin:${string}`;
 
 /** Reads and writes inside one locked transaction. Each `put`/`delete` is durable when it resolves. */
 export interface StoreTx {

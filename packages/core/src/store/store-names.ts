@@ -1,7 +1,7 @@
 import type { Collection } from '../spi/state-store.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 
-const CORE_COLLECTIONS: readonly string[] = ['networks', 'sandboxes', 'endpoints', 'intents', 'meta'];
+const CORE_COLLECTIONS: readonly string[] = ['networks', 'sandboxes', 'endpoints', 'intents', 'meta', 'hosts'];
 const PLUGIN_PREFIX = 'plugin:';
 /** Bytes, not characters: the id plus `.json` and a temp-file suffix must fit a 255-byte file name. */
 export const MAX_ID_BYTES = 200;

@@ -5,6 +5,7 @@ import { createSwitchyard, type Switchyard } from '../di/create-switchyard.js';
 import { NetlinkExecutor } from '../kernel/netlink/netlink-executor.js';
 import type { DriverManifest } from '../registry/plugin.js';
 import { HOST_NS, type Kernel, type KernelFeature } from '../spi/kernel.js';
+import type { GlobalStore } from '../spi/global-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { FakeKernel } from './fake-kernel.js';
 import { kernelSnapshot, requireLab, uniqueName } from './lab.js';
@@ -40,6 +41,8 @@ export interface HarnessSetup {
   /** Kernel features FakeKernel offers (default: all of them, as a stock distribution kernel). */
   kernelFeatures?: Partial<Record<KernelFeature, boolean>>;
   prepareFake?: (kernel: FakeKernel) => Promise<void>;
+  /** The global store the instance is given (drivers of global scope need one). */
+  globalStore?: GlobalStore;
 }
 
 export async function createConformanceHarness(on: ConformanceKernel, manifest: DriverManifest, setup: HarnessSetup): Promise<ConformanceHarness> {
@@ -50,9 +53,20 @@ async function fakeHarness(manifest: DriverManifest, setup: HarnessSetup): Promi
   const fake = new FakeKernel(setup.kernelFeatures ? { features: setup.kernelFeatures } : {});
   if (setup.prepareFake) await setup.prepareFake(fake);
   const kernel = new StepFailingKernel(fake);
-  const ipam = new MemoryIpam();
+  // Registered under the name the driver's networks use by default (host-local, or its capability's defaultIpam).
+  const ipam = new MemoryIpam(manifest.capability.defaultIpam?.driver);
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-conf-'));
-  const sy = await createSwitchyard({ stateDir, autoloadPlugins: false, recover: false, store: new MemoryStore(), kernel, drivers: [manifest], ipams: [memoryIpamManifest(ipam)], linkDeletion: HELD_BATCHES });
+  const sy = await createSwitchyard({
+    stateDir,
+    autoloadPlugins: false,
+    recover: false,
+    store: new MemoryStore(),
+    kernel,
+    drivers: [manifest],
+    ipams: [memoryIpamManifest(ipam)],
+    linkDeletion: HELD_BATCHES,
+    ...(setup.globalStore ? { globalStore: setup.globalStore } : {}),
+  });
   return {
     sy,
     ipam,
@@ -78,12 +92,22 @@ async function labHarness(manifest: DriverManifest, setup: HarnessSetup): Promis
     ]);
   }
   const kernel = new StepFailingKernel(real);
-  const ipam = new MemoryIpam();
+  // Registered under the name the driver's networks use by default (host-local, or its capability's defaultIpam).
+  const ipam = new MemoryIpam(manifest.capability.defaultIpam?.driver);
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-conf-'));
   const prefix = uniqueName('cf');
   let sy: Switchyard;
   try {
-    sy = await createSwitchyard({ stateDir, autoloadPlugins: false, durable: false, kernel, drivers: [manifest], ipams: [memoryIpamManifest(ipam)], linkDeletion: HELD_BATCHES });
+    sy = await createSwitchyard({
+      stateDir,
+      autoloadPlugins: false,
+      durable: false,
+      kernel,
+      drivers: [manifest],
+      ipams: [memoryIpamManifest(ipam)],
+      linkDeletion: HELD_BATCHES,
+      ...(setup.globalStore ? { globalStore: setup.globalStore } : {}),
+    });
   } catch (err) {
     await removeMaster(real, master?.name);
     real.close();

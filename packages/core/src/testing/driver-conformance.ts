@@ -5,6 +5,7 @@ import { setFaultHook } from '../util/fault-points.js';
 import { networkOf } from '../util/addresses.js';
 import type { Switchyard } from '../di/create-switchyard.js';
 import type { KernelFeature } from '../spi/kernel.js';
+import type { GlobalStore } from '../spi/global-store.js';
 import { createConformanceHarness, type ConformanceHarness, type ConformanceKernel } from './conformance-harness.js';
 import type { FakeKernel } from './fake-kernel.js';
 import { kernelSnapshot, type KernelSnapshot } from './lab.js';
@@ -22,6 +23,12 @@ export interface ConformanceOptions {
   networkOptions?: JsonObject;
   /** Option sets the driver must refuse with SWY_ERR_INVALID_OPTION (or a more specific InvalidArgument code). */
   invalidOptions?: JsonObject[];
+  /**
+   * For drivers of global scope (overlay, routed): makes the global store each test's Switchyard is given
+   * (its `globalStore` option), called once per test, e.g. the store of a host that has joined a fresh
+   * `MemoryCluster`: `() => { const c = new MemoryCluster(); c.join('h1', '10.0.0.1'); return c.storeFor('h1'); }`.
+   */
+  globalStore?: () => GlobalStore;
   /** Kernel features the fake kernel offers (default: all, as on a stock distribution kernel). Fake kernel only. */
   kernelFeatures?: Partial<Record<KernelFeature, boolean>>;
   /** Prepares the fake host namespace before each test (e.g. creates a master link). Fake kernel only. */
@@ -100,6 +107,7 @@ export function runDriverConformance(name: string, factory: () => DriverManifest
       ...(options.master && typeof masterName === 'string' ? { master: { name: masterName, mtu: options.master.mtu } } : {}),
       ...(options.kernelFeatures ? { kernelFeatures: options.kernelFeatures } : {}),
       ...(options.prepareKernel ? { prepareFake: options.prepareKernel } : {}),
+      ...(options.globalStore ? { globalStore: options.globalStore() } : {}),
     });
   }
 

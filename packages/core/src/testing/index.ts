@@ -19,3 +19,4 @@ export * from './wait-until.js';
 export * from './lab-switchyard.js';
 export * from './memory-firewall.js';
 export * from '../sandbox/traffic.js';
+export * from './memory-global-store.js';

@@ -10,7 +10,24 @@ import { guideBlocks, guideCommandBlocks } from './driver-guide.js';
 import { mirrorPackages, otherPlatformPlaceholders, startLocalRegistry, thirdPartyClosure, type LocalRegistry } from './local-npm-registry.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../../', import.meta.url));
-const publishable = ['core', 'ipam-host-local', 'driver-bridge', 'driver-veth', 'driver-macvlan', 'driver-ipvlan', 'driver-cni', 'firewall-nftables', 'cni', 'cli'];
+const publishable = [
+  'core',
+  'ipam-host-local',
+  'ipam-global',
+  'driver-bridge',
+  'driver-veth',
+  'driver-macvlan',
+  'driver-ipvlan',
+  'driver-cni',
+  'driver-overlay',
+  'driver-routed',
+  'firewall-nftables',
+  'dns',
+  'store-etcd',
+  'agent',
+  'cni',
+  'cli',
+];
 
 describe('the registry round trip: published to a private registry, installed by name, used on the real kernel', () => {
   let work: string;
