@@ -14,11 +14,28 @@ const swc = [
 const moduleNameMapper = {
   '^@switchyard/core$': '<rootDir>/../core/src/index.ts',
   '^@switchyard/core/testing$': '<rootDir>/../core/src/testing/index.ts',
-  '^@switchyard/(driver-bridge|driver-veth|driver-macvlan|driver-ipvlan|driver-cni|ipam-host-local|firewall-nftables|dns|cni|cli)$': '<rootDir>/../$1/src/index.ts',
+  '^@switchyard/(driver-bridge|driver-overlay|driver-veth|driver-macvlan|driver-ipvlan|driver-cni|ipam-host-local|ipam-global|firewall-nftables|dns|store-etcd|driver-routed|agent|cni|cli)$': '<rootDir>/../$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 
-const packages = ['core', 'ipam-host-local', 'firewall-nftables', 'driver-bridge', 'driver-veth', 'driver-macvlan', 'driver-ipvlan', 'driver-cni', 'dns', 'cni', 'cli'];
+const packages = [
+  'core',
+  'ipam-host-local',
+  'ipam-global',
+  'firewall-nftables',
+  'driver-bridge',
+  'driver-overlay',
+  'driver-veth',
+  'driver-macvlan',
+  'driver-ipvlan',
+  'driver-cni',
+  'dns',
+  'store-etcd',
+  'driver-routed',
+  'agent',
+  'cni',
+  'cli',
+];
 
 // Real-kernel tests whose outcome depends on an optional kernel feature (ipvlan, 802.1Q, dummy) assert
 // the behaviour for whatever the probe answers. The kernel phase exercises "missing" on this machine;

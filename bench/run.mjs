@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm bench`: every benchmark in one run, each beside its peer measured in the same run, as ratios.
 // Kernel work happens only inside a private lab namespace (re-exec under scripts/lab.sh).
-//   BENCH_ONLY=ipam|connect|scale|firewall|cni-plugins|teardown|retire|parallel|cli-start|memory|dns   runs one of them
+//   BENCH_ONLY=ipam|connect|scale|firewall|cni-plugins|teardown|retire|parallel|cli-start|memory|dns|multi-host   runs one of them
 //   --quick (or BENCH_QUICK=1)   small sizes (scale 10,100 with 5 probes, count 50, one run, parallel 1 and 4
 //                                in flight); prints the table and writes nothing
 //   --docs-only                  runs nothing: redraws the stored charts and rebuilds the docs region from results.json
@@ -19,7 +19,7 @@ if (process.env.SWITCHYARD_LAB !== '1') {
   process.exit(r.status ?? 1);
 }
 
-const BENCHES = ['ipam', 'connect', 'scale', 'firewall', 'cni-plugins', 'teardown', 'retire', 'parallel', 'cli-start', 'memory', 'dns'];
+const BENCHES = ['ipam', 'connect', 'scale', 'firewall', 'cni-plugins', 'teardown', 'retire', 'parallel', 'cli-start', 'memory', 'dns', 'multi-host'];
 const log = (line) => process.stderr.write(`  ${line}\n`);
 const quick = process.argv.slice(2).includes('--quick') || process.env.BENCH_QUICK === '1';
 // --docs-only: runs nothing; redraws every stored chart and rebuilds the docs region from docs/perf/results.json.

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in iproute2 util-linux nftables iptables iperf3 iputils-ping containernetworking-plugins aardvark-dns user-mode-linux kmod gcc libc6-dev zsh; do
+for pkg in iproute2 util-linux nftables iptables iperf3 iputils-ping containernetworking-plugins aardvark-dns etcd-server openssl user-mode-linux kmod gcc libc6-dev zsh; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -7,22 +7,24 @@ const { readdirSync, readFileSync, statSync } = require('node:fs');
 const { join } = require('node:path');
 
 // Options of `switchyard` itself that take a value (context.ts GLOBAL_OPTIONS).
-const VALUE_OPTIONS = new Set(['--state-dir', '--net-dir']);
+const VALUE_OPTIONS = new Set(['--state-dir', '--net-dir', '--etcd', '--etcd-cacert', '--etcd-cert', '--etcd-key', '--host-name']);
 
 /** The state dir this command line names (`--state-dir`, else SWITCHYARD_STATE_DIR, else the default), and its first word. */
 function readCommandLine(argv, env) {
   let stateDir;
   let command;
+  let etcd = Boolean(env.SWITCHYARD_ETCD);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') break;
+    if (a === '--etcd' || a.startsWith('--etcd=')) etcd = true;
     if (a.startsWith('--state-dir=')) stateDir = a.slice('--state-dir='.length);
     else if (VALUE_OPTIONS.has(a)) {
       if (a === '--state-dir') stateDir = argv[i + 1];
       i++;
     } else if (command === undefined && !a.startsWith('-')) command = a;
   }
-  return { stateDir: stateDir || env.SWITCHYARD_STATE_DIR || '/var/lib/switchyard', command };
+  return { stateDir: stateDir || env.SWITCHYARD_STATE_DIR || '/var/lib/switchyard', command, etcd };
 }
 
 /**
@@ -54,11 +56,13 @@ function fresh(bundleDir, bundle) {
  * SWITCHYARD_CLI_BUNDLE=0; not when it is missing or older than a build of any package it holds (a `tsc -b` since);
  * not for `plugin` commands, nor while plugins are installed in the state dir: a plugin imports
  * @switchyard/core from node_modules, and a process must hold one copy of core, not the bundle's and that.
+ * Nor with a global store (`--etcd`, SWITCHYARD_ETCD) or for `agent`: the etcd client loads its gRPC
+ * definitions from files beside its own code, and a script run from a code cache cannot import() it.
  */
 function bundledEntry(argv, env, bundleDir) {
   if (env.SWITCHYARD_CLI_BUNDLE === '0') return undefined;
-  const { stateDir, command } = readCommandLine(argv, env);
-  if (command === 'plugin' || hasPlugins(stateDir)) return undefined;
+  const { stateDir, command, etcd } = readCommandLine(argv, env);
+  if (command === 'plugin' || command === 'agent' || etcd || hasPlugins(stateDir)) return undefined;
   const bundle = join(bundleDir, 'switchyard.cjs');
   return fresh(bundleDir, bundle) ? { bundle, command } : undefined;
 }

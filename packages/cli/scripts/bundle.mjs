@@ -37,6 +37,9 @@ const result = await build({
   ...commonOptions,
   entryPoints: [join(pkg, 'dist', 'main.js')],
   outfile: join(outdir, 'switchyard.cjs'),
+  // Multi-host commands (--etcd, agent) never run from the bundle (bin/entry.js): the etcd client reads its
+  // gRPC definitions from files beside its own code.
+  external: [...commonOptions.external, '@switchyard/store-etcd', '@switchyard/agent'],
   plugins: [keepModuleUrls(outdir)],
 });
 

@@ -88,6 +88,21 @@ export interface GlobalFlags {
   json?: boolean;
   stateDir?: string;
   netDir?: string;
+  etcd?: string;
+  etcdCacert?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  hostName?: string;
+}
+
+/** Where the global store of multi-host networks is, when one is given (`--etcd`, env SWITCHYARD_ETCD). */
+export interface EtcdFlags {
+  /** Client URLs, comma-separated. */
+  endpoints: string;
+  /** This host's name in the cluster (default the hostname). */
+  hostName?: string;
+  /** TLS files. */
+  tls?: { ca: string; cert?: string; key?: string };
 }
 
 /**
@@ -98,6 +113,11 @@ export const GLOBAL_OPTIONS: readonly { flags: string; description: string }[] =
   { flags: '--json', description: 'print machine-readable JSON instead of tables' },
   { flags: '--state-dir <dir>', description: 'where Switchyard keeps its state (env SWITCHYARD_STATE_DIR; default /var/lib/switchyard)' },
   { flags: '--net-dir <dir>', description: 'directory of rkt/CNI network files (env SWITCHYARD_NET_DIR; default /etc/switchyard/net.d)' },
+  { flags: '--etcd <urls>', description: 'etcd client URL(s) of the global store for multi-host networks, comma-separated (env SWITCHYARD_ETCD)' },
+  { flags: '--etcd-cacert <file>', description: 'CA bundle of an https etcd (env SWITCHYARD_ETCD_CACERT)' },
+  { flags: '--etcd-cert <file>', description: 'client certificate for etcd (env SWITCHYARD_ETCD_CERT; with --etcd-key)' },
+  { flags: '--etcd-key <file>', description: 'client key for etcd (env SWITCHYARD_ETCD_KEY)' },
+  { flags: '--host-name <name>', description: "this host's name in the cluster (env SWITCHYARD_HOST_NAME; default the hostname)" },
 ];
 
 export const DEFAULT_STATE_DIR = '/var/lib/switchyard';
@@ -133,6 +153,19 @@ export class CliContext {
 
   get netDir(): string {
     return nonEmpty(this.globals.netDir) ?? nonEmpty(this.io.env.SWITCHYARD_NET_DIR) ?? DEFAULT_NET_DIR;
+  }
+
+  /** The global store's location, or undefined for a single-host instance. */
+  get etcd(): EtcdFlags | undefined {
+    const g = this.globals;
+    const env = this.io.env;
+    const endpoints = nonEmpty(g.etcd) ?? nonEmpty(env.SWITCHYARD_ETCD);
+    if (endpoints === undefined) return undefined;
+    const hostName = nonEmpty(g.hostName) ?? nonEmpty(env.SWITCHYARD_HOST_NAME);
+    const ca = nonEmpty(g.etcdCacert) ?? nonEmpty(env.SWITCHYARD_ETCD_CACERT);
+    const cert = nonEmpty(g.etcdCert) ?? nonEmpty(env.SWITCHYARD_ETCD_CERT);
+    const key = nonEmpty(g.etcdKey) ?? nonEmpty(env.SWITCHYARD_ETCD_KEY);
+    return { endpoints, ...(hostName ? { hostName } : {}), ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}) };
   }
 
   get debug(): boolean {

@@ -3,6 +3,12 @@ import { consoleLogger, createSwitchyard, type Switchyard, type SwitchyardOption
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
 import { createCniDriverManifest, DEFAULT_CNI_PATH } from '@switchyard/driver-cni';
 import type { CliContext } from './context.js';
+import overlay from '@switchyard/driver-overlay';
+import routed from '@switchyard/driver-routed';
+import globalIpam from '@switchyard/ipam-global';
+
+/** Drivers of networks spanning hosts; they refuse to work without `--etcd`. */
+const MULTI_HOST_DRIVERS = [overlay, routed];
 
 /** Builds the instance a command uses: built-in drivers, the state dir, and `<stateDir>/plugins` for plugins. */
 export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change', stateDir = ctx.stateDir): Promise<Switchyard> {
@@ -12,14 +18,26 @@ export async function openSwitchyard(ctx: CliContext, purpose: 'read' | 'change'
     appDir: false,
     pluginDir: join(stateDir, 'plugins'),
     // driver-cni runs net.d configs whose plugins Switchyard does not do natively, from CNI_PATH as a runtime would.
-    builtins: { drivers: [...BUILTIN_DRIVERS, createCniDriverManifest({ cniPath: ctx.io.env.CNI_PATH || DEFAULT_CNI_PATH })], ipams: [...BUILTIN_IPAMS] },
+    builtins: {
+      drivers: [...BUILTIN_DRIVERS, createCniDriverManifest({ cniPath: ctx.io.env.CNI_PATH || DEFAULT_CNI_PATH }), ...MULTI_HOST_DRIVERS],
+      ipams: [...BUILTIN_IPAMS, globalIpam],
+    },
     // Recovery may touch the kernel; reads must work without privileges.
     recover: purpose === 'change',
     ...(await firewallOption(ctx)),
     ...(await dnsOption(ctx, stateDir)),
+    ...(await globalStoreOption(ctx)),
     ...(ctx.debug ? { logger: consoleLogger('debug') } : { logger: consoleLogger('warn') }),
   };
   return (ctx.deps.createSwitchyard ?? createSwitchyard)(options);
+}
+
+/** The global store for multi-host networks, when `--etcd` (or SWITCHYARD_ETCD) names one. */
+async function globalStoreOption(ctx: CliContext): Promise<Pick<SwitchyardOptions, 'globalStore'>> {
+  const etcd = ctx.etcd;
+  if (!etcd) return {};
+  const { openEtcdStore } = await import('@switchyard/store-etcd');
+  return { globalStore: await openEtcdStore(etcd) };
 }
 
 /** The DNS service for this command: the state dir's responder unless tests replaced createSwitchyard or SWITCHYARD_DNS=none. */

@@ -293,6 +293,13 @@ export function buildProgram(ctx: CliContext, version: string): Command {
     .option('--port <n>', 'port to listen on at each gateway (default 53)')
     .action(async (opts: { upstream?: string[]; port?: string }) => (await import('./commands/dns.js')).dns(ctx, opts));
   program
+    .command('agent')
+    .description('keep this host in the cluster of multi-host networks (needs --etcd): its lease, VXLAN forwarding and routes to other hosts')
+    .option('--address <ip>', 'this host underlay address, where other hosts send its traffic')
+    .option('--ttl <seconds>', 'lease time to live: how long the host may be silent before its objects leave the cluster (default 10)')
+    .option('--leave', 'on exit, revoke the lease now: the host endpoints, blocks and subnets leave the cluster at once')
+    .action(async (opts: { address?: string; ttl?: string; leave?: boolean }) => (await import('./commands/agent.js')).agent(ctx, opts));
+  program
     .command('doctor')
     .description('check what this machine supports: kernel features, tools, privileges, state dir')
     .action(async () => (await import('./commands/doctor.js')).doctor(ctx));

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+/** One simulated host of a {@link MultiHostLab}: a network namespace on the underlay bridge. */
+export interface LabHost {
+  /** Its name (the namespace's, and its name in the cluster). */
+  readonly name: string;
+  /** Its underlay address. */
+  readonly address: string;
+  /** Its state directory. */
+  readonly stateDir: string;
+  /** The lab-side end of its underlay veth (a port of the underlay bridge): its counters are what the host received. */
+  readonly port: string;
+}
+
+/** What a command run in a lab host printed, and its exit status. */
+export interface LabCommandResult {
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+  /** Exit status. */
+  exitCode: number;
+}
+
+/** Options of {@link createMultiHostLab}. */
+export interface MultiHostLabOptions {
+  /** How many hosts; default 3. */
+  hosts?: number;
+  /** Prefix of namespace names; default `swyh`. */
+  prefix?: string;
+  /** The underlay /24's first three octets; default `10.99.0`: hosts get .1, .2 …, the bridge (etcd's address) .254. */
+  underlay?: string;
+  /** Root of the hosts' state directories. */
+  stateRoot: string;
+}
+
+/**
+ * Hosts on a shared underlay bridge, built with `ip` in the caller's (lab) namespace. Commands run in a
+ * host with `nsenter --net` (not `ip netns exec`, whose private mount namespace would take the bind
+ * mounts of the sandboxes a host creates away with it).
+ */
+export interface MultiHostLab {
+  /** The hosts. */
+  readonly hosts: readonly LabHost[];
+  /** The underlay bridge's address in the caller's namespace (where etcd listens). */
+  readonly bridgeAddress: string;
+  /** Runs a command inside a host's namespace. */
+  exec(host: LabHost, file: string, args: readonly string[], options?: { env?: Record<string, string>; input?: string; reject?: boolean }): Promise<LabCommandResult>;
+  /** Starts a long-running process inside a host's namespace. */
+  spawn(host: LabHost, file: string, args: readonly string[], env?: Record<string, string>): ChildProcess;
+  /** Deletes the hosts' namespaces, the bridge and the state directories. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Builds a lab of hosts: an underlay bridge in the current namespace (which must be a private lab
+ * namespace: never the machine's own) and, per host, a namespace joined to it by a veth pair, with
+ * `lo` up and IPv4 forwarding on. The hosts' sandboxes are namespaces of their own, as on real hosts.
+ */
+export async function createMultiHostLab(options: MultiHostLabOptions): Promise<MultiHostLab> {
+  const count = options.hosts ?? 3;
+  const prefix = options.prefix ?? 'swyh';
+  const net = options.underlay ?? '10.99.0';
+  const bridge = `${prefix}-ul`;
+  const hosts: LabHost[] = Array.from({ length: count }, (_, i) => ({
+    name: `${prefix}${i + 1}`,
+    address: `${net}.${i + 1}`,
+    stateDir: join(options.stateRoot, `${prefix}${i + 1}`),
+    port: `${prefix}${i + 1}-p`,
+  }));
+  const lines = [`link add ${bridge} type bridge`, `addr add ${net}.254/24 dev ${bridge}`, `link set ${bridge} up`];
+  for (const h of hosts) {
+    lines.push(`netns add ${h.name}`, `link add ${h.port} type veth peer name ul0 netns ${h.name}`, `link set ${h.port} master ${bridge} up`);
+  }
+  await execa('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  for (const h of hosts) {
+    mkdirSync(h.stateDir, { recursive: true, mode: 0o700 });
+    await execa('ip', ['-n', h.name, '-batch', '-'], { input: ['link set lo up', `addr add ${h.address}/24 dev ul0`, 'link set ul0 up'].join('\n') + '\n' });
+    await execa('nsenter', [`--net=/run/netns/${h.name}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  }
+  return {
+    hosts,
+    bridgeAddress: `${net}.254`,
+    async exec(host, file, args, o = {}) {
+      const res = await execa('nsenter', [`--net=/run/netns/${host.name}`, file, ...args], { env: o.env ?? {}, reject: o.reject ?? true, ...(o.input === undefined ? {} : { input: o.input }) });
+      return { stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode ?? 0 };
+    },
+    spawn(host, file, args, env = {}) {
+      return spawn('nsenter', [`--net=/run/netns/${host.name}`, file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    async destroy() {
+      await execa('ip', ['-force', '-batch', '-'], { input: [...hosts.map((h) => `netns del ${h.name}`), `link del ${bridge}`].join('\n') + '\n', reject: false });
+      for (const h of hosts) rmSync(h.stateDir, { recursive: true, force: true });
+    },
+  };
+}
