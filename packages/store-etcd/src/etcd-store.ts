@@ -56,6 +56,13 @@ export class EtcdStore implements GlobalStore {
   private closed = false;
   private healthy = false;
   private healthWait: Promise<void> | undefined;
+  /**
+   * What this process last committed, key by key, with the revision that wrote it: a transaction reading
+   * one of these keys takes the value from here and compares against that revision at commit, so a host
+   * updating its own documents (its address blocks) pays one round trip, not two. A conflict drops the
+   * entries the transaction read; nothing can be served stale past a commit.
+   */
+  readonly written = new Map<string, Seen>();
   /** This host's record as last read, with its revision: leased writes compare against it. */
   private hostCache: { record: HostRecord; mod: string } | undefined;
 
@@ -108,7 +115,12 @@ export class EtcdStore implements GlobalStore {
     return kvs.map((kv) => JSON.parse(kv.value.toString()) as T);
   }
 
+  /**
+   * A host's record. This host's own comes from the record its leased writes compare against, once read
+   * (its address does not change while it lives; a stale lease id only makes the next leased commit retry).
+   */
   async host(name: string = this.hostName): Promise<HostRecord | undefined> {
+    if (name === this.hostName && this.hostCache) return this.hostCache.record;
     return this.get<HostRecord>(GLOBAL_COLLECTIONS.hosts, name);
   }
 
@@ -147,6 +159,7 @@ export class EtcdStore implements GlobalStore {
     const key = this.keyOf(GLOBAL_COLLECTIONS.hosts, this.hostName);
     if (!this.hostCache) {
       const seen = await this.read(key);
+      this.written.delete(key);
       if (seen.value === undefined) {
         throw new SwitchyardError('SWY_ERR_HOST_NOT_JOINED', `Host ${this.hostName} holds no lease in the global store`, {
           hint: 'Start `switchyard agent` on this host (it registers the host and keeps its lease), then retry.',
@@ -161,6 +174,11 @@ export class EtcdStore implements GlobalStore {
   /** @internal Forgets the cached host record (its compare failed). */
   forgetHost(): void {
     this.hostCache = undefined;
+  }
+
+  /** @internal Forgets what this process committed (after a lease change, or a conflict on those keys). */
+  forget(keys: Iterable<string>): void {
+    for (const k of keys) this.written.delete(k);
   }
 
   async watch<T>(collection: Collection, handlers: GlobalWatchHandlers<T>): Promise<() => Promise<void>> {
@@ -193,6 +211,8 @@ export class EtcdStore implements GlobalStore {
 /** One optimistic transaction: reads remembered with their revisions, writes buffered until commit. */
 class EtcdTx {
   private readonly seen = new Map<string, Seen>();
+  /** Keys whose value came from what this process committed earlier, unconfirmed by a read. */
+  private readonly fromCache = new Set<string>();
   private readonly ranges: Array<{ prefix: string; revision: string }> = [];
   private readonly writes = new Map<string, Write>();
   private leaseCompare: { key: string; mod: string } | undefined;
@@ -218,7 +238,11 @@ class EtcdTx {
     const w = this.writes.get(key);
     if (w) return w.value === undefined ? undefined : (JSON.parse(w.value) as T);
     let seen = this.seen.get(key);
-    if (!seen) this.seen.set(key, (seen = await this.store.read(key)));
+    if (!seen) {
+      const cached = this.store.written.get(key);
+      if (cached) this.fromCache.add(key);
+      this.seen.set(key, (seen = cached ?? (await this.store.read(key))));
+    }
     return seen.value === undefined ? undefined : (JSON.parse(seen.value) as T);
   }
 
@@ -236,9 +260,13 @@ class EtcdTx {
     return [...docs.values()].map((v) => JSON.parse(v) as T);
   }
 
-  /** Applies the writes if nothing read changed; false on conflict. */
+  /**
+   * Applies the writes if nothing read changed; false on conflict. A read-only transaction commits
+   * nothing, except that values it took from the cache of earlier commits are confirmed first (an etcd
+   * transaction of compares alone).
+   */
   async commit(): Promise<boolean> {
-    if (this.writes.size === 0) return true;
+    if (this.writes.size === 0 && this.fromCache.size === 0) return true;
     const compare: ICompare[] = [];
     for (const [key, seen] of this.seen) compare.push({ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: seen.mod });
     for (const r of this.ranges) {
@@ -252,8 +280,18 @@ class EtcdTx {
       else success.push({ request_put: { key: Buffer.from(key), value: Buffer.from(w.value), ...(w.lease === undefined ? {} : { lease: w.lease }) } });
     }
     const res = await this.store.call('txn', () => this.store.client.kv.txn({ compare, success, failure: [] }));
-    if (!res.succeeded && this.leaseCompare) this.store.forgetHost();
-    return res.succeeded;
+    if (!res.succeeded) {
+      if (this.leaseCompare) this.store.forgetHost();
+      this.store.forget(this.seen.keys());
+      return false;
+    }
+    // Every key this commit wrote now has the commit's revision.
+    const revision = String(res.header.revision);
+    for (const [key, w] of this.writes) {
+      if (w.value === undefined) this.store.written.delete(key);
+      else this.store.written.set(key, { value: w.value, mod: revision });
+    }
+    return true;
   }
 }
 

@@ -69,6 +69,26 @@ describe('EtcdStore', () => {
     expect(await a.get('plugin:test.vnis', 'mine')).toEqual({ vni: 2 });
   });
 
+  it('serves a key this process wrote from its own commit, and reruns with the new value once another host changed it', async () => {
+    const [a, b] = [await open('h1'), await open('h2')];
+    await a.transaction(async (tx) => tx.put('meta', 'cached', { v: 1 }));
+    await b.transaction(async (tx) => tx.put('meta', 'cached', { v: 2 }));
+    const seen: number[] = [];
+    await a.transaction(async (tx) => {
+      const doc = (await tx.get<{ v: number }>('meta', 'cached'))!;
+      seen.push(doc.v);
+      await tx.put('meta', 'cached', { v: doc.v * 10 });
+    });
+    // The first run saw a's own (stale) write, its commit failed, the rerun read b's.
+    expect(seen).toEqual([1, 2]);
+    expect(await b.get('meta', 'cached')).toEqual({ v: 20 });
+    // A read-only transaction with a stale cached value is confirmed before it returns, and reruns too.
+    await b.transaction(async (tx) => tx.put('meta', 'cached', { v: 3 }));
+    const read: number[] = [];
+    await a.transaction(async (tx) => void read.push((await tx.get<{ v: number }>('meta', 'cached'))!.v));
+    expect(read).toEqual([20, 3]);
+  });
+
   it('refuses a leased write while the host has no lease, writing nothing', async () => {
     const s = await open('nolease');
     await expect(
