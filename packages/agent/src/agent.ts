@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   DRIVER_IPAM,
+  type Collection,
   GLOBAL_COLLECTIONS,
   HOST_NS,
   SwitchyardError,
@@ -155,52 +156,60 @@ export class Agent extends EventEmitter<AgentEvents> {
     const host = this.host;
     if (!host) return [];
     const networks = (await sy.store.list<NetworkRecord>('networks')).filter((n) => n.driver === 'overlay' || n.driver === 'routed');
-    if (networks.length === 0) return [];
     // Endpoints live inside their sandbox's record.
     const endpoints = (await sy.store.list<SandboxRecord>('sandboxes')).flatMap((sb) => sb.endpoints);
     const problems: string[] = [];
+    const lost = new Set<string>();
     for (const n of networks) {
-      const mine = endpoints.filter((e) => e.networkId === n.id);
-      const lost = new Set<string>();
-      if (n.ipv4 && n.ipamDriver !== DRIVER_IPAM) {
-        const ipam = await sy.registry.ipam(n.ipamDriver);
-        for (const e of mine) {
-          if (!e.ipv4) continue;
-          try {
-            await ipam.requestAddress({ poolId: n.ipv4.poolId, owner: { id: e.id, ifname: e.ifname }, address: e.ipv4.split('/')[0]! });
-          } catch (error) {
-            lost.add(e.id);
-            problems.push(`endpoint ${e.name} (${e.ipv4}) of network ${n.name}: ${(error as Error).message}`);
-          }
+      if (!n.ipv4 || n.ipamDriver === DRIVER_IPAM) continue;
+      const ipam = await sy.registry.ipam(n.ipamDriver);
+      for (const e of endpoints.filter((x) => x.networkId === n.id && x.ipv4)) {
+        try {
+          await ipam.requestAddress({ poolId: n.ipv4.poolId, owner: { id: e.id, ifname: e.ifname }, address: e.ipv4!.split('/')[0]! });
+        } catch (error) {
+          lost.add(e.id);
+          problems.push(`endpoint ${e.name} (${e.ipv4}) of network ${n.name}: ${(error as Error).message}`);
         }
       }
-      await this.global.transaction(async (tx) => {
-        if (n.driver === 'routed') {
-          if (!n.ipv4) return;
-          const doc: RoutedSubnet = { network: n.name, host: host.name, hostAddress: host.address, subnet: n.ipv4.subnet, ...(n.ipv4.gateway ? { gateway: n.ipv4.gateway } : {}) };
-          await tx.putLeased(ROUTED_SUBNETS, subnetId(n.name, host.name), doc);
-          return;
-        }
-        const vni = Number(n.driverState.vni);
-        const member: OverlayMember = { network: n.name, host: host.name, hostAddress: host.address, vni };
-        await tx.putLeased(OVERLAY_MEMBERS, memberId(n.name, host.name), member);
-        for (const e of mine) {
-          if (lost.has(e.id)) continue;
-          const doc: GlobalEndpoint = {
-            id: e.id,
-            network: n.name,
-            driver: 'overlay',
-            host: host.name,
-            hostAddress: host.address,
-            ...(e.mac ? { mac: e.mac } : {}),
-            ...(e.ipv4 ? { ipv4: e.ipv4 } : {}),
-            ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
-            data: { vni },
-          };
-          await tx.putLeased(GLOBAL_COLLECTIONS.endpoints, e.id, doc);
-        }
-      });
     }
+    const wanted = new Map<string, { collection: Collection; doc: unknown }>();
+    for (const n of networks) {
+      if (n.driver === 'routed') {
+        if (!n.ipv4) continue;
+        const doc: RoutedSubnet = { network: n.name, host: host.name, hostAddress: host.address, subnet: n.ipv4.subnet, ...(n.ipv4.gateway ? { gateway: n.ipv4.gateway } : {}) };
+        wanted.set(`${ROUTED_SUBNETS} ${subnetId(n.name, host.name)}`, { collection: ROUTED_SUBNETS, doc });
+        continue;
+      }
+      const vni = Number(n.driverState.vni);
+      const member: OverlayMember = { network: n.name, host: host.name, hostAddress: host.address, vni };
+      wanted.set(`${OVERLAY_MEMBERS} ${memberId(n.name, host.name)}`, { collection: OVERLAY_MEMBERS, doc: member });
+      for (const e of endpoints.filter((x) => x.networkId === n.id && !lost.has(x.id))) {
+        const doc: GlobalEndpoint = {
+          id: e.id,
+          network: n.name,
+          driver: 'overlay',
+          host: host.name,
+          hostAddress: host.address,
+          ...(e.mac ? { mac: e.mac } : {}),
+          ...(e.ipv4 ? { ipv4: e.ipv4 } : {}),
+          ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
+          data: { vni },
+        };
+        wanted.set(`${GLOBAL_COLLECTIONS.endpoints} ${e.id}`, { collection: GLOBAL_COLLECTIONS.endpoints, doc });
+      }
+    }
+    const removed = await this.global.transaction(async (tx) => {
+      // This host's documents that no longer describe anything here (a connect that crashed half way, a
+      // network removed while the store was away) go; the rest are written under the current lease.
+      const stale: Array<[Collection, string]> = [];
+      for (const e of await tx.list<GlobalEndpoint>(GLOBAL_COLLECTIONS.endpoints)) if (e.host === host.name && !wanted.has(`${GLOBAL_COLLECTIONS.endpoints} ${e.id}`)) stale.push([GLOBAL_COLLECTIONS.endpoints, e.id]);
+      for (const m of await tx.list<OverlayMember>(OVERLAY_MEMBERS)) if (m.host === host.name && !wanted.has(`${OVERLAY_MEMBERS} ${memberId(m.network, host.name)}`)) stale.push([OVERLAY_MEMBERS, memberId(m.network, host.name)]);
+      for (const r of await tx.list<RoutedSubnet>(ROUTED_SUBNETS)) if (r.host === host.name && !wanted.has(`${ROUTED_SUBNETS} ${subnetId(r.network, host.name)}`)) stale.push([ROUTED_SUBNETS, subnetId(r.network, host.name)]);
+      for (const [c, id] of stale) await tx.delete(c, id);
+      for (const [key, w] of wanted) await tx.putLeased(w.collection, key.slice(key.indexOf(' ') + 1), w.doc);
+      return stale.length;
+    });
+    if (removed > 0) this.logger.info(`removed ${removed} document(s) of this host that described nothing here any more`);
     for (const p of problems) this.logger.warn(`cannot register again: ${p}; disconnect and connect it again`);
     return problems;
   }

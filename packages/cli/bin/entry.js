@@ -56,13 +56,14 @@ function fresh(bundleDir, bundle) {
  * SWITCHYARD_CLI_BUNDLE=0; not when it is missing or older than a build of any package it holds (a `tsc -b` since);
  * not for `plugin` commands, nor while plugins are installed in the state dir: a plugin imports
  * @switchyard/core from node_modules, and a process must hold one copy of core, not the bundle's and that.
- * Nor with a global store (`--etcd`, SWITCHYARD_ETCD) or for `agent`: the etcd client loads its gRPC
- * definitions from files beside its own code, and a script run from a code cache cannot import() it.
+ * Nor with a global store (`--etcd`, SWITCHYARD_ETCD), for `agent`, or for `demo` (its second act runs
+ * agents and etcd): the etcd client loads its gRPC definitions from files beside its own code, and a
+ * script run from a code cache cannot import() it.
  */
 function bundledEntry(argv, env, bundleDir) {
   if (env.SWITCHYARD_CLI_BUNDLE === '0') return undefined;
   const { stateDir, command, etcd } = readCommandLine(argv, env);
-  if (command === 'plugin' || command === 'agent' || etcd || hasPlugins(stateDir)) return undefined;
+  if (command === 'plugin' || command === 'agent' || command === 'demo' || etcd || hasPlugins(stateDir)) return undefined;
   const bundle = join(bundleDir, 'switchyard.cjs');
   return fresh(bundleDir, bundle) ? { bundle, command } : undefined;
 }

@@ -144,12 +144,12 @@ describe('bash completion', () => {
     expect(ls).not.toContain('--driver');
     // An alias takes the options of its command.
     expect(bashComplete(['switchyard', 'sandbox', 'list', '-'])).toEqual(ls);
-    expect(bashComplete(['switchyard', '--'])).toEqual(['--json', '--state-dir', '--net-dir', '--version', '--help']);
+    expect(bashComplete(['switchyard', '--'])).toEqual(['--json', '--state-dir', '--net-dir', '--etcd', '--etcd-cacert', '--etcd-cert', '--etcd-key', '--host-name', '--version', '--help']);
   });
 
   test('every command of the tree offers exactly its options and the global ones, so the script cannot drift from the commands', () => {
     const program = treeProgram();
-    const globals = ['--json', '--state-dir', '--net-dir'];
+    const globals = ['--json', '--state-dir', '--net-dir', '--etcd', '--etcd-cacert', '--etcd-cert', '--etcd-key', '--host-name'];
     const flagsOf = (cmd: Command) => cmd.options.flatMap((o) => [o.short, o.long]).filter((f): f is string => f !== undefined);
     for (const { path, cmd } of commands(program)) {
       const offered = bashComplete(['switchyard', ...path, '-']);

@@ -120,6 +120,24 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+describe('multi-host commands given what they cannot use', () => {
+  it('refuse with coded errors and change nothing', () => {
+    const plain = spawnSync('nsenter', [`--net=/run/netns/${h1.name}`, process.execPath, BIN, 'network', 'create', 'nostore', '--driver', 'overlay'], {
+      env: { ...process.env, SWITCHYARD_STATE_DIR: h1.stateDir, SWITCHYARD_DNS: 'none' },
+      encoding: 'utf8',
+    });
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toContain('SWY_ERR_GLOBAL_STORE_MISSING');
+    const elsewhere = sy(h1, 'agent', '--address', '10.99.0.77');
+    expect(elsewhere.code).not.toBe(0);
+    expect(elsewhere.stderr).toContain('SWY_ERR_UNDERLAY_INVALID');
+    const badUrl = sy(h1, '--etcd', 'ftp://x', 'network', 'ls');
+    expect(badUrl.code).not.toBe(0);
+    expect(badUrl.stderr).toContain('SWY_ERR_INVALID_OPTION');
+    expect((JSON.parse(ok(h1, '--json', 'network', 'ls')) as { networks: unknown[] }).networks).toEqual([]);
+  });
+});
+
 describe('an overlay network across three hosts', () => {
   let a1: ReturnType<typeof sandboxInfo>, b1: ReturnType<typeof sandboxInfo>, c1: ReturnType<typeof sandboxInfo>;
 
@@ -218,6 +236,12 @@ describe('the agent', () => {
   it('re-programs the kernel from the store after a restart, leaving existing endpoints as they were', async () => {
     const before = JSON.parse(ok(h1, '--json', 'sandbox', 'inspect', 'mha1')) as unknown;
     const entries = remoteFdb(h1);
+    // What a connect that crashed after publishing its endpoint leaves: a document of h1 for an endpoint h1 has not got.
+    const asH1 = await openEtcdStore({ endpoints: etcdUrl, hostName: h1.name });
+    const ghost = { id: 'f'.repeat(64), network: 'ov', driver: 'overlay', host: h1.name, hostAddress: h1.address, mac: '02:ff:ff:ff:ff:01', ipv4: '10.200.255.1/16', data: { vni: 4096 } };
+    await asH1.transaction(async (tx) => tx.putLeased('endpoints', ghost.id, ghost));
+    await asH1.close();
+    await waitUntil(() => remoteFdb(h2).includes(`${ghost.mac} ${h1.address}`), 'the ghost on h2');
     agents.get(h1.name)!.kill('SIGKILL');
     // What a crash or an operator's flush could lose: every entry the agent made.
     for (const e of entries) {
@@ -227,6 +251,9 @@ describe('the agent', () => {
     expect(remoteFdb(h1)).toEqual([]);
     startAgent(h1);
     await waitUntil(() => remoteFdb(h1).length === entries.length, 'entries back after the restart');
+    // The restarted agent removed its host's document that described nothing, and h2 its entry.
+    await waitUntil(async () => (await store.get('endpoints', ghost.id)) === undefined, 'the ghost document to go');
+    await waitUntil(() => !remoteFdb(h2).some((e) => e.startsWith(ghost.mac)), 'the ghost entry to leave h2');
     expect(remoteFdb(h1).sort()).toEqual(entries.sort());
     expect(JSON.parse(ok(h1, '--json', 'sandbox', 'inspect', 'mha1'))).toEqual(before);
     expect(ping(sandboxInfo(h1, 'mha1', 'ov').netns, sandboxInfo(h2, 'mhb1', 'ov').ip)).toBe(true);

@@ -67,6 +67,22 @@ export async function demo(ctx: CliContext): Promise<void> {
       ipForward,
       ...(outside && echo ? { outside, echo } : {}),
     });
+    await sy.close();
+    sy = undefined;
+    // Act 2, in the real lab only: three hosts on etcd.
+    if (marker && !ctx.deps.demoInPlace) {
+      const { runMultiHostAct } = await import('../demo/multi-host.js');
+      const which = { ...realProbes, ...ctx.deps.doctor }.which;
+      const act = await runMultiHostAct({ print: (t) => ctx.say(t.replace(/\n$/, '')), now: () => ctx.now(), which: (tool) => which(tool, ctx.io.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin') !== undefined });
+      if (act.checks.length > 0) {
+        outcome.checks.push(...act.checks);
+        outcome.ok = outcome.checks.every((c) => c.ok);
+        const sorted = [...act.connectMs].sort((a, b) => a - b);
+        if (sorted.length > 0) outcome.timings['cross-host connect (CLI, etcd)'] = { medianMs: sorted[Math.floor(sorted.length / 2)]!, samples: sorted.length };
+        const failedAct = act.checks.filter((c) => !c.ok);
+        ctx.say(failedAct.length === 0 ? `\n✓ all ${act.checks.length} checks of act 2 passed (${outcome.checks.length} in all)` : `\n✗ ${failedAct.length} of ${act.checks.length} checks of act 2 failed`);
+      }
+    }
   } finally {
     await sy?.close();
     await dispose();

@@ -71,6 +71,7 @@ const FEATURES: ReadonlyArray<{ feature: KernelFeature; usedBy: string; label: s
   { feature: 'ipvlan', usedBy: 'ipvlan driver', label: 'ipvlan', uml: "Switchyard's ipvlan tests run under user-mode Linux instead" },
   { feature: 'vlan', usedBy: '802.1Q sub-interfaces', label: '802.1Q vlan', uml: "Switchyard's 802.1Q tests run under user-mode Linux instead" },
   { feature: 'dummy', usedBy: 'dummy parents in tests', label: 'dummy' },
+  { feature: 'vxlan', usedBy: 'overlay driver (multi-host)', label: 'vxlan' },
   { feature: 'nftables', usedBy: 'firewall: masquerade, published ports, isolation', label: 'nf_tables' },
 ];
 
