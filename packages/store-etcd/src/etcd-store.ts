@@ -5,8 +5,10 @@ import { clientOptions, resolveEtcdOptions, type EtcdStoreOptions, type Resolved
 import { waitHealthy } from './wait-healthy.js';
 
 /** A key's value and the revision that last changed it ('0': absent). */
-interface Seen {
+export interface Seen {
+  /** The JSON text, undefined when the key is absent. */
   value: string | undefined;
+  /** The key's modification revision (decimal). */
   mod: string;
 }
 

@@ -5,7 +5,7 @@
  *
  * @module \@switchyard/store-etcd
  */
-export { EtcdStore, openEtcdStore } from './etcd-store.js';
+export { EtcdStore, openEtcdStore, type Seen } from './etcd-store.js';
 export { HostLease, type HostLeaseEvents } from './host-lease.js';
 export { resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd-options.js';
 export { startEtcdServer, type EtcdServer, type EtcdServerOptions } from './etcd-server.js';
