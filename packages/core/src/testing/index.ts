@@ -20,3 +20,4 @@ export * from './lab-switchyard.js';
 export * from './memory-firewall.js';
 export * from '../sandbox/traffic.js';
 export * from './memory-global-store.js';
+export * from './coded-errors.js';

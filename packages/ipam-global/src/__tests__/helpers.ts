@@ -1,25 +1,8 @@
-import { SwitchyardError, type Collection, type ErrorCode, type GlobalStore, type GlobalStoreTx, type PoolRequest } from '@switchyard/core';
+import { type Collection, type GlobalStore, type GlobalStoreTx, type PoolRequest } from '@switchyard/core';
 import type { MemoryCluster, MemoryGlobalStore } from '@switchyard/core/testing';
 import { BLOCKS_COLLECTION, MEMBERS_COLLECTION, POOLS_COLLECTION, type BlockDoc, type MemberDoc, type PoolDoc } from '../documents.js';
 
-/** Runs fn and returns the SwitchyardError it throws (failing the test if it throws anything else or nothing). */
-export async function caught(fn: () => unknown): Promise<SwitchyardError> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof SwitchyardError) return e;
-    throw e;
-  }
-  throw new Error('expected a SwitchyardError, but the call succeeded');
-}
-
-/** Asserts the error has the code, names `mentions` in its sentence and carries a hint. */
-export function expectCoded(error: SwitchyardError, code: ErrorCode, ...mentions: string[]): void {
-  expect(error.code).toBe(code);
-  for (const m of mentions) expect(error.message).toContain(m);
-  expect(error.hint).toEqual(expect.any(String));
-  expect(error.hint!.length).toBeGreaterThan(10);
-}
+export { caught, expectCoded } from '@switchyard/core/testing';
 
 /** Every document the IPAM keeps in the cluster, by collection and id. */
 export function ipamDocs(cluster: MemoryCluster): { pools: Record<string, PoolDoc>; members: Record<string, MemberDoc>; blocks: Record<string, BlockDoc> } {
