@@ -94,6 +94,15 @@ export async function createMultiHostLab(options: MultiHostLabOptions): Promise<
     async destroy() {
       await execa('ip', ['-force', '-batch', '-'], { input: [...hosts.map((h) => `netns del ${h.name}`), `link del ${bridge}`].join('\n') + '\n', reject: false });
       for (const h of hosts) rmSync(h.stateDir, { recursive: true, force: true });
+      // The kernel dismantles a deleted namespace (and with it each host's veth pair) once the last process
+      // in it is gone, asynchronously: wait until the ports have left this namespace too (at most 10 s).
+      const ports = new Set(hosts.map((h) => h.port));
+      for (let i = 0; i < 200; i++) {
+        const { stdout } = await execa('ip', ['-j', 'link', 'show'], { reject: false });
+        const left = (JSON.parse(stdout || '[]') as Array<{ ifname: string }>).filter((l) => ports.has(l.ifname));
+        if (left.length === 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
   };
 }

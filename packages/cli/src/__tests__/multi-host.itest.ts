@@ -113,9 +113,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const a of agents.values()) a.kill('SIGKILL');
+  // Agents exit before their hosts' namespaces go, so nothing keeps a namespace (and its veth) alive.
+  await Promise.all([...agents.values()].map((a) => (a.exitCode !== null || a.signalCode !== null ? undefined : new Promise((r) => (a.once('exit', r), a.kill('SIGKILL'))))));
   await store?.close();
   await etcd?.stop({ wipe: true });
+  // The sandboxes' namespaces (every sandbox of this file is named mh…) are the lab's, not the hosts'.
+  const sandboxes = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => /^mh[a-z0-9]+$/.test(n));
+  for (const n of sandboxes) spawnSync('ip', ['netns', 'del', n]);
   await lab?.destroy();
   rmSync(root, { recursive: true, force: true });
 });

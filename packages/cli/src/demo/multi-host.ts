@@ -151,7 +151,7 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
   } catch (e) {
     record('unexpected failure', false, e instanceof Error ? e.message : String(e));
   } finally {
-    for (const a of agents) a.kill('SIGKILL');
+    await Promise.all(agents.map((a) => (a.exitCode !== null || a.signalCode !== null ? undefined : new Promise((r) => (a.once('exit', r), a.kill('SIGKILL'))))));
     await etcd.stop({ wipe: true });
     for (const s of sandboxes) spawnSync('ip', ['netns', 'del', s]);
     await lab.destroy();
