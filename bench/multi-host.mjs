@@ -145,7 +145,7 @@ export default async function bench({ log, count = 200, quick = false }) {
         return r.stdout;
       };
       const agents = [h1, h2].map((h) => spawn('nsenter', [`--net=/run/netns/${h.name}`, process.execPath, bin, '--etcd', etcd.url, '--host-name', h.name, 'agent', '--address', h.address], { env: env(h), stdio: 'ignore' }));
-      cleanups.push(() => Promise.all(agents.map((a) => (a.exitCode !== null || a.signalCode !== null ? undefined : new Promise((r) => (a.once('exit', r), a.kill('SIGKILL')))))));
+      cleanups.push(() => Promise.all(agents.map(agentPkg.killAndWait)));
       const store = await etcdPkg.openEtcdStore({ endpoints: etcd.url, hostName: 'watcher' });
       for (let i = 0; i < 200 && (!(await store.host(h1.name)) || !(await store.host(h2.name))); i++) await new Promise((r) => setTimeout(r, 50));
       await store.close();

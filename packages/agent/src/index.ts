@@ -7,4 +7,4 @@
 export { Agent, type AgentEvents, type AgentLease, type AgentOptions, type ReconcileReport } from './agent.js';
 export { AGENT_ROUTE_PROTOCOL, planForwarding, emptyForwarding, fdbKey, neighKey, type AgentRoute, type FdbEntry, type ForwardingChanges, type ForwardingCounts, type ForwardingState, type NeighEntry } from './forwarding.js';
 export { applyForwarding, readForwarding } from './kernel-forwarding.js';
-export { createMultiHostLab, type LabCommandResult, type LabHost, type MultiHostLab, type MultiHostLabOptions } from './multi-host-lab.js';
+export { createMultiHostLab, killAndWait, type LabCommandResult, type LabHost, type MultiHostLab, type MultiHostLabOptions } from './multi-host-lab.js';

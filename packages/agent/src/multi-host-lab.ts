@@ -3,6 +3,15 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
+/** Kills a process (SIGKILL) and resolves once it has exited; at once when it already has. */
+export function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 /** One simulated host of a {@link MultiHostLab}: a network namespace on the underlay bridge. */
 export interface LabHost {
   /** Its name (the namespace's, and its name in the cluster). */

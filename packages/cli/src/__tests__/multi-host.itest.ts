@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireLab, waitUntil } from '@switchyard/core/testing';
-import { createMultiHostLab, type LabHost, type MultiHostLab } from '@switchyard/agent';
+import { createMultiHostLab, killAndWait, type LabHost, type MultiHostLab } from '@switchyard/agent';
 import { openEtcdStore, startEtcdServer, type EtcdServer, type EtcdStore } from '@switchyard/store-etcd';
 import { BIN } from './cli-lab.js';
 
@@ -114,7 +114,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Agents exit before their hosts' namespaces go, so nothing keeps a namespace (and its veth) alive.
-  await Promise.all([...agents.values()].map((a) => (a.exitCode !== null || a.signalCode !== null ? undefined : new Promise((r) => (a.once('exit', r), a.kill('SIGKILL'))))));
+  await Promise.all([...agents.values()].map(killAndWait));
   await store?.close();
   await etcd?.stop({ wipe: true });
   // The sandboxes' namespaces (every sandbox of this file is named mh…) are the lab's, not the hosts'.

@@ -43,7 +43,7 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
     print(`\nAct 2: across hosts — skipped: ${why}\n`);
     return { checks: [], connectMs: [], skipped: why };
   }
-  const [{ createMultiHostLab }, { startEtcdServer, openEtcdStore }] = await Promise.all([import('@switchyard/agent'), import('@switchyard/store-etcd')]);
+  const [{ createMultiHostLab, killAndWait }, { startEtcdServer, openEtcdStore }] = await Promise.all([import('@switchyard/agent'), import('@switchyard/store-etcd')]);
   const checks: DemoCheck[] = [];
   const connectMs: number[] = [];
   const section = 'across hosts';
@@ -151,7 +151,7 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
   } catch (e) {
     record('unexpected failure', false, e instanceof Error ? e.message : String(e));
   } finally {
-    await Promise.all(agents.map((a) => (a.exitCode !== null || a.signalCode !== null ? undefined : new Promise((r) => (a.once('exit', r), a.kill('SIGKILL'))))));
+    await Promise.all(agents.map(killAndWait));
     await etcd.stop({ wipe: true });
     for (const s of sandboxes) spawnSync('ip', ['netns', 'del', s]);
     await lab.destroy();
