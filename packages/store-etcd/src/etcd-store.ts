@@ -122,8 +122,13 @@ export class EtcdStore implements GlobalStore {
    * (its address does not change while it lives; a stale lease id only makes the next leased commit retry).
    */
   async host(name: string = this.hostName): Promise<HostRecord | undefined> {
-    if (name === this.hostName && this.hostCache) return this.hostCache.record;
-    return this.get<HostRecord>(GLOBAL_COLLECTIONS.hosts, name);
+    if (name !== this.hostName) return this.get<HostRecord>(GLOBAL_COLLECTIONS.hosts, name);
+    if (!this.hostCache) {
+      const seen = await this.read(this.keyOf(GLOBAL_COLLECTIONS.hosts, name));
+      if (seen.value === undefined) return undefined;
+      this.hostCache = { record: JSON.parse(seen.value) as HostRecord, mod: seen.mod };
+    }
+    return this.hostCache.record;
   }
 
   /** @internal One key with its revision. */

@@ -60,7 +60,11 @@ export interface GlobalStore extends StateStore {
   readonly hostName: string;
   /** Runs `fn` as one compare-and-swap transaction, retrying it on conflict. */
   transaction<T>(fn: (tx: GlobalStoreTx) => Promise<T>): Promise<T>;
-  /** The registered host of that name (default this one); undefined when its lease is gone. */
+  /**
+   * The registered host of that name (default this one); undefined when its lease is gone. This host's own
+   * record may be the one last read (its address does not change while it lives): a lease that expired
+   * since shows at the next leased write, which then fails with SWY_ERR_HOST_NOT_JOINED.
+   */
   host(name?: string): Promise<HostRecord | undefined>;
   /** Follows a collection's changes until the returned function is called. */
   watch<T>(collection: Collection, handlers: GlobalWatchHandlers<T>): Promise<() => Promise<void>>;
