@@ -281,6 +281,10 @@ describe('the agent', () => {
     const b2 = sandboxInfo(h2, 'mhb2', 'ov');
     await waitUntil(() => remoteFdb(h1).includes(`${b2.mac} ${h2.address}`), "h1's agent programming the endpoint made after the outage");
     await waitUntil(() => ping(sandboxInfo(h1, 'mha1', 'ov').netns, b2.ip), 'traffic to it');
+    // An endpoint that leaves disappears from every other host's forwarding and neighbour tables.
+    ok(h2, 'disconnect', 'ov', 'mhb2');
+    await waitUntil(() => !remoteFdb(h1).some((e) => e.startsWith(b2.mac)) && !remoteFdb(h3).some((e) => e.startsWith(b2.mac)), 'the endpoint to leave h1 and h3');
+    expect(inNs(h1.name, 'ip', ['neigh', 'show', b2.ip]).stdout.trim()).toBe('');
   });
 
   it('registers its host again after being down past the lease: the endpoints come back for the other hosts', async () => {
