@@ -146,6 +146,10 @@ export class NetworkController {
           // Pools are named in the intent so a crash before commit can release them.
           await tx.put('intents', intent.id, { ...intent, pools } satisfies Intent);
           const plan = await driver.createNetwork(driverNetwork(network));
+          // A global-scope driver also registers the network in the cluster's store while planning: when the
+          // create fails later, its deleteNetwork takes that back (its steps are not run: the kernel steps
+          // are reverted on their own).
+          if (driver.capability.dataScope === 'global') undo.push('leave the cluster network', async () => void (await driver.deleteNetwork(driverNetwork({ ...network, driverState: plan.state ?? {} }))));
           for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
             const pool = address.includes(':') ? network.ipv6 : network.ipv4;
             if (!pool || !ipam) continue;

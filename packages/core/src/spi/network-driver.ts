@@ -207,7 +207,11 @@ export interface NetworkDriver {
   validateNetworkOptions(options: JsonObject): Promise<JsonObject> | JsonObject;
   /** Plans the network's kernel objects; IPAM data is already allocated. Must not fail once applied. */
   createNetwork(network: DriverNetwork): Promise<NetworkPlan>;
-  /** Plans the removal of everything createNetwork made (and only that). */
+  /**
+   * Plans the removal of everything createNetwork made (and only that). A global-scope driver that records
+   * the network outside the kernel while planning (in the global store) takes that back here: core also calls
+   * it, without running its steps, when a create fails after createNetwork returned.
+   */
   deleteNetwork(network: DriverNetwork): Promise<NetworkPlan>;
   /** Accepts or refuses an endpoint before any kernel change; may choose a MAC. */
   createEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<EndpointPlan>;

@@ -67,6 +67,14 @@ describe('overlay driver across two hosts of one cluster', () => {
     expect(await members()).toEqual(['ov@h1', 'ov@h2']);
   });
 
+  it("takes its membership and the cluster's network back when the create fails after the driver planned it", async () => {
+    h1.fake.failAt((step) => step.op.op === 'link.add' && step.op.kind === 'vxlan');
+    await expect(h1.controller.createNetwork({ name: 'ov', driver: 'overlay', ...SUBNET })).rejects.toMatchObject({ code: 'SWY_ERR_KERNEL_OP_FAILED' });
+    expect(await members()).toEqual([]);
+    expect(await globalDoc('ov')).toBeUndefined();
+    expect(await h1.controller.listNetworks()).toEqual([]);
+  });
+
   it('builds a bridge with the gateway and a VXLAN port on it: VNI, port, this host as source, no learning, ARP proxy, MTU 1450 on an unknown underlay', async () => {
     const n = await h1.controller.createNetwork({ name: 'ov', driver: 'overlay', ...SUBNET });
     const bridge = overlayBridgeName(n.id);
