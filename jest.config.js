@@ -14,6 +14,7 @@ const swc = [
 const moduleNameMapper = {
   '^@switchyard/core$': '<rootDir>/../core/src/index.ts',
   '^@switchyard/core/testing$': '<rootDir>/../core/src/testing/index.ts',
+  '^@switchyard/dns/service$': '<rootDir>/../dns/src/dns-service.ts',
   '^@switchyard/(driver-bridge|driver-overlay|driver-veth|driver-macvlan|driver-ipvlan|driver-cni|ipam-host-local|ipam-global|firewall-nftables|dns|store-etcd|driver-routed|agent|cni|cli)$': '<rootDir>/../$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };

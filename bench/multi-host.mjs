@@ -26,7 +26,7 @@ export default async function bench({ log, count = 200, quick = false }) {
   const [core, etcdPkg, agentPkg, overlay, bridge, hostLocal, globalIpam] = await Promise.all(['core', 'store-etcd', 'agent', 'driver-overlay', 'driver-bridge', 'ipam-host-local', 'ipam-global'].map(load));
   const rows = [];
   const stateRoot = benchDir('swy-bench-mh-');
-  const lab = await agentPkg.createMultiHostLab({ stateRoot, prefix: 'swybh', underlay: '10.98.0' });
+  const lab = await agentPkg.createMultiHostLab({ stateRoot, prefix: 'swybh', underlay: '10.98.0', cli: join(root, 'packages/cli/bin/switchyard.js') });
   const etcd = await etcdPkg.startEtcdServer({ address: lab.bridgeAddress, port: 2379, dataDir: `/dev/shm/swy-bench-etcd-${process.pid}` });
   const cleanups = [];
   try {
@@ -137,14 +137,12 @@ export default async function bench({ log, count = 200, quick = false }) {
     // --- TCP throughput across the overlay against the plain veth path between the same hosts.
     {
       const [h1, h2] = lab.hosts;
-      const bin = join(root, 'packages/cli/bin/switchyard.js');
-      const env = (h) => ({ ...process.env, SWITCHYARD_STATE_DIR: h.stateDir, SWITCHYARD_DNS: 'none' });
       const sy = (h, ...args) => {
-        const r = spawnSync('nsenter', [`--net=/run/netns/${h.name}`, process.execPath, bin, '--etcd', etcd.url, '--host-name', h.name, ...args], { env: env(h), encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`[${h.name}] switchyard ${args.join(' ')}: ${r.stderr}`);
+        const r = lab.switchyard(h, etcd.url, args);
+        if (r.exitCode !== 0) throw new Error(`[${h.name}] switchyard ${args.join(' ')}: ${r.stderr}`);
         return r.stdout;
       };
-      const agents = [h1, h2].map((h) => spawn('nsenter', [`--net=/run/netns/${h.name}`, process.execPath, bin, '--etcd', etcd.url, '--host-name', h.name, 'agent', '--address', h.address], { env: env(h), stdio: 'ignore' }));
+      const agents = [h1, h2].map((h) => lab.agent(h, etcd.url));
       cleanups.push(() => Promise.all(agents.map(agentPkg.killAndWait)));
       const store = await etcdPkg.openEtcdStore({ endpoints: etcd.url, hostName: 'watcher' });
       for (let i = 0; i < 200 && (!(await store.host(h1.name)) || !(await store.host(h2.name))); i++) await new Promise((r) => setTimeout(r, 50));

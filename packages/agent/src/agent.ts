@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   DRIVER_IPAM,
+  requireGlobalStore,
   type Collection,
   GLOBAL_COLLECTIONS,
   HOST_NS,
@@ -69,7 +70,7 @@ export interface AgentEvents {
 }
 
 /** Collections whose changes make the agent reconcile. */
-const WATCHED = [GLOBAL_COLLECTIONS.endpoints, GLOBAL_COLLECTIONS.hosts, ROUTED_SUBNETS, 'plugin:overlay.members'] as const;
+const WATCHED = [GLOBAL_COLLECTIONS.endpoints, GLOBAL_COLLECTIONS.hosts, ROUTED_SUBNETS, OVERLAY_MEMBERS] as const;
 
 /**
  * The per-host agent of multi-host networks. It keeps the host's lease (so the host's address blocks,
@@ -92,18 +93,8 @@ export class Agent extends EventEmitter<AgentEvents> {
 
   constructor(private readonly options: AgentOptions) {
     super();
-    if (!options.switchyard.globalStore) {
-      throw new SwitchyardError('SWY_ERR_GLOBAL_STORE_MISSING', 'The agent needs the global store, which this instance has not got', {
-        hint: 'Give the etcd URL: switchyard --etcd http://HOST:2379 agent --address IP.',
-      });
-    }
-    this.global = options.switchyard.globalStore;
+    this.global = requireGlobalStore(options.switchyard.globalStore, 'The agent and the networks it serves');
     this.logger = options.logger ?? silentLogger;
-  }
-
-  /** The host record while the lease is held. */
-  get record(): HostRecord | undefined {
-    return this.host;
   }
 
   /** Checks the underlay address, takes the lease, starts the watches and runs a first pass. */

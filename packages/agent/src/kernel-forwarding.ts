@@ -1,14 +1,14 @@
-import { execa } from 'execa';
-import { SwitchyardError } from '@switchyard/core';
+import { SwitchyardError, spawnRunner } from '@switchyard/core';
 import { AGENT_ROUTE_PROTOCOL, emptyForwarding, fdbKey, neighKey, type ForwardingChanges, type ForwardingState } from './forwarding.js';
 
 interface FdbJson {
   mac: string;
+  ifname?: string;
   dst?: string;
-  flags?: string[];
 }
 interface NeighJson {
   dst: string;
+  dev?: string;
   lladdr?: string;
   state?: string[];
 }
@@ -17,28 +17,36 @@ interface RouteJson {
   gateway?: string;
 }
 
+/** One `-j` listing of iproute2 (`ip` or `bridge`), parsed. */
 async function json<T>(file: string, args: string[]): Promise<T[]> {
-  const { stdout } = await execa(file, ['-j', ...args]);
-  return stdout.trim() === '' ? [] : (JSON.parse(stdout) as T[]);
+  const r = await spawnRunner(file, ['-j', ...args]);
+  if (r.exitCode !== 0) throw new SwitchyardError('SWY_ERR_KERNEL_OP_FAILED', `${file} ${args.join(' ')} failed: ${r.stderr.trim()}`, { hint: 'The agent retries on its next pass.' });
+  return r.stdout.trim() === '' ? [] : (JSON.parse(r.stdout) as T[]);
 }
 
 /**
- * Reads what the agent owns in this namespace: FDB entries with a remote destination and permanent
- * neighbour entries on the given VXLAN devices, and routes of the agent's protocol.
+ * Reads what the agent owns in this namespace, in three listings whatever the number of networks: FDB
+ * entries with a remote destination and permanent neighbour entries on the given VXLAN devices, and routes
+ * of the agent's protocol.
  */
 export async function readForwarding(vxlanDevices: readonly string[]): Promise<ForwardingState> {
   const state = emptyForwarding();
-  for (const dev of vxlanDevices) {
-    for (const e of await json<FdbJson>('bridge', ['fdb', 'show', 'dev', dev])) {
-      if (e.dst === undefined || e.mac === '00:00:00:00:00:00') continue;
-      state.fdb.set(fdbKey(dev, e.mac), { dev, mac: e.mac.toLowerCase(), dst: e.dst });
-    }
-    for (const n of await json<NeighJson>('ip', ['neigh', 'show', 'dev', dev])) {
-      if (!n.lladdr || !(n.state ?? []).includes('PERMANENT')) continue;
-      state.neigh.set(neighKey(dev, n.dst), { dev, ip: n.dst, mac: n.lladdr.toLowerCase() });
-    }
+  const devices = new Set(vxlanDevices);
+  const none = Promise.resolve([]);
+  const [fdb, neigh, routes] = await Promise.all([
+    devices.size > 0 ? json<FdbJson>('bridge', ['fdb', 'show']) : none,
+    devices.size > 0 ? json<NeighJson>('ip', ['neigh', 'show', 'nud', 'permanent']) : none,
+    json<RouteJson>('ip', ['route', 'show', 'proto', String(AGENT_ROUTE_PROTOCOL)]),
+  ]);
+  for (const e of fdb) {
+    if (e.ifname === undefined || !devices.has(e.ifname) || e.dst === undefined || e.mac === '00:00:00:00:00:00') continue;
+    state.fdb.set(fdbKey(e.ifname, e.mac), { dev: e.ifname, mac: e.mac.toLowerCase(), dst: e.dst });
   }
-  for (const r of await json<RouteJson>('ip', ['route', 'show', 'proto', String(AGENT_ROUTE_PROTOCOL)])) {
+  for (const n of neigh) {
+    if (n.dev === undefined || !devices.has(n.dev) || !n.lladdr) continue;
+    state.neigh.set(neighKey(n.dev, n.dst), { dev: n.dev, ip: n.dst, mac: n.lladdr.toLowerCase() });
+  }
+  for (const r of routes) {
     if (r.gateway) state.routes.set(r.dst, { dst: r.dst, via: r.gateway });
   }
   return state;
@@ -52,7 +60,7 @@ export async function applyForwarding(changes: ForwardingChanges): Promise<void>
     ['ip', changes.ip],
   ] as const) {
     if (lines.length === 0) continue;
-    const res = await execa(file, ['-force', '-batch', '-'], { input: lines.join('\n') + '\n', reject: false });
+    const res = await spawnRunner(file, ['-force', '-batch', '-'], lines.join('\n') + '\n');
     if (res.exitCode !== 0) failures.push(`${file}: ${res.stderr.trim()}`);
   }
   if (failures.length > 0) {

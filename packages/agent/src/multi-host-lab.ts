@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { spawnRunner } from '@switchyard/core';
 
 /** Kills a process (SIGKILL) and resolves once it has exited; at once when it already has. */
 export function killAndWait(child: ChildProcess): Promise<void> {
@@ -10,6 +10,18 @@ export function killAndWait(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
   });
+}
+
+/** Runs a setup command; throws with its stderr when it fails. */
+async function run(file: string, args: readonly string[], input?: string): Promise<string> {
+  const r = await spawnRunner(file, args, input);
+  if (r.exitCode !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** What every command of a lab host runs with: its state dir (net.d files too), and no DNS responder. */
+function hostEnv(host: LabHost): Record<string, string> {
+  return { SWITCHYARD_STATE_DIR: host.stateDir, SWITCHYARD_NET_DIR: join(host.stateDir, 'net.d'), SWITCHYARD_DNS: 'none' };
 }
 
 /** One simulated host of a {@link MultiHostLab}: a network namespace on the underlay bridge. */
@@ -44,6 +56,8 @@ export interface MultiHostLabOptions {
   underlay?: string;
   /** Root of the hosts' state directories. */
   stateRoot: string;
+  /** The `switchyard` command (`packages/cli/bin/switchyard.js`) that hosts run. */
+  cli: string;
 }
 
 /**
@@ -56,10 +70,13 @@ export interface MultiHostLab {
   readonly hosts: readonly LabHost[];
   /** The underlay bridge's address in the caller's namespace (where etcd listens). */
   readonly bridgeAddress: string;
-  /** Runs a command inside a host's namespace. */
-  exec(host: LabHost, file: string, args: readonly string[], options?: { env?: Record<string, string>; input?: string; reject?: boolean }): Promise<LabCommandResult>;
-  /** Starts a long-running process inside a host's namespace. */
-  spawn(host: LabHost, file: string, args: readonly string[], env?: Record<string, string>): ChildProcess;
+  /**
+   * Runs `switchyard --etcd ETCD --host-name HOST ARGS…` as an operator on that host would: in its
+   * namespace, on its state dir, without a DNS responder (`SWITCHYARD_DNS=none`); `env` adds to that.
+   */
+  switchyard(host: LabHost, etcd: string, args: readonly string[], env?: Record<string, string>): LabCommandResult;
+  /** Starts `switchyard agent` on a host (its lease lives `ttl` seconds without renewal; default 10). */
+  agent(host: LabHost, etcd: string, ttl?: number): ChildProcess;
   /** Deletes the hosts' namespaces, the bridge and the state directories. */
   destroy(): Promise<void>;
 }
@@ -84,30 +101,36 @@ export async function createMultiHostLab(options: MultiHostLabOptions): Promise<
   for (const h of hosts) {
     lines.push(`netns add ${h.name}`, `link add ${h.port} type veth peer name ul0 netns ${h.name}`, `link set ${h.port} master ${bridge} up`);
   }
-  await execa('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+  await run('ip', ['-batch', '-'], lines.join('\n') + '\n');
   for (const h of hosts) {
     mkdirSync(h.stateDir, { recursive: true, mode: 0o700 });
-    await execa('ip', ['-n', h.name, '-batch', '-'], { input: ['link set lo up', `addr add ${h.address}/24 dev ul0`, 'link set ul0 up'].join('\n') + '\n' });
-    await execa('nsenter', [`--net=/run/netns/${h.name}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await run('ip', ['-n', h.name, '-batch', '-'], ['link set lo up', `addr add ${h.address}/24 dev ul0`, 'link set ul0 up'].join('\n') + '\n');
+    await run('nsenter', [`--net=/run/netns/${h.name}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
   }
   return {
     hosts,
     bridgeAddress: `${net}.254`,
-    async exec(host, file, args, o = {}) {
-      const res = await execa('nsenter', [`--net=/run/netns/${host.name}`, file, ...args], { env: o.env ?? {}, reject: o.reject ?? true, ...(o.input === undefined ? {} : { input: o.input }) });
-      return { stdout: res.stdout, stderr: res.stderr, exitCode: res.exitCode ?? 0 };
+    switchyard(host, etcd, args, env = {}) {
+      const r = spawnSync('nsenter', [`--net=/run/netns/${host.name}`, process.execPath, options.cli, '--etcd', etcd, '--host-name', host.name, ...args], {
+        env: { ...process.env, ...hostEnv(host), ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? 1 };
     },
-    spawn(host, file, args, env = {}) {
-      return spawn('nsenter', [`--net=/run/netns/${host.name}`, file, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    agent(host, etcd, ttl = 10) {
+      const argv = [`--net=/run/netns/${host.name}`, process.execPath, options.cli, '--etcd', etcd, '--host-name', host.name, 'agent', '--address', host.address, '--ttl', String(ttl)];
+      // Its log goes nowhere: an unread pipe would stall it once full.
+      return spawn('nsenter', argv, { env: { ...process.env, ...hostEnv(host) }, stdio: 'ignore' });
     },
     async destroy() {
-      await execa('ip', ['-force', '-batch', '-'], { input: [...hosts.map((h) => `netns del ${h.name}`), `link del ${bridge}`].join('\n') + '\n', reject: false });
+      await spawnRunner('ip', ['-force', '-batch', '-'], [...hosts.map((h) => `netns del ${h.name}`), `link del ${bridge}`].join('\n') + '\n');
       for (const h of hosts) rmSync(h.stateDir, { recursive: true, force: true });
       // The kernel dismantles a deleted namespace (and with it each host's veth pair) once the last process
       // in it is gone, asynchronously: wait until the ports have left this namespace too (at most 10 s).
       const ports = new Set(hosts.map((h) => h.port));
       for (let i = 0; i < 200; i++) {
-        const { stdout } = await execa('ip', ['-j', 'link', 'show'], { reject: false });
+        const { stdout } = await spawnRunner('ip', ['-j', 'link', 'show']);
         const left = (JSON.parse(stdout || '[]') as Array<{ ifname: string }>).filter((l) => ports.has(l.ifname));
         if (left.length === 0) return;
         await new Promise((r) => setTimeout(r, 50));

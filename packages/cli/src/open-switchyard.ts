@@ -47,7 +47,8 @@ async function dnsOption(ctx: CliContext, stateDir: string): Promise<Pick<Switch
     return dns ? { dns } : {};
   }
   if (ctx.deps.createSwitchyard || ctx.io.env.SWITCHYARD_DNS === 'none') return {};
-  const { createDnsService } = await import('@switchyard/dns');
+  // The service alone (the process manager), not the responder the package also holds: every command comes here.
+  const { createDnsService } = await import('@switchyard/dns/service');
   const upstreams = (ctx.io.env.SWITCHYARD_DNS_UPSTREAM ?? '')
     .split(',')
     .map((u) => u.trim())

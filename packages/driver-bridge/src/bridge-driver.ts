@@ -34,7 +34,7 @@ export function hostVethName(endpointId: string): string {
  * id, locally administered: the same after a restore.
  */
 function newBridge(name: string, networkId: string, mtu: number | undefined): KernelOp[] {
-  const mac = ['02', ...(networkId.slice(0, 10).match(/../g) ?? [])].join(':');
+  const mac = macFromId(networkId);
   return [
     { op: 'link.add', kind: 'bridge', name, ...(mtu ? { mtu } : {}) },
     { op: 'link.set', name, mac },

@@ -48,7 +48,6 @@ function mismatch(name: string, what: string, hint: string): SwitchyardError {
 /**
  * The cluster's network of that name, made when there is none: checks that an existing one is an overlay
  * network with the VNI and port the user asked for (if any), else picks the VNI and writes the document.
- * A document without a driver yet (written by an IPAM for the same name) is completed, its fields kept.
  */
 export async function claimGlobalNetwork(tx: GlobalStoreTx, wanted: { name: string; vni?: number; port?: number }): Promise<GlobalOverlayNetwork> {
   const { name } = wanted;
@@ -75,7 +74,7 @@ export async function claimGlobalNetwork(tx: GlobalStoreTx, wanted: { name: stri
   }
   vni ??= lowestFreeVni(used);
   const created: GlobalOverlayNetwork = { name, driver: 'overlay', vni, port: wanted.port ?? VXLAN_DEFAULT_PORT };
-  await tx.put('networks', name, { ...(doc ?? {}), ...created });
+  await tx.put('networks', name, created);
   return created;
 }
 

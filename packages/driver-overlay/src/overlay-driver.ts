@@ -1,5 +1,7 @@
 import {
   GLOBAL_COLLECTIONS,
+  hostNotJoined,
+  requireGlobalStore,
   HOST_NS,
   SwitchyardError,
   isSwitchyardError,
@@ -156,19 +158,22 @@ export class OverlayDriver implements NetworkDriver {
 
   async createEndpoint(network: DriverNetwork, endpoint: DriverEndpoint): Promise<EndpointPlan> {
     const cluster = this.cluster();
-    const host = await this.thisHost(cluster);
+    const state = overlayState(network);
+    // The host's underlay address is the network's VXLAN source, recorded at create: no host read per connect
+    // (a host whose lease is gone fails at the leased write below with SWY_ERR_HOST_NOT_JOINED).
+    const hostAddress = state.local ?? underlayAddress(await this.thisHost(cluster)).address;
     // Other hosts' agents program this MAC into their VXLAN forwarding tables: fixed now, derived from the endpoint id.
     const mac = endpoint.mac ?? macFromId(endpoint.id);
     const doc: GlobalEndpoint = {
       id: endpoint.id,
       network: network.name,
       driver: this.type,
-      host: host.name,
-      hostAddress: underlayAddress(host).address,
+      host: cluster.hostName,
+      hostAddress,
       mac,
       ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
       ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
-      data: { vni: overlayState(network).vni ?? 0 },
+      ...(state.vni === undefined ? {} : { data: { vni: state.vni } }),
     };
     await cluster.transaction((tx) => tx.putLeased(GLOBAL_COLLECTIONS.endpoints, endpoint.id, doc));
     return endpoint.mac ? {} : { mac };
@@ -197,20 +202,14 @@ export class OverlayDriver implements NetworkDriver {
 
   /** The global store; SWY_ERR_GLOBAL_STORE_MISSING when this instance has none. */
   private cluster(): GlobalStore {
-    if (this.globalStore !== undefined) return this.globalStore;
-    throw new SwitchyardError('SWY_ERR_GLOBAL_STORE_MISSING', "An overlay network spans hosts: it needs the cluster's global store, and this Switchyard instance was started without one", {
-      hint: "Start Switchyard with the cluster's etcd (`switchyard --etcd http://HOST:2379 …`, or createSwitchyard({ globalStore })).",
-    });
+    return requireGlobalStore(this.globalStore, 'Overlay networks');
   }
 
   /** This host's record in the cluster; SWY_ERR_HOST_NOT_JOINED when no agent holds its lease. */
   private async thisHost(cluster: GlobalStore): Promise<HostRecord> {
     const host = await cluster.host();
     if (host) return host;
-    throw new SwitchyardError('SWY_ERR_HOST_NOT_JOINED', `Host ${cluster.hostName} has not joined the cluster: the global store holds no record of it`, {
-      hint: 'Run `switchyard agent` on this host (it registers the host and its underlay address), then try again.',
-      details: { host: cluster.hostName },
-    });
+    throw hostNotJoined(cluster.hostName);
   }
 
   /** MTU of the host link that carries the underlay address. */

@@ -1,5 +1,7 @@
 import {
   SwitchyardError,
+  hostNotJoined,
+  requireGlobalStore,
   type DriverEndpoint,
   type DriverNetwork,
   type DriverSandbox,
@@ -88,21 +90,13 @@ export class RoutedDriver implements NetworkDriver {
   }
 
   private globalStore(): GlobalStore {
-    if (this.global) return this.global;
-    throw new SwitchyardError('SWY_ERR_GLOBAL_STORE_MISSING', 'Routed networks span hosts and need the global store, which this instance has not got', {
-      hint: 'Give the etcd URL (switchyard --etcd http://HOST:2379 …, or the globalStore option of createSwitchyard).',
-    });
+    return requireGlobalStore(this.global, 'Routed networks');
   }
 
   async createNetwork(network: DriverNetwork): Promise<NetworkPlan> {
     const global = this.globalStore();
     const host = await global.host();
-    if (!host) {
-      throw new SwitchyardError('SWY_ERR_HOST_NOT_JOINED', `Host ${global.hostName} holds no lease in the global store`, {
-        hint: 'Start `switchyard agent` on this host, then create the network.',
-        details: { host: global.hostName },
-      });
-    }
+    if (!host) throw hostNotJoined(global.hostName);
     if (!network.ipv4) {
       throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `Routed network "${network.name}" has no IPv4 subnet`, { hint: 'Routed networks are IPv4 (a subnet per host).' });
     }

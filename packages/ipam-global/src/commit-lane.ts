@@ -40,11 +40,6 @@ export class CommitLane<O, R> {
     });
   }
 
-  /** True while nothing is queued or running (the owner may drop the lane). */
-  get idle(): boolean {
-    return !this.running && this.queue.length === 0;
-  }
-
   private kick(): void {
     if (this.running) return;
     this.running = true;

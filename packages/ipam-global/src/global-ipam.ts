@@ -1,5 +1,8 @@
 import {
   SwitchyardError,
+  stripPrefix,
+  hostNotJoined,
+  requireGlobalStore,
   detailValue,
   quoteValue,
   type AddressOwner,
@@ -54,19 +57,6 @@ function assertPoolId(poolId: unknown): asserts poolId is string {
   }
 }
 
-function noStore(): SwitchyardError {
-  return new SwitchyardError('SWY_ERR_GLOBAL_STORE_MISSING', 'The global IPAM needs the cluster’s global store, and this Switchyard instance has none.', {
-    hint: 'Open Switchyard with a global store (the `globalStore` option, or `--etcd` on the command line) and run `switchyard agent` on every host.',
-  });
-}
-
-function notJoined(host: string): SwitchyardError {
-  return new SwitchyardError('SWY_ERR_HOST_NOT_JOINED', `Host ${host} holds no lease in the global store, so it cannot take part in global pools.`, {
-    hint: 'Start `switchyard agent` on this host (it registers the host and keeps its lease) and try again.',
-    details: { host },
-  });
-}
-
 function tooManyListings(poolId: string): SwitchyardError {
   return new SwitchyardError('SWY_ERR_GLOBAL_STORE_CONFLICT', `The blocks of global pool ${poolId} kept changing while this host looked for a free one.`, {
     hint: 'Other hosts are claiming blocks of the pool right now; try again.',
@@ -98,8 +88,7 @@ export class GlobalIpam implements IpamDriver {
   }
 
   private requireStore(): GlobalStore {
-    if (!this.store) throw noStore();
-    return this.store;
+    return requireGlobalStore(this.store, 'Global IPAM pools');
   }
 
   private lane(store: GlobalStore, poolId: string): CommitLane<AddressCall, AddressResponse | undefined> {
@@ -130,7 +119,7 @@ export class GlobalIpam implements IpamDriver {
     for (let listings = 0; ; listings++) {
       try {
         const { response, view, observed } = await store.transaction(async (tx) => {
-          if ((await tx.get<HostRecord>('hosts', host)) === undefined) throw notJoined(host);
+          if ((await tx.get<HostRecord>('hosts', host)) === undefined) throw hostNotJoined(host);
           let doc = await tx.get<PoolDoc>(POOLS_COLLECTION, spec.poolId);
           if (doc) checkAdoption(doc, spec);
           else {
@@ -190,7 +179,7 @@ export class GlobalIpam implements IpamDriver {
     await this.lane(store, poolId).exclusive(async () => {
       await store.transaction(async (tx) => {
         const blocks = (await tx.list<BlockDoc>(BLOCKS_COLLECTION)).filter((b) => b.pool === poolId);
-        for (const b of blocks) if (b.host === host) await tx.delete(BLOCKS_COLLECTION, blockIdOf(poolId, b.cidr.slice(0, b.cidr.indexOf('/'))));
+        for (const b of blocks) if (b.host === host) await tx.delete(BLOCKS_COLLECTION, blockIdOf(poolId, stripPrefix(b.cidr)));
         await tx.delete(MEMBERS_COLLECTION, memberIdOf(poolId, host));
         const members = (await tx.list<MemberDoc>(MEMBERS_COLLECTION)).filter((m) => m.pool === poolId && m.host !== host);
         if (members.length === 0 && !blocks.some((b) => b.host !== host)) await tx.delete(POOLS_COLLECTION, poolId);
@@ -380,8 +369,8 @@ export class GlobalIpam implements IpamDriver {
           details: { address: text },
         });
       }
-      wb = await work.claim(net);
-      if (!wb) throw new Error(`block ${formatNet(net)} vanished within one transaction`);
+      // claim() refuses only another host's block, which the check above has already turned away.
+      wb = (await work.claim(net))!;
     }
     const holder = wb.doc.allocations[text];
     if (holder && (holder.id !== request.owner.id || holder.ifname !== request.owner.ifname)) {

@@ -1,5 +1,5 @@
 import { SwitchyardError, detailValue, quoteValue, type IpamRangeConfig, type IpFamily, type PoolRequest } from '@switchyard/core';
-import type { PoolDoc, PoolMode } from './documents.js';
+import { poolIdOf, type PoolDoc, type PoolMode } from './documents.js';
 import { bitsOf, formatAddress, formatNet, netContains, netOf, netsOverlap, parseAddressValue, parseNet, tryParseNet, type Net } from './cidr.js';
 
 /** IPv4 pools picked when a network names no subnet: 10.200.0.0/16 … 10.255.0.0/16. */
@@ -74,7 +74,7 @@ export function parsePoolRequest(request: PoolRequest): PoolSpec {
   const given = (ranges as IpamRangeConfig[]).filter(hasAnyField);
   if (given.length > 1) throw invalidOption(`A global pool has one subnet per family; ${given.length} IPv${family} ranges were given.`, 'Give one subnet per family.');
   const spec: PoolSpec = {
-    poolId: `${network}.v${family}`,
+    poolId: poolIdOf(network, family),
     network,
     family,
     exclude: (request.exclude ?? []).map(tryParseNet).filter((n): n is Net => n?.family === family),

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { SwitchyardError } from '@switchyard/core';
 import { waitHealthy } from './wait-healthy.js';
 import { resolveEtcdOptions } from './etcd-options.js';
 
@@ -63,12 +64,19 @@ export async function startEtcdServer(options: EtcdServerOptions): Promise<EtcdS
   const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A binary that cannot be started (ENOENT) reports 'error', not 'exit'.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (e) => ((stderr += e.message), resolve()));
+  });
   try {
     await Promise.race([
       waitHealthy(resolveEtcdOptions({ endpoints: url, connectTimeoutMs: 15_000 })),
       exited.then(() => {
-        throw new Error(`etcd exited at start: ${stderr.trim()}`);
+        throw new SwitchyardError('SWY_ERR_GLOBAL_STORE_UNAVAILABLE', `etcd exited as it started: ${stderr.trim() || 'no message'}`, {
+          hint: `Check that etcd is installed (apt-get install etcd-server) and that nothing else listens on ${url}.`,
+          details: { url },
+        });
       }),
     ]);
   } catch (e) {

@@ -1,5 +1,5 @@
 import { Etcd3, type IKeyValue, type IRequestOp, type ICompare } from 'etcd3';
-import { SwitchyardError, collectionDirName, assertValidId, GLOBAL_COLLECTIONS } from '@switchyard/core';
+import { SwitchyardError, collectionDirName, assertValidId, GLOBAL_COLLECTIONS, hostNotJoined } from '@switchyard/core';
 import type { Collection, GlobalStore, GlobalStoreTx, GlobalWatchHandlers, HostRecord } from '@switchyard/core';
 import { clientOptions, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd-options.js';
 import { waitHealthy } from './wait-healthy.js';
@@ -123,12 +123,17 @@ export class EtcdStore implements GlobalStore {
    */
   async host(name: string = this.hostName): Promise<HostRecord | undefined> {
     if (name !== this.hostName) return this.get<HostRecord>(GLOBAL_COLLECTIONS.hosts, name);
+    return (await this.ownHost())?.record;
+  }
+
+  /** This host's record and its revision, read once and kept until a compare on it fails. */
+  private async ownHost(): Promise<{ record: HostRecord; mod: string } | undefined> {
     if (!this.hostCache) {
-      const seen = await this.read(this.keyOf(GLOBAL_COLLECTIONS.hosts, name));
+      const seen = await this.read(this.keyOf(GLOBAL_COLLECTIONS.hosts, this.hostName));
       if (seen.value === undefined) return undefined;
       this.hostCache = { record: JSON.parse(seen.value) as HostRecord, mod: seen.mod };
     }
-    return this.hostCache.record;
+    return this.hostCache;
   }
 
   /** @internal One key with its revision. */
@@ -163,19 +168,9 @@ export class EtcdStore implements GlobalStore {
 
   /** @internal This host's lease id and the revision of its record (cached; the commit compares it). */
   async hostLease(): Promise<{ leaseId: string; key: string; mod: string }> {
-    const key = this.keyOf(GLOBAL_COLLECTIONS.hosts, this.hostName);
-    if (!this.hostCache) {
-      const seen = await this.read(key);
-      this.written.delete(key);
-      if (seen.value === undefined) {
-        throw new SwitchyardError('SWY_ERR_HOST_NOT_JOINED', `Host ${this.hostName} holds no lease in the global store`, {
-          hint: 'Start `switchyard agent` on this host (it registers the host and keeps its lease), then retry.',
-          details: { host: this.hostName },
-        });
-      }
-      this.hostCache = { record: JSON.parse(seen.value) as HostRecord, mod: seen.mod };
-    }
-    return { leaseId: this.hostCache.record.leaseId, key, mod: this.hostCache.mod };
+    const own = await this.ownHost();
+    if (!own) throw hostNotJoined(this.hostName);
+    return { leaseId: own.record.leaseId, key: this.keyOf(GLOBAL_COLLECTIONS.hosts, this.hostName), mod: own.mod };
   }
 
   /** @internal Forgets the cached host record (its compare failed). */

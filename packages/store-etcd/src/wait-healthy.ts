@@ -4,10 +4,13 @@ import { readFileSync } from 'node:fs';
 import { SwitchyardError } from '@switchyard/core';
 import type { ResolvedEtcdOptions } from './etcd-options.js';
 
+/** TLS material for the probes (read once per wait). */
+type ProbeTls = { ca: Buffer; cert?: Buffer; key?: Buffer } | Record<string, never>;
+
 /** One GET of `<endpoint>/health`: true when etcd answers `"health":"true"`. */
-function probe(endpoint: string, o: ResolvedEtcdOptions, timeoutMs: number): Promise<boolean> {
+function probe(endpoint: string, tlsFiles: ProbeTls, timeoutMs: number): Promise<boolean> {
   const url = new URL('/health', endpoint);
-  const tls = url.protocol === 'https:' && o.tls ? { ca: readFileSync(o.tls.ca), ...(o.tls.cert ? { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key!) } : {}) } : {};
+  const tls = url.protocol === 'https:' ? tlsFiles : {};
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
     const req = request(url, { method: 'GET', timeout: timeoutMs, ...tls }, (res) => {
@@ -28,9 +31,10 @@ function probe(endpoint: string, o: ResolvedEtcdOptions, timeoutMs: number): Pro
  */
 export async function waitHealthy(o: ResolvedEtcdOptions): Promise<void> {
   const deadline = Date.now() + o.connectTimeoutMs;
+  const tls: ProbeTls = o.tls ? { ca: readFileSync(o.tls.ca), ...(o.tls.cert && o.tls.key ? { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) } : {}) } : {};
   for (;;) {
     const left = deadline - Date.now();
-    const answers = await Promise.all(o.endpoints.map((e) => probe(e, o, Math.max(100, Math.min(1000, left)))));
+    const answers = await Promise.all(o.endpoints.map((e) => probe(e, tls, Math.max(100, Math.min(1000, left)))));
     if (answers.some(Boolean)) return;
     if (Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 50));

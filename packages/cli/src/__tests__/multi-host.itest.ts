@@ -27,12 +27,8 @@ interface Result {
 
 /** `switchyard …` run on a host (its namespace, its state dir, the cluster's etcd). */
 function sy(host: LabHost, ...args: string[]): Result {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${host.name}`, process.execPath, BIN, '--etcd', etcdUrl, '--host-name', host.name, ...args], {
-    env: { ...process.env, SWITCHYARD_STATE_DIR: host.stateDir, SWITCHYARD_NET_DIR: join(host.stateDir, 'net.d'), SWITCHYARD_DNS: 'none' },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const r = lab.switchyard(host, etcdUrl, args);
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 function ok(host: LabHost, ...args: string[]): string {
   const r = sy(host, ...args);
@@ -47,10 +43,7 @@ function inNs(ns: string, file: string, args: string[], input?: string): Result 
 function startAgent(host: LabHost): ChildProcess {
   // h3 dies in the last test: a short lease; the others keep theirs across an agent restart.
   const ttl = host === h3 ? TTL : 10;
-  const child = lab.spawn(host, process.execPath, [BIN, '--etcd', etcdUrl, '--host-name', host.name, 'agent', '--address', host.address, '--ttl', String(ttl)], {
-    SWITCHYARD_STATE_DIR: host.stateDir,
-    SWITCHYARD_DNS: 'none',
-  });
+  const child = lab.agent(host, etcdUrl, ttl);
   agents.set(host.name, child);
   return child;
 }
@@ -103,7 +96,7 @@ function linkNames(ns: string): string[] {
 beforeAll(async () => {
   requireLab();
   root = mkdtempSync(join(tmpdir(), 'swy-mh-'));
-  lab = await createMultiHostLab({ stateRoot: root, prefix: 'swymh' });
+  lab = await createMultiHostLab({ stateRoot: root, prefix: 'swymh', cli: BIN });
   [h1, h2, h3] = lab.hosts as [LabHost, LabHost, LabHost];
   etcd = await startEtcdServer({ address: lab.bridgeAddress, port: ETCD_PORT, dataDir: `/dev/shm/swy-mh-etcd-${process.pid}` });
   etcdUrl = etcd.url;

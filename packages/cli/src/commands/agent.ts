@@ -23,7 +23,7 @@ export async function agent(ctx: CliContext, flags: { address?: string; ttl?: st
   }
   const ttl = flags.ttl === undefined ? 10 : Number(flags.ttl);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) {
-    throw new SwitchyardError('SWY_ERR_UNDERLAY_INVALID', `--ttl ${flags.ttl} is not a whole number of seconds from 1 to 3600`, { hint: 'The default, 10, suits most clusters.' });
+    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `--ttl ${flags.ttl} is not a whole number of seconds from 1 to 3600`, { hint: 'The default, 10, suits most clusters.' });
   }
   const sy = await ctx.open('change');
   const [{ Agent }, { HostLease }] = await Promise.all([import('@switchyard/agent'), import('@switchyard/store-etcd')]);

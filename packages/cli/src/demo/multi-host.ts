@@ -49,18 +49,15 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
   const section = 'across hosts';
   const record = (what: string, ok: boolean, detail: string) => checks.push({ section, what, ok, detail });
   const root = await mkdtemp(join(tmpdir(), 'switchyard-demo-hosts-'));
-  const lab = await createMultiHostLab({ stateRoot: root, prefix: 'demoh', underlay: '10.90.0' });
+  const lab = await createMultiHostLab({ stateRoot: root, prefix: 'demoh', underlay: '10.90.0', cli: BIN });
   const [h1, h2, h3] = lab.hosts as [(typeof lab.hosts)[0], (typeof lab.hosts)[0], (typeof lab.hosts)[0]];
   const etcd = await startEtcdServer({ address: lab.bridgeAddress, port: 2379, dataDir: join('/dev/shm', `switchyard-demo-etcd-${process.pid}`) });
   const agents: ChildProcess[] = [];
   const sandboxes: string[] = [];
   type Host = typeof h1;
   const sy = (host: Host, ...args: string[]) => {
-    const r = spawnSync('nsenter', [`--net=/run/netns/${host.name}`, process.execPath, BIN, '--etcd', etcd.url, '--host-name', host.name, ...args], {
-      env: { ...process.env, SWITCHYARD_STATE_DIR: host.stateDir, SWITCHYARD_DNS: 'none' },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`[${host.name}] switchyard ${args.join(' ')}: ${r.stderr.trim()}`);
+    const r = lab.switchyard(host, etcd.url, args);
+    if (r.exitCode !== 0) throw new Error(`[${host.name}] switchyard ${args.join(' ')}: ${r.stderr.trim()}`);
     return r.stdout;
   };
   const address = (host: Host, sandbox: string, network: string) => {
@@ -80,7 +77,7 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
     print(`  Three "hosts" are network namespaces on an underlay bridge (${lab.hosts.map((h) => `${h.name} ${h.address}`).join(', ')});`);
     print(`  etcd runs on the underlay at ${etcd.url}. Each host runs \`switchyard --etcd ${etcd.url} agent --address <its address>\`.`);
     for (const h of lab.hosts) {
-      agents.push(lab.spawn(h, process.execPath, [BIN, '--etcd', etcd.url, '--host-name', h.name, 'agent', '--address', h.address, '--ttl', '5'], { SWITCHYARD_STATE_DIR: h.stateDir, SWITCHYARD_DNS: 'none' }));
+      agents.push(lab.agent(h, etcd.url, 5));
     }
     const observer = await openEtcdStore({ endpoints: etcd.url, hostName: 'demo' });
     const t0 = env.now();

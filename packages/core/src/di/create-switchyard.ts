@@ -134,7 +134,7 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   // Whoever can write where state or plugins live can make a root process do their bidding: refuse such places before anything is read.
   if (!options.store) assertSafeDirectory(stateDir, 'SWY_ERR_STATE_DIR_UNSAFE', 'state directory');
   if (resolved.pluginDir) assertSafeDirectory(resolved.pluginDir, 'SWY_ERR_PLUGIN_UNTRUSTED', 'plugin directory');
-  const global = options.globalStore === undefined ? undefined : await openGlobalStoreOption(options.globalStore, resolved.appDir);
+  const cluster = options.globalStore === undefined ? undefined : await openGlobalStoreOption(options.globalStore, resolved.appDir);
   const c = rootContainer.createChildContainer();
   const scoped = { lifecycle: Lifecycle.ContainerScoped };
   c.register(TOKENS.Options, { useValue: resolved });
@@ -149,13 +149,13 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
   if (options.firewall) c.register(TOKENS.Firewall, { useValue: options.firewall });
   else c.register(TOKENS.Firewall, { useClass: UnavailableFirewall }, scoped);
   c.register(TOKENS.Dns, { useValue: options.dns ?? NO_DNS });
-  if (global) c.register(TOKENS.GlobalStore, { useValue: global.store });
+  if (cluster) c.register(TOKENS.GlobalStore, { useValue: cluster });
   c.register(TOKENS.DriverRegistry, { useClass: PluginRegistry }, scoped);
   c.register(NetworkController, { useClass: NetworkController }, scoped);
 
   // Registrations are complete; only now is anything resolved.
   const registry = c.resolve<PluginRegistry>(TOKENS.DriverRegistry);
-  if (global) registry.useGlobalStore(global.store);
+  if (cluster) registry.useGlobalStore(cluster);
   for (const d of options.builtins?.drivers ?? []) registry.registerDriver(d, 'builtin');
   for (const i of options.builtins?.ipams ?? []) registry.registerIpam(i, 'builtin');
   for (const d of options.drivers ?? []) {
@@ -176,14 +176,14 @@ export async function createSwitchyard(options: SwitchyardOptions = {}): Promise
     events: c.resolve<SwitchyardEventBus>(TOKENS.Events),
     kernel,
     store,
-    ...(global ? { globalStore: global.store } : {}),
+    ...(cluster ? { globalStore: cluster } : {}),
     options: resolved,
     container: c,
     settle: () => controller.settle(),
     async close() {
       await controller.settle();
       await store.close();
-      if (global) await global.store.close();
+      if (cluster) await cluster.close();
       // The netlink executor holds a socket in the host namespace.
       (kernel as Kernel & { close?: () => void }).close?.();
       await c.dispose();

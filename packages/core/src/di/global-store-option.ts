@@ -21,14 +21,6 @@ export interface EtcdConnectOptions extends Record<string, unknown> {
   hostName?: string;
 }
 
-/** A global store opened for an instance. */
-export interface OpenedGlobalStore {
-  /** The store. */
-  store: GlobalStore;
-  /** Whether the instance opened it itself (from `{ etcd }`). */
-  owned: boolean;
-}
-
 /** The package `{ etcd }` opens, resolved from the embedding application's dependencies. */
 export const ETCD_STORE_PACKAGE = '@switchyard/store-etcd';
 
@@ -36,8 +28,8 @@ export const ETCD_STORE_PACKAGE = '@switchyard/store-etcd';
  * The global store an option names: itself, or `openEtcdStore(etcd)` of `@switchyard/store-etcd`
  * loaded from `appDir`'s dependencies (the application that asks for etcd depends on that package).
  */
-export async function openGlobalStoreOption(option: GlobalStoreOption, appDir: string | undefined): Promise<OpenedGlobalStore> {
-  if (!('etcd' in option)) return { store: option, owned: false };
+export async function openGlobalStoreOption(option: GlobalStoreOption, appDir: string | undefined): Promise<GlobalStore> {
+  if (!('etcd' in option)) return option;
   let resolved: string;
   try {
     resolved = createRequire(join(appDir ?? process.cwd(), 'package.json')).resolve(ETCD_STORE_PACKAGE);
@@ -48,5 +40,5 @@ export async function openGlobalStoreOption(option: GlobalStoreOption, appDir: s
     });
   }
   const mod = (await import(pathToFileURL(resolved).href)) as { openEtcdStore(o: unknown): Promise<GlobalStore> };
-  return { store: await mod.openEtcdStore(option.etcd), owned: true };
+  return mod.openEtcdStore(option.etcd);
 }

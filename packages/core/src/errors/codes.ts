@@ -94,7 +94,7 @@ export const ERROR_CODES = {
   SWY_ERR_HOST_NOT_JOINED: 'Unavailable',
   /** A global network of that name exists in the cluster with another driver, subnet or options. */
   SWY_ERR_GLOBAL_NETWORK_MISMATCH: 'Conflict',
-  /** The host's underlay address is not an address of this host, or the agent's options are invalid. */
+  /** The agent's underlay address is missing or not an address of this host. */
   SWY_ERR_UNDERLAY_INVALID: 'InvalidArgument',
   // kernel
   /** A kernel operation failed; the message names it and the kernel's answer. */

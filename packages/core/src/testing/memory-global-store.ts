@@ -1,6 +1,6 @@
 import type { Collection, LockScope } from '../spi/state-store.js';
 import type { GlobalChange, GlobalStore, GlobalStoreTx, GlobalWatchHandlers, HostRecord } from '../spi/global-store.js';
-import { SwitchyardError } from '../errors/switchyard-error.js';
+import { hostNotJoined } from '../errors/global-store-errors.js';
 import { collectionDirName, assertValidId } from '../store/store-names.js';
 import { assertNotClosed } from '../store/serial-transactions.js';
 
@@ -153,7 +153,7 @@ export class MemoryGlobalStore implements GlobalStore {
           writes.set(keyOf(collection, id), { collection, id, doc });
         },
         putLeased: async <D>(collection: Collection, id: string, doc: D) => {
-          if (c.read('hosts', this.hostName) === undefined) throw notJoined(this.hostName);
+          if (c.read('hosts', this.hostName) === undefined) throw hostNotJoined(this.hostName);
           writes.set(keyOf(collection, id), { collection, id, doc, lease: this.hostName });
         },
         delete: async (collection: Collection, id: string) => {
@@ -182,11 +182,4 @@ export class MemoryGlobalStore implements GlobalStore {
   private assertOpen(): void {
     assertNotClosed(this.closed, 'The memory global store');
   }
-}
-
-function notJoined(host: string): SwitchyardError {
-  return new SwitchyardError('SWY_ERR_HOST_NOT_JOINED', `Host ${host} holds no lease in the global store`, {
-    hint: 'Start `switchyard agent` on this host (it registers the host and keeps its lease) and try again.',
-    details: { host },
-  });
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SwitchyardError } from '../../errors/switchyard-error.js';
 import { createTestSwitchyard, type TestSwitchyard } from '../../testing/test-switchyard.js';
 import type { DriverManifest } from '../../registry/plugin.js';
 import type { NetworkRecord } from '../../model/types.js';
@@ -16,7 +17,7 @@ class RecordingDns implements DnsService {
   failServe = false;
   serve(networks: readonly NetworkRecord[]): Promise<void> {
     this.calls.push(`serve ${networks.map((n) => n.name).join(',')}`);
-    return this.failServe ? Promise.reject(new Error('responder would not start')) : Promise.resolve();
+    return this.failServe ? Promise.reject(new SwitchyardError('SWY_ERR_DNS_UNAVAILABLE', 'responder would not start', { hint: 'test' })) : Promise.resolve();
   }
   refresh(): Promise<void> {
     this.calls.push('refresh');
@@ -111,7 +112,7 @@ test('a responder that cannot start leaves the connect done, with a warning nami
   dns.failServe = true;
   const ep = await sy.controller.connect('a', 's');
   expect((await sy.controller.inspectSandbox('s')).endpoints.map((e) => e.id)).toEqual([ep.id]);
-  expect(warnings.join('\n')).toMatch(/DNS for network "a" is not answering: responder would not start/);
+  expect(warnings.join('\n')).toMatch(/DNS for network "a" is not answering \(SWY_ERR_DNS_UNAVAILABLE\): responder would not start/);
 });
 
 test('removing a sandbox or a network with DNS asks the service to look again; recovery asks it to revive', async () => {
