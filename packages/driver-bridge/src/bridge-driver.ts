@@ -103,7 +103,14 @@ export class BridgeDriver implements NetworkDriver {
     const masquerade = o.ipMasq && !network.internal;
     const notes = [masquerade ? `bridge ${name}: IP masquerade; traffic leaving the host takes the host address` : `bridge ${name}: no IP masquerade (ipMasq off); traffic leaves with container addresses`];
     if (o.antiSpoof) notes.push('anti-spoofing: each endpoint may send only from its own MAC and addresses');
-    return { steps, state: { bridge: name, created: !existing, addresses: added }, notes, firewall: { interfaces: [name], masquerade, ...(o.antiSpoof ? { antiSpoof: true } : {}) } };
+    return {
+      steps,
+      state: { bridge: name, created: !existing, addresses: added },
+      notes,
+      // Without isGateway the host holds no address on the bridge: no DNS responder can listen there.
+      ...(o.isGateway ? {} : { hostGateway: false }),
+      firewall: { interfaces: [name], masquerade, ...(o.antiSpoof ? { antiSpoof: true } : {}) },
+    };
   }
 
   async deleteNetwork(network: DriverNetwork): Promise<NetworkPlan> {

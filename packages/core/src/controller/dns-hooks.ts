@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import type { NetworkRecord } from '../model/types.js';
-import type { NetworkDriver } from '../spi/network-driver.js';
+import type { NetworkDriver, NetworkPlan } from '../spi/network-driver.js';
 import type { DnsService, DnsStatus } from '../spi/dns.js';
 
 /** The DnsService of an instance made without one: nothing runs, networks default to DNS off. */
@@ -37,13 +37,17 @@ export function assertDnsPossible(name: string, wanted: boolean | undefined, dri
   }
 }
 
-/** Whether a new network gets DNS: as asked, else on where the host holds its gateway and a responder can run. */
-export function networkGetsDns(wanted: boolean | undefined, driver: NetworkDriver, network: NetworkRecord, service: DnsService): boolean {
+/**
+ * Whether a new network gets DNS: as asked, else on where the host holds its gateway and a responder can
+ * run. Decided from the driver's plan: `plan.hostGateway === false` (a bridge with `isGateway` off) means
+ * the host holds no address on this network, whatever the driver's capability says.
+ */
+export function networkGetsDns(wanted: boolean | undefined, driver: NetworkDriver, network: NetworkRecord, plan: NetworkPlan, service: DnsService): boolean {
   if (wanted === false) return false;
-  const possible = driver.capability.hostGateway === true && service !== NO_DNS && (network.ipv4?.gateway !== undefined || network.ipv6?.gateway !== undefined);
+  const possible = driver.capability.hostGateway === true && plan.hostGateway !== false && service !== NO_DNS && (network.ipv4?.gateway !== undefined || network.ipv6?.gateway !== undefined);
   if (wanted === true && !possible) {
-    throw new SwitchyardError('SWY_ERR_DNS_UNSUPPORTED', `Network "${network.name}" cannot have DNS: it has no gateway address for a responder to listen on`, {
-      hint: 'Give it a gateway (leave out the options that remove it), or leave DNS off.',
+    throw new SwitchyardError('SWY_ERR_DNS_UNSUPPORTED', `Network "${network.name}" cannot have DNS: the host holds no gateway address on it for a responder to listen on`, {
+      hint: 'Give it a gateway held by the host (leave out the options that remove it, such as isGateway=false), or leave DNS off.',
       details: { network: network.name },
     });
   }

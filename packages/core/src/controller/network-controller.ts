@@ -141,7 +141,6 @@ export class NetworkController {
             if (family === 4) network.ipv4 = assignment;
             else network.ipv6 = assignment;
           }
-          network.dns = networkGetsDns(spec.dns, driver, network, this.dns);
           const pools = [network.ipv4?.poolId, network.ipv6?.poolId].filter((p): p is string => p !== undefined);
           // Pools are named in the intent so a crash before commit can release them.
           await tx.put('intents', intent.id, { ...intent, pools } satisfies Intent);
@@ -150,6 +149,7 @@ export class NetworkController {
           // create fails later, its deleteNetwork takes that back (its steps are not run: the kernel steps
           // are reverted on their own).
           if (driver.capability.dataScope === 'global') undo.push('leave the cluster network', async () => void (await driver.deleteNetwork(driverNetwork({ ...network, driverState: plan.state ?? {} }))));
+          network.dns = networkGetsDns(spec.dns, driver, network, plan, this.dns);
           for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
             const pool = address.includes(':') ? network.ipv6 : network.ipv4;
             if (!pool || !ipam) continue;

@@ -91,6 +91,13 @@ export interface NetworkPlan {
    */
   reservedAddresses?: string[];
   /**
+   * createNetwork only: `false` when the host holds no gateway address on this network although the
+   * driver's {@link DriverCapability.hostGateway} says its networks usually do (a bridge created with
+   * `isGateway` off). Such a network gets no DNS by default and refuses `dns: true`: a responder would
+   * have no address to listen on.
+   */
+  hostGateway?: boolean;
+  /**
    * createNetwork only: what the firewall needs. `interfaces` are the host interfaces the network's
    * traffic reaches the host through (a bridge); `masquerade` asks for egress NAT of its subnets.
    * Declared as data: core builds the firewall transaction, the driver never calls the firewall.

@@ -1,4 +1,5 @@
 import { runDriverConformance, createTestSwitchyard, MemoryFirewall, type TestSwitchyard } from '@switchyard/core/testing';
+import type { DnsService } from '@switchyard/core';
 import bridgeDriver, { hostVethName } from '../index.js';
 
 runDriverConformance('bridge', () => bridgeDriver, {
@@ -17,6 +18,32 @@ describe('bridge driver', () => {
     const br = (await sy.kernel.listLinks({ kind: 'host' })).find((l) => l.name === 'br-web');
     expect(br).toMatchObject({ kind: 'bridge', up: true });
     expect((await sy.kernel.listAddrs({ kind: 'host' })).filter((a) => a.dev === 'br-web').map((a) => a.cidr)).toEqual(['10.20.0.1/24']);
+  });
+
+  it('with isGateway=false the host holds no address on the bridge, so the network gets no DNS by default (a responder could not listen)', async () => {
+    const served: string[] = [];
+    const dns: DnsService = {
+      serve: (networks) => Promise.resolve(void served.push(...networks.map((n) => n.name))),
+      refresh: () => Promise.resolve(),
+      revive: () => Promise.resolve(),
+      status: () => Promise.resolve({ state: 'stopped', networks: [], upstreams: [] }),
+    };
+    const withDns = await createTestSwitchyard([bridgeDriver], { dns });
+    try {
+      const on = await withDns.controller.createNetwork({ name: 'on', driver: 'bridge', options: { bridge: 'br-on' }, ipam: { ipv4: [{ subnet: '10.20.1.0/24' }] } });
+      const off = await withDns.controller.createNetwork({ name: 'off', driver: 'bridge', options: { bridge: 'br-off', isGateway: false }, ipam: { ipv4: [{ subnet: '10.20.2.0/24' }] } });
+      expect([on.dns, off.dns]).toEqual([true, false]);
+      expect((await withDns.kernel.listAddrs({ kind: 'host' })).filter((a) => a.dev === 'br-off')).toEqual([]);
+      await withDns.controller.createSandbox({ name: 's' });
+      await withDns.controller.connect('off', 's');
+      expect(served).toEqual([]);
+      await expect(withDns.controller.createNetwork({ name: 'asked', driver: 'bridge', dns: true, options: { bridge: 'br-asked', isGateway: false }, ipam: { ipv4: [{ subnet: '10.20.3.0/24' }] } })).rejects.toMatchObject({
+        code: 'SWY_ERR_DNS_UNSUPPORTED',
+      });
+      expect((await withDns.kernel.listLinks({ kind: 'host' })).some((l) => l.name === 'br-asked')).toBe(false);
+    } finally {
+      await withDns.dispose();
+    }
   });
 
   it('enslaves each endpoint host end to the bridge and gives the sandbox a default route via the gateway', async () => {

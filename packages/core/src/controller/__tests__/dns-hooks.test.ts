@@ -65,6 +65,25 @@ test('dns: true where the host has no address on the network is SWY_ERR_DNS_UNSU
   expect(sy.ipam.poolCount()).toBe(0);
 });
 
+test('a network whose plan says the host holds no gateway (a bridge with isGateway off) gets no DNS, and dns: true is refused with nothing left', async () => {
+  const off = await sy.controller.createNetwork({ name: 'a', driver: 'gw', options: { hostGateway: false }, ipam: { ipv4: [{ subnet: '10.61.4.0/24' }] } });
+  expect(off.dns).toBe(false);
+  await sy.controller.createSandbox({ name: 's' });
+  await sy.controller.connect('a', 's');
+  expect(dns.calls).toEqual([]);
+  expect(warnings).toEqual([]);
+  expect(await resolvConf('s')).not.toContain('10.61.4.1');
+
+  const before = sy.fake.snapshot();
+  const pools = sy.ipam.poolCount();
+  const err = await sy.controller.createNetwork({ name: 'b', driver: 'gw', dns: true, options: { hostGateway: false }, ipam: { ipv4: [{ subnet: '10.61.5.0/24' }] } }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'SWY_ERR_DNS_UNSUPPORTED' });
+  expect((err as { hint: string }).hint).toMatch(/isGateway=false/);
+  expect(sy.fake.snapshot()).toEqual(before);
+  expect((await sy.controller.listNetworks()).map((n) => n.name)).toEqual(['a']);
+  expect(sy.ipam.poolCount()).toBe(pools);
+});
+
 test('without a DnsService, networks default to no DNS and dns: true is SWY_ERR_DNS_UNAVAILABLE', async () => {
   const plain = await createTestSwitchyard([gatewayDriver()]);
   try {

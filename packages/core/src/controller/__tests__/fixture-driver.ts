@@ -25,7 +25,7 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
     capability: { dataScope: 'local', connectivityScope: 'local', ...extra },
     validateNetworkOptions(options: JsonObject) {
       for (const key of Object.keys(options)) {
-        if (key !== 'label') throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `unknown option ${key}`, { hint: 'fixture takes "label" only' });
+        if (key !== 'label' && key !== 'hostGateway') throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `unknown option ${key}`, { hint: 'fixture takes "label" and "hostGateway" only' });
       }
       return options;
     },
@@ -37,6 +37,7 @@ export function fixtureDriver(controls: FixtureControls = { calls: [] }, type = 
           { op: 'link.set', name: bridge(n.id), up: true },
         ],
         state: { bridge: bridge(n.id) },
+        ...(n.options.hostGateway === false ? { hostGateway: false } : {}),
       };
     },
     async deleteNetwork(n) {
