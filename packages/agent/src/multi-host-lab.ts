@@ -42,8 +42,10 @@ export interface LabCommandResult {
   stdout: string;
   /** Standard error. */
   stderr: string;
-  /** Exit status. */
+  /** Exit status (1 when a signal ended it). */
   exitCode: number;
+  /** The signal that ended it, if one did. */
+  signal?: NodeJS.Signals;
 }
 
 /** Options of {@link createMultiHostLab}. */
@@ -116,7 +118,7 @@ export async function createMultiHostLab(options: MultiHostLabOptions): Promise<
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? 1 };
+      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? 1, ...(r.signal ? { signal: r.signal } : {}) };
     },
     agent(host, etcd, ttl = 10) {
       const argv = [`--net=/run/netns/${host.name}`, process.execPath, options.cli, '--etcd', etcd, '--host-name', host.name, 'agent', '--address', host.address, '--ttl', String(ttl)];

@@ -15,7 +15,7 @@ import {
   type PoolRequest,
   type PoolResponse,
 } from '@switchyard/core';
-import { BLOCKS_COLLECTION, MEMBERS_COLLECTION, POOLS_COLLECTION, blockIdOf, memberIdOf, type BlockDoc, type MemberDoc, type PoolDoc } from './documents.js';
+import { BLOCKS_COLLECTION, MEMBERS_COLLECTION, POOLS_COLLECTION, blockIdOf, memberIdOf, poolIdOf, type BlockDoc, type MemberDoc, type PoolDoc } from './documents.js';
 import { formatAddress, formatNet, netContains, parseAddressValue } from './cidr.js';
 import { BlockTx, NeedListing, callError, isCallError } from './block-tx.js';
 import { CommitLane, type Pending } from './commit-lane.js';
@@ -166,6 +166,11 @@ export class GlobalIpam implements IpamDriver {
         listing = await this.listBlocks(store, spec.poolId);
       }
     }
+  }
+
+  /** A network's pool is named after the network and family (`web.v4`), the same on every host. */
+  poolIdFor(request: Pick<PoolRequest, 'networkId' | 'networkName' | 'family'>): string {
+    return poolIdOf(request.networkName, request.family);
   }
 
   /**

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { faultPoints } from '@switchyard/core';
 import { kernelSnapshot, requireLab, settledSnapshot } from '@switchyard/core/testing';
+import { firewallTable, stateFiles } from './crash-checks.js';
 
 // The crash matrix: for every declared fault point, a real `switchyard` process is SIGKILLed exactly
 // there (SWITCHYARD_FAULT_POINT), then `switchyard gc` runs. Whatever the operation was, it must end
@@ -42,40 +43,6 @@ function connected(network: string, sandbox: string): boolean {
   const r = cli(['sandbox', 'inspect', sandbox, '--json']);
   if (r.code !== 0) return false;
   return (JSON.parse(r.out) as { sandbox: { endpoints: Array<{ networkName: string }> } }).sandbox.endpoints.some((e) => e.networkName === network);
-}
-
-/** Switchyard's nftables table, objects and elements in a stable order (a rebuild from the store may list them in another). */
-function firewallTable(): string[] {
-  const r = spawnSync('nft', ['-j', 'list', 'table', 'inet', 'switchyard'], { encoding: 'utf8' });
-  if (r.status !== 0) return [`(no table: ${r.stderr.trim()})`];
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (typeof v !== 'object' || v === null) return v;
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([k]) => k !== 'handle')
-        .map(([k, x]) => [k, k === 'elem' && Array.isArray(x) ? x.map((e) => JSON.stringify(e)).sort() : strip(x)]),
-    );
-  };
-  return (JSON.parse(r.stdout) as { nftables: object[] }).nftables
-    .filter((o) => !('metainfo' in o))
-    .map((o) => JSON.stringify(strip(o)))
-    .sort();
-}
-
-/** Every file under the state dir with its content; lock files and host-local's last-reserved hint (CNI's own format moves it on) aside. */
-function stateFiles(): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      // The DNS responder's log grows with every SIGHUP, as any log does: not state.
-      else if (name !== 'lock' && name !== 'responder.log' && !name.startsWith('last_reserved_ip') && !relative(root, path).startsWith('state/locks/')) out[relative(root, path)] = readFileSync(path, 'utf8');
-    }
-  };
-  walk(join(root, 'state'));
-  return out;
 }
 
 interface Case {
@@ -174,7 +141,7 @@ test('every declared fault point is in the matrix', () => {
 describe.each(matrix.filter((m) => m.c !== undefined).map((m) => [m.point, m.c as Case] as const))('SIGKILL at %s', (point, c) => {
   test('gc completes or rolls back the operation and nothing leaks', async () => {
     const baseKernel = await kernelSnapshot('all');
-    const baseFiles = stateFiles();
+    const baseFiles = stateFiles(join(root, 'state'), root);
     const baseFirewall = firewallTable();
     for (const args of c.before) ok(...args);
 
@@ -191,7 +158,7 @@ describe.each(matrix.filter((m) => m.c !== undefined).map((m) => [m.point, m.c a
     c.undo(completed);
 
     expect(await settledSnapshot(baseKernel, 'all')).toEqual(baseKernel);
-    expect(stateFiles()).toEqual(baseFiles);
+    expect(stateFiles(join(root, 'state'), root)).toEqual(baseFiles);
     // Not an element more or less in the firewall: a crash after its transaction is undone by gc too.
     expect(firewallTable()).toEqual(baseFirewall);
     // The bystander kept its interface and address through all of it.

@@ -120,8 +120,14 @@ export class NetworkController {
         async (undo) => {
           const networks = await this.networksInUse(tx);
           let host: string[] | undefined;
-          for (const family of [4, 6] as const) {
-            if ((family === 4 ? !wantV4 : !wantV6) || !ipam) continue;
+          const families = ([4, 6] as const).filter((f) => (f === 4 ? wantV4 : wantV6));
+          // An IPAM that can name the pools before making them (a cluster-wide one: they outlive this
+          // process) has them named in the intent first, so a crash right after requestPool leaves none.
+          const foresee = ipam?.poolIdFor?.bind(ipam);
+          const foreseen = foresee ? families.map((family) => foresee({ networkId: network.id, networkName: network.name, family })) : [];
+          if (foreseen.length > 0) await tx.put('intents', intent.id, { ...intent, pools: foreseen } satisfies Intent);
+          for (const family of families) {
+            if (!ipam) continue;
             const ranges = (family === 4 ? spec.ipam?.ipv4 : spec.ipam?.ipv6) ?? [];
             // As Docker: an explicit subnet may overlap host routes (macvlan on the master's LAN);
             // an automatically picked pool must not.
@@ -149,6 +155,7 @@ export class NetworkController {
           // create fails later, its deleteNetwork takes that back (its steps are not run: the kernel steps
           // are reverted on their own).
           if (driver.capability.dataScope === 'global') undo.push('leave the cluster network', async () => void (await driver.deleteNetwork(driverNetwork({ ...network, driverState: plan.state ?? {} }))));
+          faultPoint('network.create:driver-planned');
           network.dns = networkGetsDns(spec.dns, driver, network, plan, this.dns);
           for (const [i, address] of (plan.reservedAddresses ?? []).entries()) {
             const pool = address.includes(':') ? network.ipv6 : network.ipv4;
@@ -730,9 +737,16 @@ export class NetworkController {
             await this.firewall.apply({ removeNetworks: [firewallNetwork(planned)] });
           },
           async () => {
-            if (!planned) return;
-            const plan = await (await this.drivers.driver(planned.driver)).deleteNetwork(driverNetwork(planned));
-            await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+            if (planned) {
+              const plan = await (await this.drivers.driver(planned.driver)).deleteNetwork(driverNetwork(planned));
+              await this.kernel.apply(plan.steps.map((op) => ({ ns: HOST_NS, op })));
+              return;
+            }
+            // Killed before the plan was recorded, maybe after a global driver registered this host in the
+            // cluster while planning: its deleteNetwork takes that back (no kernel step had run). A driver
+            // that cannot be loaded any more was never called by this create.
+            const driver = await this.drivers.driver(intent.driver).catch(() => undefined);
+            if (driver?.capability.dataScope === 'global') await driver.deleteNetwork({ id: intent.networkId, name: intent.networkName, options: {}, state: {}, internal: false });
           },
           ...(intent.pools ?? []).map((pool) => () => ipam?.releasePool(pool) ?? Promise.resolve()),
         ]);

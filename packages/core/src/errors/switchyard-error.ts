@@ -57,7 +57,10 @@ export async function runAllCleanups(label: string, steps: Array<() => Promise<u
     }
   }
   if (failures.length > 0) {
-    throw new SwitchyardError('SWY_ERR_TEARDOWN_FAILED', `${label}: ${failures.length} cleanup step(s) failed`, {
+    // The first failure's words (and code) in the message: "etcd is unreachable" is what tells a user to retry later.
+    const first = failures[0];
+    const why = first instanceof SwitchyardError ? `${first.message} (${first.code})` : first instanceof Error ? first.message : String(first);
+    throw new SwitchyardError('SWY_ERR_TEARDOWN_FAILED', `${label}: ${failures.length} cleanup step(s) failed; the first: ${why}`, {
       hint: 'The remaining steps still ran; see `cause` for each failure and remove what is left by name.',
       cause: new AggregateError(failures, label),
     });

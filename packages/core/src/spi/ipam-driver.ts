@@ -66,6 +66,13 @@ export interface IpamDriver {
   requestPool(request: PoolRequest): Promise<PoolResponse>;
   /** Releases a pool and the addresses its network reserved in it (never another owner's, e.g. CNI's in a shared directory); succeeds when it is already gone. */
   releasePool(poolId: string): Promise<void>;
+  /**
+   * Optional: the id `requestPool` will give this network's pool of this family, for an IPAM that can
+   * tell before making it (a cluster-wide one, whose pools outlive the process that asked). Core names it
+   * in the network create's intent before asking, so a process killed right after `requestPool` leaves a
+   * pool that recovery releases (`releasePool` of a pool never made must succeed).
+   */
+  poolIdFor?(request: Pick<PoolRequest, 'networkId' | 'networkName' | 'family'>): string;
   /** Reserves an address for an owner; the same owner asking again gets the same address. Throws SWY_ERR_POOL_EXHAUSTED or SWY_ERR_ADDRESS_IN_USE. */
   requestAddress(request: AddressRequest): Promise<AddressResponse>;
   /** Releases an address (with or without prefix); succeeds when it is already free. */

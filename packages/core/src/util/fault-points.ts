@@ -22,6 +22,7 @@ const declared = new Set<string>();
 const CORE_POINTS = [
   'network.create:intent-written',
   'network.create:pool-requested',
+  'network.create:driver-planned',
   'network.create:plan-recorded',
   'network.create:kernel-applied',
   'network.create:firewall-applied',

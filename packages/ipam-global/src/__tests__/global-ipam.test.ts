@@ -22,6 +22,15 @@ describe('GlobalIpam', () => {
     expect(await created.requestPool(poolRequest())).toEqual({ poolId: 'web.v4', subnet: '10.200.0.0/16', gateway: '10.200.0.1' });
   });
 
+  it('names a network’s pool before making it, as requestPool then does, and releasing a pool never made succeeds', async () => {
+    const ipam = ipamOn('h1');
+    const foreseen = [4, 6].map((family) => ipam.poolIdFor({ networkId: 'id', networkName: 'web', family: family as 4 | 6 }));
+    expect(foreseen).toEqual(['web.v4', 'web.v6']);
+    await ipam.releasePool('web.v4');
+    expect(ipamDocs(cluster)).toEqual({ pools: {}, members: {}, blocks: {} });
+    expect((await ipam.requestPool(poolRequest())).poolId).toBe(foreseen[0]);
+  });
+
   it('refuses every call without a global store, writing nothing', async () => {
     const ipam = await manifest.create({} as never);
     const calls = [

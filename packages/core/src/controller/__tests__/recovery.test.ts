@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { TOKENS } from '../../di/tokens.js';
 import type { SandboxFiles } from '../../sandbox/sandbox-files.js';
 import type { SandboxRecord } from '../../model/types.js';
+import type { MemoryIpam } from '../../testing/memory-ipam.js';
+import type { IpamDriver } from '../../spi/ipam-driver.js';
 
 /** A kernel whose next revert fails, as when a process dies before it can undo. */
 class DyingKernel extends FakeKernel {
@@ -36,6 +38,34 @@ async function hiccupOnce(sy: TestSwitchyard): Promise<void> {
       throw new Error('driver hiccup');
     }
     return original(...a);
+  };
+}
+
+/** A MemoryStore whose first write that `dies` picks fails, as when the process is killed just there. */
+function dyingStore(dies: (op: 'put' | 'delete', collection: string) => boolean): StateStore {
+  const memory = new MemoryStore();
+  let dead = false;
+  const die = (op: 'put' | 'delete', c: string) => {
+    if (dead || !dies(op, c)) return;
+    dead = true;
+    throw new Error('process died');
+  };
+  return {
+    get: (c, id) => memory.get(c, id),
+    list: (c) => memory.list(c),
+    close: () => memory.close(),
+    transaction: (fn, scope) =>
+      memory.transaction(
+        (tx) =>
+          fn({
+            ...tx,
+            get: tx.get.bind(tx),
+            list: tx.list.bind(tx),
+            delete: async (c, id) => (die('delete', c), tx.delete(c, id)),
+            put: async (c, id, doc) => (die('put', c), tx.put(c, id, doc)),
+          }),
+        scope,
+      ),
   };
 }
 
@@ -119,38 +149,35 @@ describe('recovery and repeated teardowns', () => {
 
   it('rolling back a dead network create removes the kernel objects it made and its pools', async () => {
     const before = kernel.snapshot();
-    const memory = new MemoryStore();
     // A store whose commit of the network fails once: the process "dies" between kernel changes and commit.
-    let failCommit = true;
-    const store: StateStore = {
-      get: (c, id) => memory.get(c, id),
-      list: (c) => memory.list(c),
-      close: () => memory.close(),
-      transaction: (fn) =>
-        memory.transaction((tx) =>
-          fn({
-            ...tx,
-            get: tx.get.bind(tx),
-            list: tx.list.bind(tx),
-            delete: tx.delete.bind(tx),
-            put: async (c, id, doc) => {
-              if (c === 'networks' && failCommit) {
-                failCommit = false;
-                throw new Error('crash before commit');
-              }
-              return tx.put(c, id, doc);
-            },
-          }),
-        ),
-    };
-    const other = await createTestSwitchyard([fixtureDriver()], { kernel, store });
+    const other = await createTestSwitchyard([fixtureDriver()], { kernel, store: dyingStore((op, c) => op === 'put' && c === 'networks') });
     try {
       kernel.failNextRevert = true;
-      await expect(other.controller.createNetwork({ name: 'x', driver: 'fixture' })).rejects.toThrow('crash before commit');
+      await expect(other.controller.createNetwork({ name: 'x', driver: 'fixture' })).rejects.toThrow('process died');
       expect(kernel.snapshot()).not.toEqual(before);
       expect(await other.controller.recover()).toBe(1);
       expect(kernel.snapshot()).toEqual(before);
       expect(other.ipam.poolCount()).toBe(0);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('a network create that dies right after its IPAM made a pool leaves no pool, when the IPAM names its pools beforehand (a cluster-wide one)', async () => {
+    // The process "dies" once the pool exists: its intent is neither updated nor cleared.
+    const other = await createTestSwitchyard([fixtureDriver()], { kernel, store: dyingStore((op, c) => op === 'delete' && c === 'intents') });
+    try {
+      const ipam = other.ipam as MemoryIpam & Pick<IpamDriver, 'poolIdFor'>;
+      ipam.poolIdFor = (r) => `mem:${r.networkName}:${r.family}`;
+      const request = ipam.requestPool.bind(ipam);
+      ipam.requestPool = async (r) => {
+        await request(r);
+        throw new Error('killed after requestPool');
+      };
+      await expect(other.controller.createNetwork({ name: 'x', driver: 'fixture', ipam: { ipv4: [{ subnet: '10.9.1.0/24' }] } })).rejects.toThrow('process died');
+      expect(ipam.poolCount()).toBe(1);
+      expect(await other.controller.recover()).toBe(1);
+      expect(ipam.poolCount()).toBe(0);
     } finally {
       await other.dispose();
     }
