@@ -13,7 +13,7 @@ import { networkOf } from '../util/addresses.js';
 import { assertObjectName, newId } from '../util/ids.js';
 import { assertNetworkSpec } from './network-spec-checks.js';
 import { normalizeNamedPorts, normalizePortBindings, resolveNamedPorts } from '../firewall/port-bindings.js';
-import { assertAdoptableNamespace, netnsIdentity } from '../sandbox/netns-identity.js';
+import { assertAdoptableNamespace, assertNetnsOpenable, netnsIdentity } from '../sandbox/netns-identity.js';
 import { assertHostName, assertSandboxFileInputs, defaultHostName } from '../sandbox/sandbox-names.js';
 import type { SandboxFiles } from '../sandbox/sandbox-files.js';
 import { EndpointLifecycle, endpointName } from './endpoint-lifecycle.js';
@@ -355,6 +355,7 @@ export class NetworkController {
               if (path !== undefined) {
                 const ns = { kind: 'path' as const, path };
                 const identity = netnsIdentity(path);
+                if (identity === undefined) assertNetnsOpenable(path);
                 assertAdoptableNamespace(path, identity);
                 if (!(await this.kernel.netnsExists(ns))) {
                   throw new SwitchyardError('SWY_ERR_NETNS_NOT_FOUND', `No network namespace at ${path}`, {

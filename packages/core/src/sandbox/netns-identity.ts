@@ -17,6 +17,23 @@ export function netnsIdentity(path: string): NetnsIdentity | undefined {
   }
 }
 
+/**
+ * Refuses a namespace path this process may not open (EACCES/EPERM: a process of another user namespace,
+ * or /proc hidden from root in some containers) with what it is, rather than "not found".
+ */
+export function assertNetnsOpenable(path: string): void {
+  try {
+    statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') return;
+    throw new SwitchyardError('SWY_ERR_PERMISSION_DENIED', `The network namespace at ${path} cannot be opened by this process (${code})`, {
+      hint: 'It belongs to a process this one may not inspect (another user namespace, or /proc restricted); give the namespace of a process in this one, or a bind mount of it under /run/netns.',
+      details: { path, errno: code },
+    });
+  }
+}
+
 const same = (a: NetnsIdentity | undefined, b: NetnsIdentity | undefined): boolean => a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 
 /** Refuses to adopt the caller's own namespace or PID 1's as an isolated sandbox: connects would plan eth0 and a default route there. */
