@@ -17,7 +17,7 @@ import {
 } from '@switchyard/core';
 import { ROUTED_SUBNETS, subnetId, type RoutedSubnet } from '@switchyard/driver-routed';
 import { OVERLAY_MEMBERS, memberId, type OverlayMember } from '@switchyard/driver-overlay';
-import { emptyForwarding, fdbKey, neighKey, planForwarding, type ForwardingChanges, type ForwardingState } from './forwarding.js';
+import { desiredForwarding, planForwarding, type ForwardingChanges, type ForwardingState } from './forwarding.js';
 import { applyForwarding, readForwarding } from './kernel-forwarding.js';
 
 /** The lease the agent keeps: `HostLease` of `@switchyard/store-etcd`, or a test double. */
@@ -90,6 +90,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private dirty = false;
   private stopped = false;
   private host: HostRecord | undefined;
+  /** Documents already reported as malformed (each is warned about once, not on every pass). */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -230,6 +232,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
+  /** A cluster document left out of the desired state because its fields are not well formed. */
+  private skipped(key: string, reason: string): void {
+    const line = `${key}: ${reason}`;
+    if (this.reported.has(line)) return;
+    this.reported.add(line);
+    this.logger.warn(`ignoring a malformed document, ${line}`);
+  }
+
   /** One pass: desired state from the stores, actual from the kernel, the difference applied. */
   async reconcile(): Promise<ReconcileReport> {
     const t0 = performance.now();
@@ -239,26 +249,11 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.global.list<GlobalEndpoint>(GLOBAL_COLLECTIONS.endpoints),
       this.global.list<RoutedSubnet>(ROUTED_SUBNETS),
     ]);
-    const desired = emptyForwarding();
     const vxlanOf = new Map<string, string>();
     for (const n of networks) {
       if (n.driver === 'overlay' && typeof n.driverState.vxlan === 'string') vxlanOf.set(n.name, n.driverState.vxlan);
     }
-    for (const ep of endpoints) {
-      const dev = vxlanOf.get(ep.network);
-      if (ep.host === me || dev === undefined || ep.driver !== 'overlay' || !ep.mac) continue;
-      const mac = ep.mac.toLowerCase();
-      desired.fdb.set(fdbKey(dev, mac), { dev, mac, dst: ep.hostAddress });
-      for (const cidr of [ep.ipv4, ep.ipv6]) {
-        if (!cidr) continue;
-        const ip = cidr.split('/')[0]!;
-        desired.neigh.set(neighKey(dev, ip), { dev, ip, mac });
-      }
-    }
-    for (const s of subnets) {
-      if (s.host === me) continue;
-      desired.routes.set(s.subnet, { dst: s.subnet, via: s.hostAddress });
-    }
+    const desired = desiredForwarding({ me, vxlanOf, endpoints, subnets }, (key, reason) => this.skipped(key, reason));
     const actual: ForwardingState = await readForwarding([...vxlanOf.values()]);
     const changes = planForwarding(desired, actual);
     await applyForwarding(changes);

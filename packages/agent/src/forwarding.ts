@@ -1,3 +1,6 @@
+import { normalizeMac, parseCidr, parseIpAddress, parseRouteDst, specialRangeOf, type GlobalEndpoint } from '@switchyard/core';
+import type { RoutedSubnet } from '@switchyard/driver-routed';
+
 /**
  * What the agent keeps in the kernel for remote endpoints and hosts, as data: VXLAN forwarding-database
  * entries (remote MAC -> remote host's underlay address), neighbour entries on the VXLAN device (remote
@@ -114,4 +117,69 @@ export function planForwarding(desired: ForwardingState, actual: ForwardingState
     out.counts.routesRemoved++;
   }
   return out;
+}
+
+/** What the desired state is built from: the cluster's documents and this host's overlay devices. */
+export interface ForwardingSources {
+  /** This host's name (its own documents program nothing here). */
+  me: string;
+  /** This host's VXLAN device of each overlay network, by network name (from its local store). */
+  vxlanOf: ReadonlyMap<string, string>;
+  /** Every endpoint document of the cluster. */
+  endpoints: readonly GlobalEndpoint[];
+  /** Every routed-subnet document of the cluster. */
+  subnets: readonly RoutedSubnet[];
+}
+
+/**
+ * The entries and routes the cluster's documents ask of this host. Documents come from other hosts through
+ * etcd and their fields end up in `bridge -batch`/`ip -batch` lines run as root, so each is checked for form
+ * first: a unicast MAC, plain addresses of one family, a network CIDR that is not a default route. A document
+ * that fails is left out and reported through `skipped(key, reason)` (nothing of it reaches the kernel).
+ */
+export function desiredForwarding(sources: ForwardingSources, skipped: (key: string, reason: string) => void): ForwardingState {
+  const desired = emptyForwarding();
+  for (const ep of sources.endpoints) {
+    const dev = sources.vxlanOf.get(ep.network);
+    if (ep.host === sources.me || dev === undefined || ep.driver !== 'overlay' || ep.mac === undefined) continue;
+    try {
+      const mac = normalizeMac(ep.mac);
+      const dst = hostAddress(ep.hostAddress);
+      const ips = ([ep.ipv4, ep.ipv6] as const).flatMap((cidr, i) => {
+        if (cidr === undefined) return [];
+        const p = parseCidr(cidr, `IPv${i === 0 ? 4 : 6} address`);
+        if (p.family !== (i === 0 ? 4 : 6)) throw new Error(`its ipv${i === 0 ? 4 : 6} ${JSON.stringify(cidr)} is of the other family`);
+        const special = specialRangeOf(p.address);
+        if (special) throw new Error(`its address ${p.address} lies in ${special.what}`);
+        return [p.address];
+      });
+      desired.fdb.set(fdbKey(dev, mac), { dev, mac, dst });
+      for (const ip of ips) desired.neigh.set(neighKey(dev, ip), { dev, ip, mac });
+    } catch (e) {
+      skipped(`endpoint ${String(ep.id)}`, (e as Error).message);
+    }
+  }
+  for (const s of sources.subnets) {
+    if (s.host === sources.me) continue;
+    try {
+      const { dst, family } = parseRouteDst(s.subnet);
+      if (family === undefined || Number(dst.split('/')[1]) === 0) throw new Error(`its subnet ${JSON.stringify(s.subnet)} would be a default route`);
+      const special = specialRangeOf(dst);
+      if (special) throw new Error(`its subnet ${dst} lies in ${special.what}`);
+      const via = hostAddress(s.hostAddress);
+      if (!via.includes(':') !== (family === 4)) throw new Error(`its host address ${via} is not of the subnet's family`);
+      desired.routes.set(dst, { dst, via });
+    } catch (e) {
+      skipped(`routed subnet of ${String(s.host)} on ${String(s.network)}`, (e as Error).message);
+    }
+  }
+  return desired;
+}
+
+/** A host's underlay address from a document: a plain unicast address (not unspecified, loopback, link-local or multicast). */
+function hostAddress(value: unknown): string {
+  const { address } = parseIpAddress(value, 'host address');
+  const special = specialRangeOf(address);
+  if (special) throw new Error(`its host address ${address} lies in ${special.what}`);
+  return address;
 }

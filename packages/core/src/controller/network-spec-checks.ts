@@ -3,23 +3,12 @@ import { quoteValue } from '../errors/quote-value.js';
 import { SwitchyardError } from '../errors/switchyard-error.js';
 import { cidrContains, parseCidr, parseIpAddress } from '../kernel/names.js';
 import type { IpamRangeConfig, NetworkSpec } from '../model/types.js';
-import { cidrsOverlap, familyOf, networkOf } from '../util/addresses.js';
+import { familyOf, networkOf, specialRangeOf } from '../util/addresses.js';
 
 // `run --net=host|none|all` gives these names a meaning of their own, so a network so named could never be reached.
 const RESERVED_NETWORK_NAMES = new Set(['host', 'none', 'all']);
 
 // Address blocks that cannot be a container network: loopback, link-local, multicast, "this network" and reserved.
-const SPECIAL_SUBNETS: ReadonlyArray<{ cidr: string; what: string }> = [
-  { cidr: '0.0.0.0/8', what: '"this network" (0.0.0.0/8)' },
-  { cidr: '127.0.0.0/8', what: 'loopback (127.0.0.0/8)' },
-  { cidr: '169.254.0.0/16', what: 'link-local (169.254.0.0/16)' },
-  { cidr: '224.0.0.0/4', what: 'multicast (224.0.0.0/4)' },
-  { cidr: '240.0.0.0/4', what: 'reserved (240.0.0.0/4)' },
-  { cidr: '::/128', what: 'the unspecified address (::)' },
-  { cidr: '::1/128', what: 'loopback (::1)' },
-  { cidr: 'fe80::/10', what: 'link-local (fe80::/10)' },
-  { cidr: 'ff00::/8', what: 'multicast (ff00::/8)' },
-];
 
 // The fields of a range are addresses and CIDRs as text, whichever IPAM reads them.
 const RANGE_FIELDS = ['subnet', 'ipRange', 'rangeStart', 'rangeEnd', 'gateway'] as const;
@@ -129,7 +118,7 @@ function assertSubnet(subnet: string, listed: 4 | 6): void {
       details: { subnet, canonical },
     });
   }
-  const special = SPECIAL_SUBNETS.find((s) => familyOf(s.cidr) === family && cidrsOverlap(s.cidr, canonical));
+  const special = specialRangeOf(canonical);
   if (special) {
     throw new SwitchyardError('SWY_ERR_INVALID_CIDR', `Subnet ${canonical} lies in ${special.what}, which cannot carry a container network`, {
       hint: 'Use a private range such as 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or fd00::/8.',

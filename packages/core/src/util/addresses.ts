@@ -67,3 +67,33 @@ export function networkOf(cidr: string): string {
   const a = new Address6(cidr);
   return `${a.startAddress().correctForm()}/${a.subnetMask}`;
 }
+
+const SPECIAL_RANGES: ReadonlyArray<{ cidr: string; what: string }> = [
+  { cidr: '0.0.0.0/8', what: '"this network" (0.0.0.0/8)' },
+  { cidr: '127.0.0.0/8', what: 'loopback (127.0.0.0/8)' },
+  { cidr: '169.254.0.0/16', what: 'link-local (169.254.0.0/16)' },
+  { cidr: '224.0.0.0/4', what: 'multicast (224.0.0.0/4)' },
+  { cidr: '240.0.0.0/4', what: 'reserved (240.0.0.0/4)' },
+  { cidr: '::/128', what: 'the unspecified address (::)' },
+  { cidr: '::1/128', what: 'loopback (::1)' },
+  { cidr: 'fe80::/10', what: 'link-local (fe80::/10)' },
+  { cidr: 'ff00::/8', what: 'multicast (ff00::/8)' },
+];
+
+/**
+ * The special range (unspecified, loopback, link-local, multicast, reserved) a CIDR overlaps or an address
+ * lies in, with its description; undefined for ordinary unicast space, where container networks and hosts live.
+ */
+export function specialRangeOf(cidrOrAddress: string):
+  | {
+      /** The special range, CIDR. */
+      cidr: string;
+      /** What it is, in words (e.g. `loopback (127.0.0.0/8)`). */
+      what: string;
+    }
+  | undefined {
+  const family = familyOf(cidrOrAddress);
+  if (family === undefined) return undefined;
+  const cidr = cidrOrAddress.includes('/') ? cidrOrAddress : `${cidrOrAddress}/${family === 4 ? 32 : 128}`;
+  return SPECIAL_RANGES.find((s) => familyOf(s.cidr) === family && cidrsOverlap(s.cidr, cidr));
+}
