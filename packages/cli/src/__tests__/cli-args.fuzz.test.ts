@@ -280,6 +280,15 @@ const lookups = fc.tuple(
   fc.constant([] as Flag[]),
 );
 
+/**
+ * The multi-host global flags, now and then. No command here touches a global network (no overlay or
+ * routed driver is generated), so even a well-formed `--etcd` must never be contacted: its address is in
+ * TEST-NET-1, and an attempt would show as SWY_ERR_GLOBAL_STORE_UNAVAILABLE.
+ */
+const globalFlags = rarely(
+  fc.tuple(maybe(textFor(fc.constantFrom('http://192.0.2.1:2379', 'https://192.0.2.1:2379,http://192.0.2.2:2379', 'http://[2001:db8::1]:2379', 'ftp://192.0.2.1', 'http://', '192.0.2.1:2379'), 4)), maybe(textFor(hostNameText, 4))),
+);
+
 /** A command line: the command, its positionals and flags in any order and spelling, now and then a stray token, `--json` or `--`. */
 const commandLine = fc
   .tuple(
@@ -288,11 +297,13 @@ const commandLine = fc
     maybe(fc.nat(8)),
     maybe(hostileString),
     fc.boolean(),
+    globalFlags,
   )
-  .chain(([[command, positionals, flags], json, at, stray, equalsForm]) => {
+  .chain(([[command, positionals, flags], json, at, stray, equalsForm, global]) => {
     const flagTokens = flags.flatMap(([name, value]) => (value === undefined ? [name] : equalsForm && name.startsWith('--') ? [`${name}=${value}`] : [name, value]));
     return fc.shuffledSubarray([...positionals, ...flagTokens], { minLength: positionals.length + flagTokens.length }).map((rest) => {
-      const argv = [...command, ...rest];
+      const [etcd, hostName] = global ?? [];
+      const argv = [...(etcd === undefined ? [] : ['--etcd', etcd]), ...(hostName === undefined ? [] : ['--host-name', hostName]), ...command, ...rest];
       if (command[0] === 'run') argv.push('--', 'true');
       if (json) argv.splice(command.length, 0, '--json');
       if (stray !== undefined && command[1] !== 'rm') argv.splice(Math.min(at ?? 0, argv.length), 0, stray);
@@ -306,6 +317,7 @@ describe('the switchyard command line', () => {
     await fc.assert(
       fc.asyncProperty(commandLine, async (argv) => {
         const r = await cli(argv);
+        check(!r.stderr.includes('SWY_ERR_GLOBAL_STORE_UNAVAILABLE'), () => `etcd contacted by a command that touches no global network: ${JSON.stringify(argv)}`);
         if (r.code !== 0) {
           checkFailureOutput(argv, r);
           const after = await world();

@@ -37,6 +37,11 @@ export class MemoryCluster {
     }
   }
 
+  /** Every document by key, as text: compare two to see what an operation left in the cluster. */
+  snapshot(): Record<string, string> {
+    return Object.fromEntries([...this.docs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, e]) => [k, e.text]));
+  }
+
   /** The store a process on host `hostName` uses. */
   storeFor(hostName: string): MemoryGlobalStore {
     return new MemoryGlobalStore(this, hostName);

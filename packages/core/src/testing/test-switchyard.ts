@@ -19,10 +19,21 @@ export interface TestSwitchyard extends Switchyard {
 }
 
 /** A Switchyard on FakeKernel, MemoryStore and MemoryIpam, with a temporary state dir: no root needed. */
-export async function createTestSwitchyard(drivers: DriverManifest[], options: Partial<SwitchyardOptions> & { kernel?: FakeKernel } = {}): Promise<TestSwitchyard> {
+export async function createTestSwitchyard(
+  drivers: DriverManifest[],
+  {
+    ipamName,
+    ...options
+  }: Partial<SwitchyardOptions> & {
+    /** The fake kernel to run on (default: a new one). */
+    kernel?: FakeKernel;
+    /** The name the in-memory IPAM is registered under (default `host-local`; `global` for overlay and routed networks). */
+    ipamName?: string;
+  } = {},
+): Promise<TestSwitchyard> {
   const stateDir = mkdtempSync(join(tmpdir(), 'swy-test-'));
   const fake = options.kernel ?? new FakeKernel();
-  const ipam = new MemoryIpam();
+  const ipam = new MemoryIpam(ipamName);
   const memoryStore = new MemoryStore();
   const sy = await createSwitchyard({
     stateDir,

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Responder } from '../responder.js';
 import { queryPacket } from './dns-lab.js';
 import { StateDocs } from './state-docs.js';
+import { RUNS } from '../../../core/src/__tests__/hostile-input.js';
 
 // Responder.answer() alone: no socket is bound (reload() is never called) and no upstream is configured,
 // so nothing leaves the process; a forwarded question is answered SERVFAIL.
@@ -44,18 +45,18 @@ test('a name written after the previous query answers the next one', async () =>
   expect(await ask('10.1.0.3', queryPacket('late', 'A'))).toMatchObject({ rcode: 'NOERROR', answers: [{ data: '10.1.0.9' }] });
 });
 
-test('arbitrary bytes never throw: dropped, or answered with a DNS message', async () => {
+test(`arbitrary bytes never throw: dropped, or answered with a DNS message (${RUNS} packets)`, async () => {
   await fc.assert(
     fc.asyncProperty(fc.uint8Array({ maxLength: 600 }), async (bytes) => {
       const reply = await responder.answer(Buffer.from(bytes), '10.1.0.3', 'udp');
       // Either dropped, or a response dns-packet can read.
       return reply === undefined || dnsPacket.decode(reply).type === 'response';
     }),
-    { numRuns: 2000 },
+    { numRuns: RUNS },
   );
 });
 
-test('a valid query with some of its bytes flipped never throws', async () => {
+test(`a valid query with some of its bytes flipped never throws (${RUNS} packets)`, async () => {
   const valid = dnsPacket.encode(queryPacket('web', 'A', 7));
   await fc.assert(
     fc.asyncProperty(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), async (flips) => {
@@ -64,6 +65,6 @@ test('a valid query with some of its bytes flipped never throws', async () => {
       const reply = await responder.answer(bytes, '10.1.0.3', 'udp');
       return reply === undefined || dnsPacket.decode(reply).id === dnsPacket.decode(bytes).id;
     }),
-    { numRuns: 2000 },
+    { numRuns: RUNS },
   );
 });
