@@ -90,8 +90,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   private dirty = false;
   private stopped = false;
   private host: HostRecord | undefined;
-  /** Documents already reported as malformed (each is warned about once, not on every pass). */
-  private readonly reported = new Set<string>();
+  /** The malformed documents the last pass left out (each is warned about once while it stays, not on every pass). */
+  private reported = new Set<string>();
 
   constructor(private readonly options: AgentOptions) {
     super();
@@ -232,14 +232,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     }
   }
 
-  /** A cluster document left out of the desired state because its fields are not well formed. */
-  private skipped(key: string, reason: string): void {
-    const line = `${key}: ${reason}`;
-    if (this.reported.has(line)) return;
-    this.reported.add(line);
-    this.logger.warn(`ignoring a malformed document, ${line}`);
-  }
-
   /** One pass: desired state from the stores, actual from the kernel, the difference applied. */
   async reconcile(): Promise<ReconcileReport> {
     const t0 = performance.now();
@@ -253,7 +245,11 @@ export class Agent extends EventEmitter<AgentEvents> {
     for (const n of networks) {
       if (n.driver === 'overlay' && typeof n.driverState.vxlan === 'string') vxlanOf.set(n.name, n.driverState.vxlan);
     }
-    const desired = desiredForwarding({ me, vxlanOf, endpoints, subnets }, (key, reason) => this.skipped(key, reason));
+    const malformed = new Set<string>();
+    const desired = desiredForwarding({ me, vxlanOf, endpoints, subnets }, (key, reason) => void malformed.add(`${key}: ${reason}`));
+    for (const line of malformed) if (!this.reported.has(line)) this.logger.warn(`ignoring a malformed document, ${line}`);
+    // Only what is still there is remembered: the set is as large as the malformed documents of now.
+    this.reported = malformed;
     const actual: ForwardingState = await readForwarding([...vxlanOf.values()]);
     const changes = planForwarding(desired, actual);
     await applyForwarding(changes);

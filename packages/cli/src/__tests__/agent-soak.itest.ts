@@ -1,0 +1,105 @@
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireLab, waitUntil } from '@switchyard/core/testing';
+import { createMultiHostLab, killAndWait, type LabHost, type MultiHostLab } from '@switchyard/agent';
+import { openEtcdStore, startEtcdServer, type EtcdServer, type EtcdStore } from '@switchyard/store-etcd';
+import { BIN } from './cli-lab.js';
+
+// Soak of the multi-host agent, a long-running process: endpoints of another host appear in etcd and go
+// again, cycle after cycle, and the agent on h1 programs and removes their forwarding and neighbour entries.
+// It must end with h1's tables exactly as they began, no descriptor more, and its resident memory flat:
+// RSS after the last cycle within 10% of RSS after cycle 200. CI runs it shortened (SWY_SOAK_CYCLES,
+// default 400); `pnpm soak` runs 2000 cycles. One cycle: ENDPOINTS documents of host h9 written in one
+// transaction, the agent programs them, the documents deleted, the agent removes them.
+const CYCLES = Number(process.env.SWY_SOAK_CYCLES ?? '') || 400;
+/** The baseline is taken once this many cycles have warmed the agent up (fewer in a shorter run). */
+const BASELINE_CYCLE = Math.min(200, CYCLES);
+const MAX_RSS_GROWTH = 1.1;
+const ENDPOINTS = 5;
+let lab: MultiHostLab;
+let etcd: EtcdServer;
+let root: string;
+let writer: EtcdStore;
+let agent: ChildProcess;
+let h1: LabHost;
+
+function inH1(file: string, args: string[]): string {
+  const r = spawnSync('nsenter', [`--net=/run/netns/${h1.name}`, file, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+/** h1's forwarding entries with a remote destination and its permanent neighbours, one line each. */
+function tables(): string[] {
+  const fdb = (JSON.parse(inH1('bridge', ['-j', 'fdb', 'show']) || '[]') as Array<{ mac: string; dst?: string }>).filter((e) => e.dst !== undefined).map((e) => `fdb ${e.mac} ${e.dst}`);
+  const neigh = (JSON.parse(inH1('ip', ['-j', 'neigh', 'show', 'nud', 'permanent']) || '[]') as Array<{ dst: string; lladdr?: string }>).map((n) => `neigh ${n.dst} ${n.lladdr ?? ''}`);
+  return [...fdb, ...neigh].sort();
+}
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+const hex = (n: number) => n.toString(16).padStart(2, '0');
+
+beforeAll(async () => {
+  requireLab();
+  root = mkdtempSync(join(tmpdir(), 'swy-asoak-'));
+  lab = await createMultiHostLab({ stateRoot: root, prefix: 'swyq', hosts: 1, underlay: '10.96.0', cli: BIN });
+  [h1] = lab.hosts as [LabHost];
+  etcd = await startEtcdServer({ address: lab.bridgeAddress, port: 2379, dataDir: `/dev/shm/swy-asoak-etcd-${process.pid}` });
+  writer = await openEtcdStore({ endpoints: etcd.url, hostName: 'h9' });
+  agent = lab.agent(h1, etcd.url);
+  await waitUntil(async () => (await writer.host(h1.name)) !== undefined, 'h1 registered');
+  const r = lab.switchyard(h1, etcd.url, ['network', 'create', 'ov', '--driver', 'overlay', '--subnet', '10.205.0.0/16']);
+  if (r.exitCode !== 0) throw new Error(r.stderr);
+});
+
+afterAll(async () => {
+  if (agent) await killAndWait(agent);
+  await writer?.close();
+  await etcd?.stop({ wipe: true });
+  await lab?.destroy();
+  rmSync(root, { recursive: true, force: true });
+});
+
+test(`${CYCLES} cycles of another host's endpoints coming and going leave h1's tables as they began, and the agent's memory flat`, async () => {
+  const pid = agent.pid!;
+  const before = tables();
+  // Descriptors of the agent at rest: a pass in flight holds its children's pipes for a moment.
+  const fds = async () => {
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      seen.push(readdirSync(`/proc/${pid}/fd`).length);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return Math.min(...seen);
+  };
+  const rss: Array<[number, number]> = [];
+  let baselineFds = 0;
+  const started = performance.now();
+  for (let cycle = 1; cycle <= CYCLES; cycle++) {
+    const ids = Array.from({ length: ENDPOINTS }, (_, i) => `${hex(cycle >> 8)}${hex(cycle & 255)}${hex(i)}`.padStart(64, 'f'));
+    await writer.transaction(async (tx) => {
+      for (const [i, id] of ids.entries()) {
+        await tx.put('endpoints', id, { id, network: 'ov', driver: 'overlay', host: 'h9', hostAddress: '10.96.0.9', mac: `02:aa:${hex(cycle >> 8)}:${hex(cycle & 255)}:00:${hex(i)}`, ipv4: `10.205.${200 + i}.${cycle % 250}/16` });
+      }
+    });
+    await waitUntil(() => tables().length === before.length + 2 * ENDPOINTS, `cycle ${cycle}: the agent programming ${ENDPOINTS} endpoints`, { everyMs: 5 });
+    await writer.transaction(async (tx) => {
+      for (const id of ids) await tx.delete('endpoints', id);
+    });
+    await waitUntil(() => tables().length === before.length, `cycle ${cycle}: the agent removing them`, { everyMs: 5 });
+    if (cycle === BASELINE_CYCLE) baselineFds = await fds();
+    if (cycle % 200 === 0 || cycle === CYCLES || cycle === BASELINE_CYCLE) rss.push([cycle, rssKiB(pid)]);
+  }
+  const ms = (performance.now() - started) / CYCLES;
+  expect(tables()).toEqual(before);
+  const endFds = await fds();
+  const base = rss.find(([c]) => c === BASELINE_CYCLE)![1];
+  const end = rss[rss.length - 1]![1];
+  process.stderr.write(
+    `agent soak: ${CYCLES} cycles x ${ENDPOINTS} endpoints, ${ms.toFixed(1)} ms/cycle; agent RSS ${rss.map(([c, k]) => `${c}: ${(k / 1024).toFixed(1)} MiB`).join(', ')}; ratio ${(end / base).toFixed(3)}; fds ${baselineFds} -> ${endFds}\n`,
+  );
+  expect(endFds).toBeLessThanOrEqual(baselineFds);
+  expect(end / base).toBeLessThanOrEqual(MAX_RSS_GROWTH);
+});
