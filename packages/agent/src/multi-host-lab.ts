@@ -77,6 +77,8 @@ export interface MultiHostLab {
    * namespace, on its state dir, without a DNS responder (`SWITCHYARD_DNS=none`); `env` adds to that.
    */
   switchyard(host: LabHost, etcd: string, args: readonly string[], env?: Record<string, string>): LabCommandResult;
+  /** As {@link MultiHostLab.switchyard}, without waiting: many commands at once, on one host or several. */
+  switchyardAsync(host: LabHost, etcd: string, args: readonly string[], env?: Record<string, string>): Promise<LabCommandResult>;
   /** Starts `switchyard agent` on a host (its lease lives `ttl` seconds without renewal; default 10). */
   agent(host: LabHost, etcd: string, ttl?: number): ChildProcess;
   /** Deletes the hosts' namespaces, the bridge and the state directories. */
@@ -99,6 +101,7 @@ export async function createMultiHostLab(options: MultiHostLabOptions): Promise<
     stateDir: join(options.stateRoot, `${prefix}${i + 1}`),
     port: `${prefix}${i + 1}-p`,
   }));
+  const cliArgv = (host: LabHost, etcd: string, args: readonly string[]) => [`--net=/run/netns/${host.name}`, process.execPath, options.cli, '--etcd', etcd, '--host-name', host.name, ...args];
   const lines = [`link add ${bridge} type bridge`, `addr add ${net}.254/24 dev ${bridge}`, `link set ${bridge} up`];
   for (const h of hosts) {
     lines.push(`netns add ${h.name}`, `link add ${h.port} type veth peer name ul0 netns ${h.name}`, `link set ${h.port} master ${bridge} up`);
@@ -113,15 +116,22 @@ export async function createMultiHostLab(options: MultiHostLabOptions): Promise<
     hosts,
     bridgeAddress: `${net}.254`,
     switchyard(host, etcd, args, env = {}) {
-      const r = spawnSync('nsenter', [`--net=/run/netns/${host.name}`, process.execPath, options.cli, '--etcd', etcd, '--host-name', host.name, ...args], {
-        env: { ...process.env, ...hostEnv(host), ...env },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const r = spawnSync('nsenter', cliArgv(host, etcd, args), { env: { ...process.env, ...hostEnv(host), ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? 1, ...(r.signal ? { signal: r.signal } : {}) };
     },
+    switchyardAsync(host, etcd, args, env = {}) {
+      return new Promise((resolve, reject) => {
+        const child = spawn('nsenter', cliArgv(host, etcd, args), { env: { ...process.env, ...hostEnv(host), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ stdout, stderr, exitCode: code ?? 1, ...(signal ? { signal } : {}) }));
+      });
+    },
     agent(host, etcd, ttl = 10) {
-      const argv = [`--net=/run/netns/${host.name}`, process.execPath, options.cli, '--etcd', etcd, '--host-name', host.name, 'agent', '--address', host.address, '--ttl', String(ttl)];
+      const argv = cliArgv(host, etcd, ['agent', '--address', host.address, '--ttl', String(ttl)]);
       // Its log goes nowhere: an unread pipe would stall it once full.
       return spawn('nsenter', argv, { env: { ...process.env, ...hostEnv(host) }, stdio: 'ignore' });
     },
