@@ -61,8 +61,8 @@ export function checkCapability(manifest: DriverManifest, source: string): void 
   }
   if (cap.hostGateway !== undefined && typeof cap.hostGateway !== 'boolean') problems.push(`\`hostGateway\` is ${quoteValue(cap.hostGateway)}, expected a boolean`);
   const ipam = cap.defaultIpam;
-  if (ipam !== undefined && (!isRecord(ipam) || typeof ipam.driver !== 'string' || (ipam.options !== undefined && !isRecord(ipam.options))))
-    problems.push(`\`defaultIpam\` is ${quoteValue(ipam)}, expected { driver: string, options?: object }`);
+  if (ipam !== undefined && (!isRecord(ipam) || !isPluginType(ipam.driver) || (ipam.options !== undefined && !isRecord(ipam.options))))
+    problems.push(`\`defaultIpam\` is ${quoteValue(ipam)}, expected { driver: an IPAM name, options?: object }`);
   for (const key of Object.keys(cap)) {
     if (key !== 'dataScope' && key !== 'connectivityScope' && key !== 'hostGateway' && key !== 'defaultIpam') problems.push(`\`${key}\` is not a capability this core knows`);
   }

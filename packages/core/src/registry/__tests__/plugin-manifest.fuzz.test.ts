@@ -29,8 +29,19 @@ beforeAll(() => {
 afterAll(() => app.cleanup());
 
 const pluginType = textFor(fc.oneof(fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/), fc.constantFrom('fuzz', '@acme/fuzz', 'bridge')), 4);
+// The optional keys: hostGateway (a boolean) and defaultIpam (an IPAM name, which a network create then looks up).
+const defaultIpam = sometimesExotic(
+  fc.record({ driver: sometimesExotic(textFor(fc.constantFrom('global', 'host-local', '@acme/ipam'), 4)), options: maybe(sometimesExotic(fc.constant({ mode: 'blocks' }))) }, { requiredKeys: ['driver'] }),
+);
 const capability = fc.oneof(
   { arbitrary: fc.record({ dataScope: fc.constantFrom('local', 'global'), connectivityScope: fc.constantFrom('local', 'global') }), weight: 4 },
+  {
+    arbitrary: fc.record(
+      { dataScope: fc.constantFrom('local', 'global'), connectivityScope: fc.constantFrom('local', 'global'), hostGateway: sometimesExotic(fc.boolean()), defaultIpam },
+      { requiredKeys: ['dataScope', 'connectivityScope'] },
+    ),
+    weight: 2,
+  },
   { arbitrary: fc.dictionary(fc.constantFrom('dataScope', 'connectivityScope', 'multicast', '__proto__'), sometimesExotic(textFor(fc.constantFrom('local', 'global')))), weight: 1 },
   { arbitrary: exoticValue, weight: 1 },
 );
@@ -166,6 +177,9 @@ describe('plugin modules and manifests', () => {
         }
         const key = (kind === 'driver' ? m.type : m.name) as string;
         check(isPluginType(key) && registry.list().length === before.length + 1, 'one more plugin, under a plugin type');
+        const cap = (kind === 'driver' ? m.capability : undefined) as { hostGateway?: unknown; defaultIpam?: { driver: unknown } } | undefined;
+        check(cap?.hostGateway === undefined || typeof cap.hostGateway === 'boolean', () => `hostGateway a boolean, got ${String(cap?.hostGateway)}`);
+        check(cap?.defaultIpam === undefined || isPluginType(cap.defaultIpam.driver), () => `defaultIpam naming an IPAM, got ${JSON.stringify(cap?.defaultIpam)}`);
         const created = await attempt<unknown>(() => (kind === 'driver' ? registry.driver(key) : registry.ipam(key)));
         if (created.ok) checkDriverOrIpam(kind, key, created.value);
         else checkRefused(created, ...createCodes);
