@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ListeningNetwork } from './responder.js';
+import { flockHolderPids } from '@switchyard/core';
 
 /** What a running responder writes to `<stateDir>/dns/responder.json` after each (re)bind. */
 export interface ResponderFile {
@@ -55,25 +56,17 @@ export function removeResponderFile(stateDir: string, pid: number | 'any' = proc
 
 /**
  * True when `pid` is the responder of this state dir: it holds the flock on `<stateDir>/dns/responder.lock`
- * (read from /proc/locks, which names the holder's pid and the file's inode). Whatever its
+ * (read from /proc/locks by core's flockHolderPids: the holder's pid and the file's device and inode). Whatever its
  * command line (`switchyard-dns`, `switchyard dns` with the state dir from the environment), and never a
  * process that only reuses a dead responder's pid.
  */
 export function isResponderProcess(pid: number, stateDir: string): boolean {
-  let lock: { ino: number };
-  let locks: string;
+  let lock: { dev: bigint; ino: bigint };
   try {
-    lock = statSync(responderPaths(stateDir).lock);
-    locks = readFileSync('/proc/locks', 'utf8');
+    lock = statSync(responderPaths(stateDir).lock, { bigint: true });
   } catch {
     return false;
   }
-  // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5505 0 EOF": the holder's pid, then major:minor:inode. The pid and
-  // the inode together name the lock (a pid holds one flock on that inode only if it took ours).
-  return locks.split('\n').some((line) => {
-    const f = line.trim().split(/\s+/);
-    const at = f.indexOf('FLOCK');
-    if (at < 0 || f[at + 3] !== String(pid)) return false;
-    return (f[at + 4] ?? '').split(':')[2] === String(lock.ino);
-  });
+  // The pid and the lock file's device and inode together name the lock (a pid holds a flock on that file only if it took ours).
+  return flockHolderPids(lock).includes(String(pid));
 }

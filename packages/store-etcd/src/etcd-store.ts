@@ -161,8 +161,10 @@ export class EtcdStore implements GlobalStore {
           details: { attempts: attempt },
         });
       }
-      // Spread retries so hosts that collided do not collide again in step.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, attempt * 2)));
+      // Exponential backoff with full jitter (0-2 ms, 0-4 ms, … up to 0-100 ms): transactions that collided
+      // spread out instead of colliding again in step, however many contend for one key (a linear 0-2n ms
+      // let 200 writers of one key starve one of them 50 times on a loaded 2-core machine).
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
     }
   }
 

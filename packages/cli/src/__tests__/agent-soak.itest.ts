@@ -65,10 +65,11 @@ afterAll(async () => {
 test(`${CYCLES} cycles of another host's endpoints coming and going leave h1's tables as they began, and the agent's memory flat`, async () => {
   const pid = agent.pid!;
   const before = tables();
-  // Descriptors of the agent at rest: a pass in flight holds its children's pipes for a moment.
+  // Descriptors of the agent at rest, the fewest seen over a second: a pass in flight holds its children's
+  // pipes for a moment, and the etcd client's connections come and go on their own.
   const fds = async () => {
     const seen: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 20; i++) {
       seen.push(readdirSync(`/proc/${pid}/fd`).length);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -100,6 +101,8 @@ test(`${CYCLES} cycles of another host's endpoints coming and going leave h1's t
   process.stderr.write(
     `agent soak: ${CYCLES} cycles x ${ENDPOINTS} endpoints, ${ms.toFixed(1)} ms/cycle; agent RSS ${rss.map(([c, k]) => `${c}: ${(k / 1024).toFixed(1)} MiB`).join(', ')}; ratio ${(end / base).toFixed(3)}; fds ${baselineFds} -> ${endFds}\n`,
   );
-  expect(endFds).toBeLessThanOrEqual(baselineFds);
+  // A leak grows with the cycles (a pipe or a socket per pass would be hundreds); the client's own
+  // connection churn is a couple of descriptors either way.
+  expect(endFds).toBeLessThanOrEqual(baselineFds + 2);
   expect(end / base).toBeLessThanOrEqual(MAX_RSS_GROWTH);
 });

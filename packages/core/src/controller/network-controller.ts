@@ -1,7 +1,7 @@
 import { inject, injectable } from '../di/decorators.js';
 import { TOKENS } from '../di/tokens.js';
 import type { ResolvedOptions } from '../di/options.js';
-import { SwitchyardError, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
+import { SwitchyardError, causeMessages, isSwitchyardError, runAllCleanups } from '../errors/switchyard-error.js';
 import type { SwitchyardEventBus, SwitchyardEvents } from '../events/events.js';
 import type { ConnectOptions, EndpointRecord, IpamRangeConfig, NetworkRecord, NetworkSpec, PoolAssignment, PortBinding, SandboxRecord, SandboxSpec } from '../model/types.js';
 import type { Logger } from '../registry/logger.js';
@@ -721,7 +721,9 @@ export class NetworkController {
       return undefined;
     } catch (error) {
       this.logger.warn(`could not recover ${intent.kind} (${intent.id}); will retry on next start`, { error: String(error) });
-      return error instanceof Error ? error.message : String(error);
+      // With what failed under it (etcd unreachable, a link that would not go): gc prints this line.
+      const causes = causeMessages(error, true);
+      return (error instanceof Error ? error.message : String(error)) + (causes.length > 0 ? `: ${causes.join('; ')}` : '');
     }
   }
 

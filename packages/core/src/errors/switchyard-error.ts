@@ -57,12 +57,19 @@ export async function runAllCleanups(label: string, steps: Array<() => Promise<u
     }
   }
   if (failures.length > 0) {
-    // The first failure's words (and code) in the message: "etcd is unreachable" is what tells a user to retry later.
-    const first = failures[0];
-    const why = first instanceof SwitchyardError ? `${first.message} (${first.code})` : first instanceof Error ? first.message : String(first);
-    throw new SwitchyardError('SWY_ERR_TEARDOWN_FAILED', `${label}: ${failures.length} cleanup step(s) failed; the first: ${why}`, {
+    throw new SwitchyardError('SWY_ERR_TEARDOWN_FAILED', `${label}: ${failures.length} cleanup step(s) failed`, {
       hint: 'The remaining steps still ran; see `cause` for each failure and remove what is left by name.',
       cause: new AggregateError(failures, label),
     });
   }
+}
+
+/**
+ * The failures under an error (each of a teardown's AggregateError, or its one cause), each as its message,
+ * followed by its code in parentheses when `withCodes` and it has one; empty when there is no cause.
+ */
+export function causeMessages(e: unknown, withCodes = false): string[] {
+  const cause = e instanceof Error ? (e as { cause?: unknown }).cause : undefined;
+  const list: unknown[] = cause instanceof AggregateError ? cause.errors : cause instanceof Error ? [cause] : [];
+  return list.map((x) => (x instanceof Error ? x.message + (withCodes && x instanceof SwitchyardError ? ` (${x.code})` : '') : String(x)));
 }

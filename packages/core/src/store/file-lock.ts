@@ -41,27 +41,41 @@ export interface FileLockOptions {
 }
 
 /**
- * Who holds a flock on the file open as `fd`: "pid N (command line)" for each, from /proc/locks
- * (flock records the opener's pid). Empty when /proc/locks cannot tell.
+ * The pids holding a flock on the file with this device and inode, from /proc/locks (flock records the
+ * opener's pid; processes waiting for the lock are not holders). Empty when /proc/locks cannot tell.
  */
-export function lockHolders(fd: number): string {
+export function flockHolderPids(file: {
+  /** The file's device (`stat(…, { bigint: true }).dev`). */
+  dev: bigint;
+  /** The file's inode. */
+  ino: bigint;
+}): string[] {
   let table: string;
   try {
     table = readFileSync('/proc/locks', 'utf8');
   } catch {
-    return '';
+    return [];
   }
-  const st = fstatSync(fd, { bigint: true });
-  const major = ((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn);
-  const minor = (st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn);
-  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${st.ino}`;
+  const major = ((file.dev >> 8n) & 0xfffn) | ((file.dev >> 32n) & ~0xfffn);
+  const minor = (file.dev & 0xffn) | ((file.dev >> 12n) & ~0xffn);
+  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${file.ino}`;
   const pids = new Set<string>();
   for (const line of table.split('\n')) {
     const f = line.trim().split(/\s+/);
     // "1: FLOCK  ADVISORY  WRITE 1234 00:2d:5678 0 EOF"; waiters carry "->" and are not holders.
     if (f[1] === 'FLOCK' && f[2] !== '->' && f[5] === id && f[4] !== undefined) pids.add(f[4]);
   }
-  return [...pids].map((pid) => `pid ${pid} (${commandOf(pid)})`).join(', ');
+  return [...pids];
+}
+
+/**
+ * Who holds a flock on the file open as `fd`: "pid N (command line)" for each, from /proc/locks.
+ * Empty when /proc/locks cannot tell.
+ */
+export function lockHolders(fd: number): string {
+  return flockHolderPids(fstatSync(fd, { bigint: true }))
+    .map((pid) => `pid ${pid} (${commandOf(pid)})`)
+    .join(', ');
 }
 
 function commandOf(pid: string): string {
