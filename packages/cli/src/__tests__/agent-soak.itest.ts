@@ -1,11 +1,9 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { requireLab, waitUntil } from '@switchyard/core/testing';
-import { createMultiHostLab, killAndWait, type LabHost, type MultiHostLab } from '@switchyard/agent';
-import { openEtcdStore, startEtcdServer, type EtcdServer, type EtcdStore } from '@switchyard/store-etcd';
-import { BIN } from './cli-lab.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { waitUntil } from '@switchyard/core/testing';
+import type { LabHost } from '@switchyard/agent';
+import { openEtcdStore, type EtcdStore } from '@switchyard/store-etcd';
+import { startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
 
 // Soak of the multi-host agent, a long-running process: endpoints of another host appear in etcd and go
 // again, cycle after cycle, and the agent on h1 programs and removes their forwarding and neighbour entries.
@@ -18,9 +16,7 @@ const CYCLES = Number(process.env.SWY_SOAK_CYCLES ?? '') || 400;
 const BASELINE_CYCLE = Math.min(200, CYCLES);
 const MAX_RSS_GROWTH = 1.1;
 const ENDPOINTS = 5;
-let lab: MultiHostLab;
-let etcd: EtcdServer;
-let root: string;
+let c: ClusterLab;
 let writer: EtcdStore;
 let agent: ChildProcess;
 let h1: LabHost;
@@ -42,24 +38,17 @@ function rssKiB(pid: number): number {
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
 beforeAll(async () => {
-  requireLab();
-  root = mkdtempSync(join(tmpdir(), 'swy-asoak-'));
-  lab = await createMultiHostLab({ stateRoot: root, prefix: 'swyq', hosts: 1, underlay: '10.96.0', cli: BIN });
-  [h1] = lab.hosts as [LabHost];
-  etcd = await startEtcdServer({ address: lab.bridgeAddress, port: 2379, dataDir: `/dev/shm/swy-asoak-etcd-${process.pid}` });
-  writer = await openEtcdStore({ endpoints: etcd.url, hostName: 'h9' });
-  agent = lab.agent(h1, etcd.url);
-  await waitUntil(async () => (await writer.host(h1.name)) !== undefined, 'h1 registered');
-  const r = lab.switchyard(h1, etcd.url, ['network', 'create', 'ov', '--driver', 'overlay', '--subnet', '10.205.0.0/16']);
+  c = await startClusterLab({ prefix: 'swyq', hosts: 1, underlay: '10.96.0', sandboxes: /^$/ });
+  [h1] = c.hosts as [LabHost];
+  agent = c.agents.get(h1.name)!;
+  writer = await openEtcdStore({ endpoints: c.etcd.url, hostName: 'h9' });
+  const r = c.lab.switchyard(h1, c.etcd.url, ['network', 'create', 'ov', '--driver', 'overlay', '--subnet', '10.205.0.0/16']);
   if (r.exitCode !== 0) throw new Error(r.stderr);
 });
 
 afterAll(async () => {
-  if (agent) await killAndWait(agent);
   await writer?.close();
-  await etcd?.stop({ wipe: true });
-  await lab?.destroy();
-  rmSync(root, { recursive: true, force: true });
+  await stopClusterLab(c);
 });
 
 test(`${CYCLES} cycles of another host's endpoints coming and going leave h1's tables as they began, and the agent's memory flat`, async () => {

@@ -1,13 +1,9 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { faultPoints } from '@switchyard/core';
-import { kernelSnapshot, requireLab, settledSnapshot, waitUntil } from '@switchyard/core/testing';
-import { createMultiHostLab, killAndWait, type LabHost, type MultiHostLab } from '@switchyard/agent';
-import { openEtcdStore, startEtcdServer, type EtcdServer, type EtcdStore } from '@switchyard/store-etcd';
-import { BIN } from './cli-lab.js';
+import { kernelSnapshot, settledSnapshot, waitUntil } from '@switchyard/core/testing';
+import type { LabHost } from '@switchyard/agent';
 import { firewallTable, stateFiles } from './crash-checks.js';
+import { startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
 
 // The crash matrix on a multi-host network (issue 8's harness, issue 14's operations): two hosts with
 // agents, etcd on the underlay, an overlay network on both with a bystander sandbox on each. On h1 a real
@@ -15,12 +11,7 @@ import { firewallTable, stateFiles } from './crash-checks.js';
 // disconnect and sandbox delete, then `switchyard gc` runs there. Nothing may be left: not in h1's kernel,
 // state dir or firewall, not in etcd (endpoint documents, addresses, blocks, memberships, network
 // documents), not in h2's forwarding and neighbour tables; and the bystanders still reach each other.
-const ETCD_PORT = 2379;
-let lab: MultiHostLab;
-let etcd: EtcdServer;
-let root: string;
-let store: EtcdStore;
-const agents: ChildProcess[] = [];
+let c: ClusterLab;
 let h1: LabHost, h2: LabHost;
 
 interface Run {
@@ -30,7 +21,7 @@ interface Run {
 }
 
 function sy(host: LabHost, args: readonly string[], env: Record<string, string> = {}): Run {
-  const r = lab.switchyard(host, etcd.url, args, env);
+  const r = c.lab.switchyard(host, c.etcd.url, args, env);
   return { code: r.exitCode, signal: r.signal, out: r.stdout + r.stderr };
 }
 function ok(host: LabHost, ...args: string[]): string {
@@ -44,9 +35,9 @@ function inNs(ns: string, file: string, args: string[]): { code: number | null; 
 }
 /** Every key and value Switchyard keeps in etcd, but the hosts' records (leases renew under them). */
 async function etcdContents(): Promise<Record<string, string>> {
-  const prefix = store.prefixOf('networks').replace(/networks\/$/, '');
-  const hosts = store.prefixOf('hosts');
-  const { kvs } = await store.readPrefix(prefix);
+  const prefix = c.store.prefixOf('networks').replace(/networks\/$/, '');
+  const hosts = c.store.prefixOf('hosts');
+  const { kvs } = await c.store.readPrefix(prefix);
   return Object.fromEntries(kvs.map((kv) => [kv.key.toString(), kv.value.toString()] as const).filter(([k]) => !k.startsWith(hosts)));
 }
 /** h2's forwarding entries with a remote destination and its permanent neighbours on VXLAN devices. */
@@ -133,14 +124,8 @@ const CASES: Case[] = [
 ];
 
 beforeAll(async () => {
-  requireLab();
-  root = mkdtempSync(join(tmpdir(), 'swy-mhc-'));
-  lab = await createMultiHostLab({ stateRoot: root, prefix: 'swyk', hosts: 2, underlay: '10.98.0', cli: BIN });
-  [h1, h2] = lab.hosts as [LabHost, LabHost];
-  etcd = await startEtcdServer({ address: lab.bridgeAddress, port: ETCD_PORT, dataDir: `/dev/shm/swy-mhc-etcd-${process.pid}` });
-  store = await openEtcdStore({ endpoints: etcd.url, hostName: 'observer' });
-  for (const h of lab.hosts) agents.push(lab.agent(h, etcd.url));
-  for (const h of lab.hosts) await waitUntil(async () => (await store.host(h.name)) !== undefined, `host ${h.name} registered`);
+  c = await startClusterLab({ prefix: 'swyk', hosts: 2, underlay: '10.98.0', sandboxes: /^mhk[a-z0-9]+$/ });
+  [h1, h2] = c.hosts as [LabHost, LabHost];
   ok(h1, 'network', 'create', 'ov', '--driver', 'overlay', '--subnet', '10.201.0.0/16');
   ok(h2, 'network', 'create', 'ov', '--driver', 'overlay');
   for (const [h, box] of [
@@ -154,18 +139,7 @@ beforeAll(async () => {
   await waitUntil(() => inNs(by1.netns, 'ping', ['-c', '1', '-W', '1', by2.ip]).code === 0, 'the bystanders reaching each other');
 });
 
-afterAll(async () => {
-  await Promise.all(agents.map(killAndWait));
-  await store?.close();
-  await etcd?.stop({ wipe: true });
-  const sandboxes = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0]!)
-    .filter((n) => /^mhk[a-z0-9]+$/.test(n));
-  for (const n of sandboxes) spawnSync('ip', ['netns', 'del', n]);
-  await lab?.destroy();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => stopClusterLab(c));
 
 const matrix = faultPoints().flatMap((point) => {
   const c = CASES.find((k) => point.startsWith(`${k.op}:`));
@@ -181,7 +155,7 @@ test('the matrix covers every fault point of the operations a multi-host network
 describe.each(matrix.map(([point, c], i) => [point, c, `mhk${i}`] as const))('SIGKILL at %s on an overlay network', (point, c, box) => {
   test('gc on the host completes or rolls back the operation; nothing is left on the host, in etcd or on the other host', async () => {
     const baseKernel = await kernelSnapshot('all');
-    const baseFiles = stateFiles(h1.stateDir, root);
+    const baseFiles = stateFiles(h1.stateDir, h1.stateDir);
     const baseFirewall = firewallTable(h1.name);
     const baseEtcd = await etcdContents();
     const basePeer = peerTables(h2);
@@ -200,7 +174,7 @@ describe.each(matrix.map(([point, c], i) => [point, c, `mhk${i}`] as const))('SI
     c.undo(completed, box);
 
     expect(await settledSnapshot(baseKernel, 'all')).toEqual(baseKernel);
-    expect(stateFiles(h1.stateDir, root)).toEqual(baseFiles);
+    expect(stateFiles(h1.stateDir, h1.stateDir)).toEqual(baseFiles);
     expect(firewallTable(h1.name)).toEqual(baseFirewall);
     expect(await etcdContents()).toEqual(baseEtcd);
     // h2's agent follows etcd: whatever h1 published for the killed operation leaves h2's tables.
@@ -213,27 +187,27 @@ describe.each(matrix.map(([point, c], i) => [point, c, `mhk${i}`] as const))('SI
 
 test('a killed connect whose rollback cannot reach etcd keeps its intent (gc fails, coded); with etcd back the next gc leaves nothing', async () => {
   const baseKernel = await kernelSnapshot('all');
-  const baseFiles = stateFiles(h1.stateDir, root);
+  const baseFiles = stateFiles(h1.stateDir, h1.stateDir);
   const baseEtcd = await etcdContents();
   const basePeer = peerTables(h2);
   ok(h1, 'sandbox', 'create', 'mhkout');
   // Killed once its address is taken and its endpoint published in etcd.
   expect(sy(h1, ['connect', 'ov', 'mhkout'], { SWITCHYARD_FAULT_POINT: 'connect:endpoint-created' }).signal).toBe('SIGKILL');
-  await etcd.stop({ hard: true });
+  await c.killEtcd();
   try {
     const blind = sy(h1, ['gc']);
     expect(blind.code).not.toBe(0);
     expect(blind.out).toContain('could not finish or roll back');
     expect(blind.out).toContain('SWY_ERR_GLOBAL_STORE_UNAVAILABLE');
   } finally {
-    etcd = await startEtcdServer({ address: lab.bridgeAddress, port: ETCD_PORT, dataDir: `/dev/shm/swy-mhc-etcd-${process.pid}`, keepData: true });
+    await c.restartEtcd();
   }
   const gc = sy(h1, ['gc']);
   expect({ code: gc.code, out: gc.out }).toEqual({ code: 0, out: expect.stringContaining('finished or rolled back') as string });
   expect(connected('mhkout')).toBe(false);
   ok(h1, 'sandbox', 'rm', 'mhkout');
   expect(await settledSnapshot(baseKernel, 'all')).toEqual(baseKernel);
-  expect(stateFiles(h1.stateDir, root)).toEqual(baseFiles);
+  expect(stateFiles(h1.stateDir, h1.stateDir)).toEqual(baseFiles);
   expect(await etcdContents()).toEqual(baseEtcd);
   await waitUntil(() => JSON.stringify(peerTables(h2)) === JSON.stringify(basePeer), "h2's tables back to the baseline", { maxMs: 10_000 }).catch(() => undefined);
   expect(peerTables(h2)).toEqual(basePeer);

@@ -1,22 +1,15 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { requireLab, waitUntil } from '@switchyard/core/testing';
-import { createMultiHostLab, killAndWait, type LabHost, type MultiHostLab } from '@switchyard/agent';
-import { openEtcdStore, startEtcdServer, type EtcdServer, type EtcdStore } from '@switchyard/store-etcd';
+import { spawn, spawnSync } from 'node:child_process';
+import { waitUntil } from '@switchyard/core/testing';
+import type { LabHost } from '@switchyard/agent';
+import { openEtcdStore } from '@switchyard/store-etcd';
 import { BIN } from './cli-lab.js';
+import { startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
 
 // Multi-host networks through the CLI on the real kernel (issue 14): three "hosts" (namespaces on an
 // underlay bridge), etcd on the underlay, `switchyard agent` on each host, sandboxes on each host.
-const ETCD_PORT = 2379;
+// h3 dies in the last test: a short lease; the others keep theirs across an agent restart.
 const TTL = 2;
-let lab: MultiHostLab;
-let etcd: EtcdServer;
-let etcdUrl: string;
-let root: string;
-let store: EtcdStore;
-const agents = new Map<string, ChildProcess>();
+let c: ClusterLab;
 let h1: LabHost, h2: LabHost, h3: LabHost;
 
 interface Result {
@@ -27,7 +20,7 @@ interface Result {
 
 /** `switchyard …` run on a host (its namespace, its state dir, the cluster's etcd). */
 function sy(host: LabHost, ...args: string[]): Result {
-  const r = lab.switchyard(host, etcdUrl, args);
+  const r = c.lab.switchyard(host, c.etcd.url, args);
   return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 function ok(host: LabHost, ...args: string[]): string {
@@ -40,15 +33,8 @@ function inNs(ns: string, file: string, args: string[], input?: string): Result 
   const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, file, ...args], { encoding: 'utf8', ...(input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] } : { input }) });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-function startAgent(host: LabHost): ChildProcess {
-  // h3 dies in the last test: a short lease; the others keep theirs across an agent restart.
-  const ttl = host === h3 ? TTL : 10;
-  const child = lab.agent(host, etcdUrl, ttl);
-  agents.set(host.name, child);
-  return child;
-}
 async function waitForHost(name: string, present = true): Promise<void> {
-  await waitUntil(async () => ((await store.host(name)) !== undefined) === present, `host ${name} ${present ? 'registered' : 'gone'}`);
+  await waitUntil(async () => ((await c.store.host(name)) !== undefined) === present, `host ${name} ${present ? 'registered' : 'gone'}`);
 }
 /** The sandbox's namespace and address on a network, from `sandbox inspect`. */
 function sandboxInfo(host: LabHost, name: string, network: string): { netns: string; ip: string; mac: string } {
@@ -94,31 +80,11 @@ function linkNames(ns: string): string[] {
 }
 
 beforeAll(async () => {
-  requireLab();
-  root = mkdtempSync(join(tmpdir(), 'swy-mh-'));
-  lab = await createMultiHostLab({ stateRoot: root, prefix: 'swymh', cli: BIN });
-  [h1, h2, h3] = lab.hosts as [LabHost, LabHost, LabHost];
-  etcd = await startEtcdServer({ address: lab.bridgeAddress, port: ETCD_PORT, dataDir: `/dev/shm/swy-mh-etcd-${process.pid}` });
-  etcdUrl = etcd.url;
-  store = await openEtcdStore({ endpoints: etcdUrl, hostName: 'observer' });
-  for (const h of lab.hosts) startAgent(h);
-  for (const h of lab.hosts) await waitForHost(h.name);
+  c = await startClusterLab({ prefix: 'swymh', hosts: 3, underlay: '10.99.0', sandboxes: /^mh[a-z0-9]+$/, ttl: (h) => (h.name === 'swymh3' ? TTL : 10) });
+  [h1, h2, h3] = c.hosts as [LabHost, LabHost, LabHost];
 });
 
-afterAll(async () => {
-  // Agents exit before their hosts' namespaces go, so nothing keeps a namespace (and its veth) alive.
-  await Promise.all([...agents.values()].map(killAndWait));
-  await store?.close();
-  await etcd?.stop({ wipe: true });
-  // The sandboxes' namespaces (every sandbox of this file is named mh…) are the lab's, not the hosts'.
-  const sandboxes = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0]!)
-    .filter((n) => /^mh[a-z0-9]+$/.test(n));
-  for (const n of sandboxes) spawnSync('ip', ['netns', 'del', n]);
-  await lab?.destroy();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => stopClusterLab(c));
 
 describe('multi-host commands given what they cannot use', () => {
   it('refuse with coded errors and change nothing', () => {
@@ -145,7 +111,7 @@ describe('an overlay network across three hosts', () => {
     ok(h1, 'network', 'create', 'ov', '--driver', 'overlay', '--subnet', '10.200.0.0/16');
     ok(h2, 'network', 'create', 'ov', '--driver', 'overlay');
     ok(h3, 'network', 'create', 'ov', '--driver', 'overlay');
-    const seen = lab.hosts.map((h) => {
+    const seen = c.hosts.map((h) => {
       const net = JSON.parse(ok(h, '--json', 'network', 'inspect', 'ov')) as { network: { ipv4: { subnet: string }; driverState: { vni: number; vxlan: string; mtu: number } } };
       const link = (
         JSON.parse(inNs(h.name, 'ip', ['-d', '-j', 'link', 'show', net.network.driverState.vxlan]).stdout) as Array<{
@@ -165,7 +131,7 @@ describe('an overlay network across three hosts', () => {
     });
     expect(new Set(seen.map((s) => `${s.subnet} ${s.vni}`)).size).toBe(1);
     expect(seen[0]).toMatchObject({ subnet: '10.200.0.0/16', port: 4789, learning: false, proxy: true, mtu: 1450 });
-    expect(seen.map((s) => s.local)).toEqual(lab.hosts.map((h) => h.address));
+    expect(seen.map((s) => s.local)).toEqual(c.hosts.map((h) => h.address));
   });
 
   it('carries ping and TCP between sandboxes on different hosts, with the real source address', async () => {
@@ -237,22 +203,22 @@ describe('the agent', () => {
     const before = JSON.parse(ok(h1, '--json', 'sandbox', 'inspect', 'mha1')) as unknown;
     const entries = remoteFdb(h1);
     // What a connect that crashed after publishing its endpoint leaves: a document of h1 for an endpoint h1 has not got.
-    const asH1 = await openEtcdStore({ endpoints: etcdUrl, hostName: h1.name });
+    const asH1 = await openEtcdStore({ endpoints: c.etcd.url, hostName: h1.name });
     const ghost = { id: 'f'.repeat(64), network: 'ov', driver: 'overlay', host: h1.name, hostAddress: h1.address, mac: '02:ff:ff:ff:ff:01', ipv4: '10.200.255.1/16', data: { vni: 4096 } };
     await asH1.transaction(async (tx) => tx.putLeased('endpoints', ghost.id, ghost));
     await asH1.close();
     await waitUntil(() => remoteFdb(h2).includes(`${ghost.mac} ${h1.address}`), 'the ghost on h2');
-    agents.get(h1.name)!.kill('SIGKILL');
+    c.agents.get(h1.name)!.kill('SIGKILL');
     // What a crash or an operator's flush could lose: every entry the agent made.
     for (const e of entries) {
       const [mac, dst] = e.split(' ');
       inNs(h1.name, 'bridge', ['fdb', 'del', mac!, 'dev', (JSON.parse(ok(h1, '--json', 'network', 'inspect', 'ov')) as { network: { driverState: { vxlan: string } } }).network.driverState.vxlan, 'dst', dst!, 'self']);
     }
     expect(remoteFdb(h1)).toEqual([]);
-    startAgent(h1);
+    c.startAgent(h1);
     await waitUntil(() => remoteFdb(h1).length === entries.length, 'entries back after the restart');
     // The restarted agent removed its host's document that described nothing, and h2 its entry.
-    await waitUntil(async () => (await store.get('endpoints', ghost.id)) === undefined, 'the ghost document to go');
+    await waitUntil(async () => (await c.store.get('endpoints', ghost.id)) === undefined, 'the ghost document to go');
     await waitUntil(() => !remoteFdb(h2).some((e) => e.startsWith(ghost.mac)), 'the ghost entry to leave h2');
     expect(remoteFdb(h1).sort()).toEqual(entries.sort());
     expect(JSON.parse(ok(h1, '--json', 'sandbox', 'inspect', 'mha1'))).toEqual(before);
@@ -262,14 +228,14 @@ describe('the agent', () => {
   it('with etcd away, a connect fails with a coded error and leaves nothing; once etcd is back the agents catch up', async () => {
     ok(h2, 'sandbox', 'create', 'mhb2');
     const links = linkNames(h2.name);
-    await etcd.stop({ hard: true });
+    await c.killEtcd();
     const r = sy(h2, 'connect', 'ov', 'mhb2');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('SWY_ERR_GLOBAL_STORE_UNAVAILABLE');
     expect(linkNames(h2.name)).toEqual(links);
     expect(linkNames('mhb2')).toEqual(['lo']);
     expect((JSON.parse(ok(h2, '--json', 'sandbox', 'inspect', 'mhb2')) as { sandbox: { endpoints: unknown[] } }).sandbox.endpoints).toEqual([]);
-    etcd = await startEtcdServer({ address: lab.bridgeAddress, port: ETCD_PORT, dataDir: `/dev/shm/swy-mh-etcd-${process.pid}`, keepData: true });
+    await c.restartEtcd();
     ok(h2, 'connect', 'ov', 'mhb2');
     const b2 = sandboxInfo(h2, 'mhb2', 'ov');
     await waitUntil(() => remoteFdb(h1).includes(`${b2.mac} ${h2.address}`), "h1's agent programming the endpoint made after the outage");
@@ -282,10 +248,10 @@ describe('the agent', () => {
 
   it('registers its host again after being down past the lease: the endpoints come back for the other hosts', async () => {
     const c1 = sandboxInfo(h3, 'mhc1', 'ov');
-    agents.get(h3.name)!.kill('SIGKILL');
+    c.agents.get(h3.name)!.kill('SIGKILL');
     await waitForHost(h3.name, false);
     await waitUntil(() => !remoteFdb(h1).some((e) => e.startsWith(c1.mac)), "h3's endpoint to leave h1");
-    startAgent(h3);
+    c.startAgent(h3);
     await waitUntil(() => remoteFdb(h1).includes(`${c1.mac} ${h3.address}`), "h3's endpoint back on h1");
     await waitUntil(() => ping(sandboxInfo(h1, 'mha1', 'ov').netns, c1.ip), 'traffic to it again');
     expect(sandboxInfo(h3, 'mhc1', 'ov')).toEqual(c1);
@@ -294,14 +260,14 @@ describe('the agent', () => {
   it("returns a dead host's addresses and blocks to the pool once its lease expires, and its entries leave the other hosts", async () => {
     const c1 = sandboxInfo(h3, 'mhc1', 'ov');
     const ofH3 = async () => ({
-      endpoints: (await store.list<{ host: string }>('endpoints')).filter((e) => e.host === h3.name).length,
-      blocks: (await store.list<{ host: string }>('plugin:ipam-global.blocks')).filter((b) => b.host === h3.name).length,
+      endpoints: (await c.store.list<{ host: string }>('endpoints')).filter((e) => e.host === h3.name).length,
+      blocks: (await c.store.list<{ host: string }>('plugin:ipam-global.blocks')).filter((b) => b.host === h3.name).length,
     });
     expect((await ofH3()).endpoints).toBeGreaterThan(0);
     expect((await ofH3()).blocks).toBeGreaterThan(0);
     expect(remoteFdb(h1)).toContain(`${c1.mac} ${h3.address}`);
     // The host dies: its agent is killed and its namespace (with its sandbox) goes.
-    agents.get(h3.name)!.kill('SIGKILL');
+    c.agents.get(h3.name)!.kill('SIGKILL');
     spawnSync('ip', ['netns', 'del', c1.netns]);
     spawnSync('ip', ['netns', 'del', h3.name]);
     await waitForHost(h3.name, false);
