@@ -747,7 +747,7 @@ export class NetworkController {
             }
             // Killed before the plan was recorded, maybe after a global driver registered this host in the
             // cluster while planning: its deleteNetwork takes that back (no kernel step had run). A driver
-            // that cannot be loaded any more was never called by this create.
+            // that cannot be loaded now cannot be asked; the pools below are released all the same.
             const driver = await this.drivers.driver(intent.driver).catch(() => undefined);
             if (driver?.capability.dataScope === 'global') await driver.deleteNetwork({ id: intent.networkId, name: intent.networkName, options: {}, state: {}, internal: false });
           },
