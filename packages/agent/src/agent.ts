@@ -119,7 +119,13 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.watches.push(await this.global.watch(c, { change: () => this.schedule(), resync: () => this.schedule() }));
     }
     this.timer = setInterval(() => this.schedule(), this.options.resyncMs ?? 5000);
-    await this.reconcile();
+    try {
+      await this.reconcile();
+    } catch (e) {
+      // Nothing may keep running (watches, the timer, the lease) when start fails: the caller exits.
+      await this.stop();
+      throw e;
+    }
     return this.host;
   }
 
@@ -131,6 +137,7 @@ export class Agent extends EventEmitter<AgentEvents> {
         this.schedule();
       } catch (e) {
         this.emit('error', e as Error);
+        this.logger.warn(`registering again failed: ${(e as Error).message}; retrying`);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

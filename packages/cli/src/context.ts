@@ -165,7 +165,9 @@ export class CliContext {
     const ca = nonEmpty(g.etcdCacert) ?? nonEmpty(env.SWITCHYARD_ETCD_CACERT);
     const cert = nonEmpty(g.etcdCert) ?? nonEmpty(env.SWITCHYARD_ETCD_CERT);
     const key = nonEmpty(g.etcdKey) ?? nonEmpty(env.SWITCHYARD_ETCD_KEY);
-    return { endpoints, ...(hostName ? { hostName } : {}), ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}) };
+    // Any TLS flag makes a tls object (an empty CA when it is missing): the store refuses it coded, rather than the flags being ignored.
+    const tls = ca || cert || key ? { tls: { ca: ca ?? '', ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {};
+    return { endpoints, ...(hostName ? { hostName } : {}), ...tls };
   }
 
   get debug(): boolean {

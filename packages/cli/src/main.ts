@@ -53,10 +53,22 @@ function isVersionOnly(argv: readonly string[]): boolean {
   return argv.length > 0 && argv.every((a) => a === '--version' || a === '-V' || a === '--json') && argv.some((a) => a !== '--json');
 }
 
-/** `--json` anywhere before `--`, known before parsing so that usage errors come out as JSON too. */
+/**
+ * `--json` anywhere before `--`, known before parsing so that usage errors come out as JSON too; not the
+ * value of a global option (`--host-name --json` names a host, as commander then parses it).
+ */
 function wantsJson(argv: readonly string[]): boolean {
-  const end = argv.indexOf('--');
-  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return false;
+    if (argv[i] === '--json') return true;
+    if (takesValue(argv[i]!)) i++;
+  }
+  return false;
+}
+
+/** Whether a token is a global option that takes the next token as its value (GLOBAL_OPTIONS is what program.ts declares). */
+function takesValue(token: string): boolean {
+  return GLOBAL_OPTIONS.some((o) => o.flags.split(/[ ,]+/).includes(token) && o.flags.includes('<'));
 }
 
 /**
@@ -72,8 +84,8 @@ function isRun(argv: readonly string[]): boolean {
     }
     if (token === '--') return false;
     if (token.startsWith('-') && token !== '-') {
-      // The global options are the only ones before the command word; GLOBAL_OPTIONS is what program.ts declares.
-      skipValue = GLOBAL_OPTIONS.some((o) => o.flags.split(/[ ,]+/).includes(token) && o.flags.includes('<'));
+      // The global options are the only ones before the command word.
+      skipValue = takesValue(token);
       continue;
     }
     return token === 'run';

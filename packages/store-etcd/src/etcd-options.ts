@@ -78,6 +78,7 @@ export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptio
   if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(hostName)) throw invalid(`Host name ${JSON.stringify(hostName)} is not a DNS name`, 'Use letters, digits, dots and dashes (at most 63).', { hostName });
   const prefix = options.prefix ?? '/switchyard/';
   if (!prefix.endsWith('/')) throw invalid(`The key prefix ${JSON.stringify(prefix)} does not end in '/'`, "End it in '/', e.g. /switchyard/.");
+  if (options.tls && !options.tls.ca) throw invalid('TLS settings for etcd need the CA bundle that checks the server', 'Give --etcd-cacert FILE (tls.ca) with --etcd-cert and --etcd-key.');
   if ((options.tls?.cert === undefined) !== (options.tls?.key === undefined)) throw invalid('A client certificate needs its key (and the key its certificate)', 'Give both --etcd-cert and --etcd-key, or neither.');
   return {
     endpoints: list,

@@ -7,6 +7,7 @@ import { FakeKernel, MemoryFirewall, MemoryStore } from '@switchyard/core/testin
 import { BUILTIN_DRIVERS, BUILTIN_IPAMS } from '@switchyard/cni';
 import { isRunCommandLine, runCli, type CliDeps } from '../main.js';
 import { EXIT_CODES } from '../output/failure.js';
+import { GLOBAL_OPTIONS } from '../context.js';
 import {
   RUNS,
   addressText,
@@ -123,7 +124,12 @@ async function world() {
 
 /** A failed invocation's output: `error:`, optional causes, `hint:` and a known code whose kind gives the exit status. */
 function checkFailureOutput(argv: readonly string[], r: Invocation): void {
-  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  // `--json` before `--`, but not as the value of a global option (`--host-name --json`, `--host-name --`: values).
+  let json = false;
+  for (let i = 0; i < argv.length && argv[i] !== '--' && !json; i++) {
+    if (argv[i] === '--json') json = true;
+    else if (GLOBAL_VALUE_FLAGS.has(argv[i]!)) i++;
+  }
   let code: string;
   if (json) {
     const parsed = JSON.parse(r.stdout) as { error?: { code?: string; message?: string; hint?: string } };
@@ -190,6 +196,8 @@ async function tidy(): Promise<void> {
 
 type Flag = [string, string | undefined];
 const flag = (name: string, value: fc.Arbitrary<string>): fc.Arbitrary<Flag> => value.map((v): Flag => [name, v]);
+/** The global options that take a value, as program.ts declares them. */
+const GLOBAL_VALUE_FLAGS = new Set(GLOBAL_OPTIONS.filter((o) => o.flags.includes('<')).map((o) => o.flags.split(' ')[0]!));
 const bare = (name: string): fc.Arbitrary<Flag> => fc.constant<Flag>([name, undefined]);
 
 const networkName = fc.oneof({ arbitrary: textFor(objectNameText, 4), weight: 6 }, { arbitrary: fc.constantFrom('base', 'lan', 'default', 'default-restricted', 'host', 'none', 'all'), weight: 2 });
@@ -303,9 +311,11 @@ const commandLine = fc
     const flagTokens = flags.flatMap(([name, value]) => (value === undefined ? [name] : equalsForm && name.startsWith('--') ? [`${name}=${value}`] : [name, value]));
     return fc.shuffledSubarray([...positionals, ...flagTokens], { minLength: positionals.length + flagTokens.length }).map((rest) => {
       const [etcd, hostName] = global ?? [];
-      const argv = [...(etcd === undefined ? [] : ['--etcd', etcd]), ...(hostName === undefined ? [] : ['--host-name', hostName]), ...command, ...rest];
+      const globals = [...(etcd === undefined ? [] : ['--etcd', etcd]), ...(hostName === undefined ? [] : ['--host-name', hostName])];
+      const argv = [...globals, ...command, ...rest];
       if (command[0] === 'run') argv.push('--', 'true');
-      if (json) argv.splice(command.length, 0, '--json');
+      // After the command words (never between a global flag and its value, which would take it).
+      if (json) argv.splice(globals.length + command.length, 0, '--json');
       if (stray !== undefined && command[1] !== 'rm') argv.splice(Math.min(at ?? 0, argv.length), 0, stray);
       return argv;
     });

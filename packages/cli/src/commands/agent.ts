@@ -1,5 +1,6 @@
 import { consoleLogger, SwitchyardError } from '@switchyard/core';
 import type { CliContext } from '../context.js';
+import { parseIntegerFlag } from '../flags.js';
 
 /**
  * `agent --address IP [--ttl S] [--leave]`: the per-host process of multi-host networks (needs --etcd).
@@ -21,16 +22,12 @@ export async function agent(ctx: CliContext, flags: { address?: string; ttl?: st
       hint: 'Give the address other hosts reach this one at, e.g. --address 10.99.0.1.',
     });
   }
-  const ttl = flags.ttl === undefined ? 10 : Number(flags.ttl);
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) {
-    throw new SwitchyardError('SWY_ERR_INVALID_OPTION', `--ttl ${flags.ttl} is not a whole number of seconds from 1 to 3600`, { hint: 'The default, 10, suits most clusters.' });
-  }
+  const ttl = flags.ttl === undefined ? 10 : parseIntegerFlag('--ttl', flags.ttl, 1, 3600);
   const sy = await ctx.open('change');
   const [{ Agent }, { HostLease }] = await Promise.all([import('@switchyard/agent'), import('@switchyard/store-etcd')]);
   const store = sy.globalStore as InstanceType<typeof import('@switchyard/store-etcd').EtcdStore>;
   const logger = consoleLogger(ctx.debug ? 'debug' : 'info');
   const a = new Agent({ switchyard: sy, lease: new HostLease(store, flags.address, ttl), address: flags.address, logger });
-  a.on('error', (e) => logger.warn(e.message));
   const host = await a.start();
   ctx.io.stdout.write(ctx.json ? JSON.stringify({ host: host.name, address: host.address, leaseId: host.leaseId, ttl }) + '\n' : `agent for host ${host.name} (${host.address}), lease ${host.leaseId}, ttl ${ttl}s\n`);
   await new Promise<void>((resolve) => {
