@@ -24,7 +24,7 @@ export const FIRST_AUTO_VNI = 4096;
 /** Reads and checks an overlay network's options; throws SWY_ERR_INVALID_OPTION for an unknown key or a bad value. */
 export function readOverlayOptions(options: JsonObject): OverlayOptions {
   // vni and port stay absent unless given: a host joining a cluster network takes the network's.
-  const o = readDriverOptions(
+  return readDriverOptions(
     'overlay',
     {
       vni: { type: 'integer', min: 1, max: MAX_VNI },
@@ -34,5 +34,4 @@ export function readOverlayOptions(options: JsonObject): OverlayOptions {
     },
     options,
   );
-  return o;
 }

@@ -4,6 +4,7 @@ import {
   requireGlobalStore,
   HOST_NS,
   SwitchyardError,
+  stripPrefix,
   isSwitchyardError,
   macFromId,
   parseIpAddress,
@@ -181,11 +182,8 @@ export class OverlayDriver implements NetworkDriver {
 
   async deleteEndpoint(_network: DriverNetwork, endpoint: DriverEndpoint): Promise<void> {
     const cluster = this.cluster();
-    await cluster.transaction(async (tx) => {
-      const doc = await tx.get<GlobalEndpoint>(GLOBAL_COLLECTIONS.endpoints, endpoint.id);
-      // Endpoint ids are unique; a document another host published under this id is not this endpoint's.
-      if (doc && doc.host === cluster.hostName) await tx.delete(GLOBAL_COLLECTIONS.endpoints, endpoint.id);
-    });
+    // One round trip: endpoint ids are 256 random bits this host made, so the document under it is this endpoint's.
+    await cluster.transaction((tx) => tx.delete(GLOBAL_COLLECTIONS.endpoints, endpoint.id));
   }
 
   async join(network: DriverNetwork, endpoint: DriverEndpoint, sandbox: DriverSandbox): Promise<JoinPlan> {
@@ -214,7 +212,7 @@ export class OverlayDriver implements NetworkDriver {
 
   /** MTU of the host link that carries the underlay address. */
   private async underlayMtu(address: string): Promise<number> {
-    const carrier = (await this.kernel.listAddrs(HOST_NS)).find((a) => sameAddress(a.cidr.split('/')[0] ?? '', address));
+    const carrier = (await this.kernel.listAddrs(HOST_NS)).find((a) => sameAddress(stripPrefix(a.cidr), address));
     if (!carrier) return UNKNOWN_UNDERLAY_MTU;
     return (await this.kernel.listLinks(HOST_NS)).find((l) => l.name === carrier.dev)?.mtu ?? UNKNOWN_UNDERLAY_MTU;
   }

@@ -1,7 +1,6 @@
 import {
   SwitchyardError,
   stripPrefix,
-  hostNotJoined,
   requireGlobalStore,
   detailValue,
   quoteValue,
@@ -9,7 +8,6 @@ import {
   type AddressRequest,
   type AddressResponse,
   type GlobalStore,
-  type HostRecord,
   type IpamDriver,
   type IpFamily,
   type PoolRequest,
@@ -114,12 +112,12 @@ export class GlobalIpam implements IpamDriver {
 
   private async joinPool(store: GlobalStore, spec: PoolSpec): Promise<PoolResponse> {
     const host = store.hostName;
-    const hinted = await store.get<PoolDoc>(POOLS_COLLECTION, spec.poolId);
-    let listing = (hinted?.mode ?? spec.mode) === 'host-subnet' ? await this.listBlocks(store, spec.poolId) : undefined;
+    // A host-subnet pool needs the blocks listed; one adopted without naming its mode asks for it (NeedListing).
+    let listing = spec.mode === 'host-subnet' ? await this.listBlocks(store, spec.poolId) : undefined;
     for (let listings = 0; ; listings++) {
       try {
         const { response, view, observed } = await store.transaction(async (tx) => {
-          if ((await tx.get<HostRecord>('hosts', host)) === undefined) throw hostNotJoined(host);
+          // No lease, no membership: putLeased below refuses with SWY_ERR_HOST_NOT_JOINED and nothing is written.
           let doc = await tx.get<PoolDoc>(POOLS_COLLECTION, spec.poolId);
           if (doc) checkAdoption(doc, spec);
           else {

@@ -19,7 +19,7 @@ interface Write {
 }
 
 /** The gRPC call failed: etcd is down, unreachable, or too slow. */
-export function unavailable(what: string, cause: unknown, o: ResolvedEtcdOptions): SwitchyardError {
+function unavailable(what: string, cause: unknown, o: ResolvedEtcdOptions): SwitchyardError {
   if (cause instanceof SwitchyardError) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new SwitchyardError('SWY_ERR_GLOBAL_STORE_UNAVAILABLE', `etcd at ${o.endpoints.join(', ')} did not answer (${what}): ${reason}`, {

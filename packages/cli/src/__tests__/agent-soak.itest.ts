@@ -1,9 +1,9 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { waitUntil } from '@switchyard/core/testing';
 import type { LabHost } from '@switchyard/agent';
 import { openEtcdStore, type EtcdStore } from '@switchyard/store-etcd';
-import { startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
+import { agentTables, startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
 
 // Soak of the multi-host agent, a long-running process: endpoints of another host appear in etcd and go
 // again, cycle after cycle, and the agent on h1 programs and removes their forwarding and neighbour entries.
@@ -12,8 +12,8 @@ import { startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.
 // default 400); `pnpm soak` runs 2000 cycles. One cycle: ENDPOINTS documents of host h9 written in one
 // transaction, the agent programs them, the documents deleted, the agent removes them.
 const CYCLES = Number(process.env.SWY_SOAK_CYCLES ?? '') || 400;
-/** The baseline is taken once this many cycles have warmed the agent up (fewer in a shorter run). */
-const BASELINE_CYCLE = Math.min(200, CYCLES);
+/** The baseline is taken once this many cycles have warmed the agent up (half-way in a run shorter than 400, so there is always a second half to compare). */
+const BASELINE_CYCLE = Math.max(1, Math.min(200, Math.floor(CYCLES / 2)));
 const MAX_RSS_GROWTH = 1.1;
 const ENDPOINTS = 5;
 let c: ClusterLab;
@@ -21,17 +21,7 @@ let writer: EtcdStore;
 let agent: ChildProcess;
 let h1: LabHost;
 
-function inH1(file: string, args: string[]): string {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${h1.name}`, file, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-/** h1's forwarding entries with a remote destination and its permanent neighbours, one line each. */
-function tables(): string[] {
-  const fdb = (JSON.parse(inH1('bridge', ['-j', 'fdb', 'show']) || '[]') as Array<{ mac: string; dst?: string }>).filter((e) => e.dst !== undefined).map((e) => `fdb ${e.mac} ${e.dst}`);
-  const neigh = (JSON.parse(inH1('ip', ['-j', 'neigh', 'show', 'nud', 'permanent']) || '[]') as Array<{ dst: string; lladdr?: string }>).map((n) => `neigh ${n.dst} ${n.lladdr ?? ''}`);
-  return [...fdb, ...neigh].sort();
-}
+const tables = (): string[] => agentTables(h1);
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 }

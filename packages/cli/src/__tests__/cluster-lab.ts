@@ -82,3 +82,23 @@ export async function stopClusterLab(c: ClusterLab | undefined): Promise<void> {
   await c.lab.destroy();
   rmSync(root, { recursive: true, force: true });
 }
+
+function jsonIn<T>(host: LabHost, file: string, args: string[]): T[] {
+  const r = spawnSync('nsenter', [`--net=/run/netns/${host.name}`, file, '-j', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${file} -j ${args.join(' ')} in ${host.name}: ${r.stderr}`);
+  return JSON.parse(r.stdout || '[]') as T[];
+}
+
+/** A host's forwarding entries with a remote destination (what the agent programs on VXLAN devices), as `mac dst`, sorted. */
+export function remoteFdb(host: LabHost): string[] {
+  return jsonIn<{ mac: string; dst?: string }>(host, 'bridge', ['fdb', 'show'])
+    .filter((e) => e.dst !== undefined)
+    .map((e) => `${e.mac} ${e.dst}`)
+    .sort();
+}
+
+/** Everything the agent programs on a host: its remote forwarding entries and the permanent neighbours on its VXLAN devices, a line each, sorted. */
+export function agentTables(host: LabHost): string[] {
+  const neigh = jsonIn<{ dst: string; dev: string; lladdr?: string }>(host, 'ip', ['neigh', 'show', 'nud', 'permanent']).filter((n) => n.dev.startsWith('vx-'));
+  return [...remoteFdb(host).map((e) => `fdb ${e}`), ...neigh.map((n) => `neigh ${n.dst} ${n.lladdr ?? ''} ${n.dev}`)].sort();
+}

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import type { GlobalEndpoint, SandboxRecord } from '@switchyard/core';
 import { waitUntil } from '@switchyard/core/testing';
 import type { LabHost } from '@switchyard/agent';
-import { startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
+import { remoteFdb, startClusterLab, stopClusterLab, type ClusterLab } from './cluster-lab.js';
 
 // Issue 8's concurrency target on a multi-host network: 10 processes on each of two hosts connect and
 // disconnect sandboxes on one overlay network at once, 3 rounds. Every command succeeds; addresses are
@@ -13,13 +12,10 @@ const ROUNDS = 3;
 let c: ClusterLab;
 let hosts: readonly LabHost[];
 
-function remoteMacs(host: LabHost): string[] {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${host.name}`, 'bridge', '-j', 'fdb', 'show'], { encoding: 'utf8' });
-  return (JSON.parse(r.stdout || '[]') as Array<{ mac: string; dst?: string }>)
-    .filter((e) => e.dst !== undefined)
-    .map((e) => e.mac)
+const remoteMacs = (host: LabHost): string[] =>
+  remoteFdb(host)
+    .map((e) => e.split(' ')[0]!)
     .sort();
-}
 function sandboxesOf(host: LabHost): SandboxRecord[] {
   const r = c.lab.switchyard(host, c.etcd.url, ['--json', 'sandbox', 'ls']);
   return (JSON.parse(r.stdout) as { sandboxes: SandboxRecord[] }).sandboxes.filter((s) => s.name.startsWith('mhx'));

@@ -5,7 +5,7 @@ import { askEcho, startEchoServer, SwitchyardError, type NetnsRef, type Switchya
 import type { CliContext } from '../context.js';
 import { enterLab, LAB_ENV, reexecInLab, setUpOutside } from '../demo/lab.js';
 import { pingFromSandbox, resolveFromSandbox } from '../demo/ping.js';
-import { runDemoScenario, type DemoOutcome } from '../demo/scenario.js';
+import { median, runDemoScenario, type DemoOutcome } from '../demo/scenario.js';
 import { realProbes } from '../doctor/probes.js';
 import { EXIT_CODES } from '../output/failure.js';
 import { openSwitchyard } from '../open-switchyard.js';
@@ -77,8 +77,7 @@ export async function demo(ctx: CliContext): Promise<void> {
       if (act.checks.length > 0) {
         outcome.checks.push(...act.checks);
         outcome.ok = outcome.checks.every((c) => c.ok);
-        const sorted = [...act.connectMs].sort((a, b) => a - b);
-        if (sorted.length > 0) outcome.timings['cross-host connect (CLI, etcd)'] = { medianMs: sorted[Math.floor(sorted.length / 2)]!, samples: sorted.length };
+        if (act.connectMs.length > 0) outcome.timings['cross-host connect (CLI, etcd)'] = { medianMs: median(act.connectMs), samples: act.connectMs.length };
         const failedAct = act.checks.filter((c) => !c.ok);
         ctx.say(failedAct.length === 0 ? `\n✓ all ${act.checks.length} checks of act 2 passed (${outcome.checks.length} in all)` : `\n✗ ${failedAct.length} of ${act.checks.length} checks of act 2 failed`);
       }

@@ -72,6 +72,7 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
     }
     return undefined;
   };
+  let observer: Awaited<ReturnType<typeof openEtcdStore>> | undefined;
   try {
     print('\nAct 2: three hosts, one flat network (etcd, switchyard agent, overlay and routed networks)\n');
     print(`  Three "hosts" are network namespaces on an underlay bridge (${lab.hosts.map((h) => `${h.name} ${h.address}`).join(', ')});`);
@@ -79,18 +80,26 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
     for (const h of lab.hosts) {
       agents.push(lab.agent(h, etcd.url, 5));
     }
-    const observer = await openEtcdStore({ endpoints: etcd.url, hostName: 'demo' });
+    const store = (observer = await openEtcdStore({ endpoints: etcd.url, hostName: 'demo' }));
     const t0 = env.now();
-    while (env.now() - t0 < 20_000 && (await Promise.all(lab.hosts.map((h) => observer.host(h.name)))).some((r) => r === undefined)) await new Promise((r) => setTimeout(r, 50));
-    const joined = (await Promise.all(lab.hosts.map((h) => observer.host(h.name)))).filter(Boolean).length;
+    while (env.now() - t0 < 20_000 && (await Promise.all(lab.hosts.map((h) => store.host(h.name)))).some((r) => r === undefined)) await new Promise((r) => setTimeout(r, 50));
+    const joined = (await Promise.all(lab.hosts.map((h) => store.host(h.name)))).filter(Boolean).length;
     record('agents', joined === 3, `${joined} of 3 hosts hold a lease in etcd`);
 
     // The overlay network: created on every host, one VNI; sandboxes on each host.
     sy(h1, 'network', 'create', 'mesh', '--driver', 'overlay', '--subnet', '10.201.0.0/16');
     sy(h2, 'network', 'create', 'mesh', '--driver', 'overlay');
     sy(h3, 'network', 'create', 'mesh', '--driver', 'overlay');
-    const vni = (JSON.parse(sy(h3, '--json', 'network', 'inspect', 'mesh')) as { network: { driverState: { vni: number } } }).network.driverState.vni;
-    record('overlay "mesh"', true, `VXLAN VNI ${vni} on all three hosts, subnet 10.201.0.0/16 from the first, adopted by the others`);
+    const seen = lab.hosts.map((h) => (JSON.parse(sy(h, '--json', 'network', 'inspect', 'mesh')) as { network: { ipv4?: { subnet: string }; driverState: { vni: number } } }).network);
+    const vnis = new Set(seen.map((n) => n.driverState.vni));
+    const subnets = new Set(seen.map((n) => n.ipv4?.subnet));
+    record(
+      'overlay "mesh"',
+      vnis.size === 1 && subnets.size === 1 && subnets.has('10.201.0.0/16'),
+      vnis.size === 1 && subnets.size === 1
+        ? `VXLAN VNI ${[...vnis][0]} on all three hosts, subnet 10.201.0.0/16 from the first, adopted by the others`
+        : `hosts disagree: VNIs ${[...vnis].join(', ')}, subnets ${[...subnets].join(', ')}`,
+    );
     const placement = [
       [h1, 'alpha'],
       [h2, 'beta'],
@@ -144,10 +153,10 @@ export async function runMultiHostAct(env: MultiHostActEnv): Promise<MultiHostAc
     record(`pod1@${h1.name} → pod2@${h2.name}`, g1 !== undefined, g1 ?? 'no reply');
     const g2 = ping(h3.name, p1);
     record(`host ${h3.name} → pod1@${h1.name}`, g2 !== undefined, g2 ? `${g2} (a host without the network reaches a pod on another host)` : 'no reply');
-    await observer.close();
   } catch (e) {
     record('unexpected failure', false, e instanceof Error ? e.message : String(e));
   } finally {
+    await observer?.close();
     await Promise.all(agents.map(killAndWait));
     await etcd.stop({ wipe: true });
     for (const s of sandboxes) spawnSync('ip', ['netns', 'del', s]);

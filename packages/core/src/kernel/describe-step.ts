@@ -1,4 +1,4 @@
-import { VXLAN_DEFAULT_PORT, type KernelOp, type KernelStep, type NetnsRef } from '../spi/kernel.js';
+import { vxlanSettings, type KernelOp, type KernelStep, type NetnsRef } from '../spi/kernel.js';
 
 /** Plain-words descriptions of namespaces and steps, for error messages a person reads. */
 
@@ -29,7 +29,10 @@ export function describeOp(op: KernelOp): string {
       if (op.kind === 'veth') return `create veth link "${op.name}"${where} with peer "${op.peer.name}"${op.peer.netns ? ` in ${describeNs(op.peer.netns)}` : ''}`;
       if (op.kind === 'macvlan' || op.kind === 'ipvlan') return `create ${op.kind} link "${op.name}" on "${op.parent}" (mode ${op.mode})${where}`;
       if (op.kind === 'vlan') return `create vlan link "${op.name}" (id ${op.vlanId}) on "${op.parent}"${where}`;
-      if (op.kind === 'vxlan') return `create vxlan link "${op.name}" (VNI ${op.vni}, UDP port ${op.port ?? VXLAN_DEFAULT_PORT}${op.local ? `, local ${op.local}` : ''})${where}`;
+      if (op.kind === 'vxlan') {
+        const v = vxlanSettings(op);
+        return `create vxlan link "${op.name}" (VNI ${v.vni}, UDP port ${v.port}${v.local ? `, local ${v.local}` : ''})${where}`;
+      }
       return `create ${op.kind} link "${op.name}"${where}`;
     }
     case 'link.del':

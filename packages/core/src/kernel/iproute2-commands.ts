@@ -1,4 +1,4 @@
-import { VXLAN_DEFAULT_PORT, type KernelOp, type LinkAddOp, type NetnsRef, type RouteOp } from '../spi/kernel.js';
+import { vxlanSettings, type KernelOp, type LinkAddOp, type NetnsRef, type RouteOp } from '../spi/kernel.js';
 
 /**
  * Pure translation of kernel operations into iproute2 batch lines (one argv array per operation).
@@ -55,13 +55,15 @@ function linkAddArgs(op: LinkAddOp, ctx: CommandContext): string[] {
     case 'vlan':
       args.push('id', String(op.vlanId));
       break;
-    case 'vxlan':
+    case 'vxlan': {
+      const v = vxlanSettings(op);
       // dstport always: without it the kernel takes 8472, not IANA's 4789 (ip warns about it).
-      args.push('id', String(op.vni), 'dstport', String(op.port ?? VXLAN_DEFAULT_PORT));
-      if (op.local !== undefined) args.push('local', op.local);
-      args.push(op.learning === true ? 'learning' : 'nolearning');
-      if (op.proxy !== false) args.push('proxy');
+      args.push('id', String(v.vni), 'dstport', String(v.port));
+      if (v.local !== undefined) args.push('local', v.local);
+      args.push(v.learning ? 'learning' : 'nolearning');
+      if (v.proxy) args.push('proxy');
       break;
+    }
     default:
       break;
   }

@@ -1,4 +1,4 @@
-import { VXLAN_DEFAULT_PORT, type AddrInfo, type LinkAddOp, type LinkInfo, type LinkKind, type LinkSetOp, type NetnsRef, type RouteInfo, type RouteOp } from '../spi/kernel.js';
+import { vxlanSettings, type VxlanSettings, type AddrInfo, type LinkAddOp, type LinkInfo, type LinkKind, type LinkSetOp, type NetnsRef, type RouteInfo, type RouteOp } from '../spi/kernel.js';
 import { nsKey } from './describe-step.js';
 import { BRIDGE_MAX_PORTS, type KernelFailureReason } from './kernel-errors.js';
 import { cidrContains, parseCidr } from './names.js';
@@ -44,16 +44,7 @@ export interface ModelLink {
   peerId?: number;
   parentId?: number;
   port?: PortFlags;
-  vxlan?: VxlanConfig;
-}
-
-/** What a vxlan link was created with (normalised: every field explicit). */
-interface VxlanConfig {
-  vni: number;
-  port: number;
-  local?: string;
-  learning: boolean;
-  proxy: boolean;
+  vxlan?: VxlanSettings;
 }
 
 interface ModelAddr {
@@ -179,11 +170,11 @@ export class NetstackModel {
       parent = this.needLink(key, op.parent);
       if (op.mtu !== undefined && op.mtu > parent.mtu) fail('other', 'RTNETLINK answers: Invalid argument');
     }
-    let vxlan: VxlanConfig | undefined;
+    let vxlan: VxlanSettings | undefined;
     if (op.kind === 'vxlan') {
-      vxlan = { vni: op.vni, port: op.port ?? VXLAN_DEFAULT_PORT, learning: op.learning === true, proxy: op.proxy !== false, ...(op.local === undefined ? {} : { local: op.local }) };
+      vxlan = vxlanSettings(op);
       // The kernel keeps one vxlan link per VNI, UDP port and address family (of `local`) in a namespace.
-      const family = (c: VxlanConfig): number => (c.local?.includes(':') ? 6 : 4);
+      const family = (c: VxlanSettings): number => (c.local?.includes(':') ? 6 : 4);
       const wanted = vxlan;
       const clash = [...this.links.values()].some((l) => l.ns === target && l.vxlan && l.vxlan.vni === wanted.vni && l.vxlan.port === wanted.port && family(l.vxlan) === family(wanted));
       if (clash) fail('exists', 'Error: A VXLAN device with the specified VNI already exists.');

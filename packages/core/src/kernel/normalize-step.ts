@@ -85,7 +85,7 @@ function normalizeLinkAdd(op: LinkAddOp): LinkAddOp {
     case 'vlan':
       return compact({ ...base, kind: 'vlan', parent: assertIfName(op.parent, 'parent link name'), vlanId: assertVlanId(op.vlanId) });
     case 'vxlan':
-      // Defaults filled in: every executor and the model then read one explicit form.
+      // Defaults filled in (the values vxlanSettings gives), so a recorded step says what was made.
       return compact({
         ...base,
         kind: 'vxlan',

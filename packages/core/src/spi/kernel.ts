@@ -124,6 +124,25 @@ export type LinkAddOp =
 /** The UDP port a {@link LinkAddOp} of kind `vxlan` uses when it names none (IANA's VXLAN port). */
 export const VXLAN_DEFAULT_PORT = 4789;
 
+/** A vxlan link's settings with every default filled in. */
+export interface VxlanSettings {
+  /** VXLAN network identifier. */
+  vni: number;
+  /** UDP destination port. */
+  port: number;
+  /** Source address of the tunnel packets, when given. */
+  local?: string;
+  /** Whether the link learns remote MACs. */
+  learning: boolean;
+  /** Whether the link answers ARP/ND from its neighbour table. */
+  proxy: boolean;
+}
+
+/** The one place a vxlan {@link LinkAddOp}'s defaults are applied: both executors, the model and step descriptions read this. */
+export function vxlanSettings(op: LinkAddOp & { kind: 'vxlan' }): VxlanSettings {
+  return { vni: op.vni, port: op.port ?? VXLAN_DEFAULT_PORT, learning: op.learning === true, proxy: op.proxy !== false, ...(op.local === undefined ? {} : { local: op.local }) };
+}
+
 /** Deletes a link (deleting one end of a veth pair deletes both). */
 export interface LinkDelOp {
   /** Operation discriminator. */

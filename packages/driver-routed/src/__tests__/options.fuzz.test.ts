@@ -7,7 +7,7 @@ import routed from '../index.js';
 describeDriverOptionsFuzz({
   driver: routed,
   cluster: new MemoryCluster(),
-  // Its own two options, and two of the bridge driver's it builds on, which it must refuse (pods are never masqueraded).
+  // Its own two options, and two of the bridge driver's it builds on and does not take (a network with them is refused): pods are never masqueraded.
   options: { bridge: linkNameValue('br-pods', 'cni0', 'x'.repeat(15), 'eth0', 'lo'), mtu: mtuValue, ipMasq: booleanValue, isGateway: booleanValue },
   checkOptions(o) {
     if (o.bridge !== undefined) assertIfName(o.bridge);

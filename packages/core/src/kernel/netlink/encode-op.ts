@@ -1,4 +1,4 @@
-import { VXLAN_DEFAULT_PORT, type AddrOp, type BridgePortOp, type KernelOp, type LinkAddOp, type LinkSetOp, type RouteOp } from '../../spi/kernel.js';
+import { vxlanSettings, type AddrOp, type BridgePortOp, type KernelOp, type LinkAddOp, type LinkSetOp, type RouteOp } from '../../spi/kernel.js';
 import { parseCidr } from '../names.js';
 import { familyOf, ipBytes, macBytes } from './addresses.js';
 import { be16Attr, bytesAttr, nestedAttr, stringAttr, u16Attr, u32Attr, u8Attr, s32Attr, type Attr } from './attributes.js';
@@ -88,13 +88,14 @@ function kindData(op: LinkAddOp, r: Resolved): Attr[] {
 
 /** A vxlan link's IFLA_INFO_DATA, in the order `ip link add … type vxlan id V dstport P [local A] [no]learning [proxy]` sends it. */
 function vxlanData(op: LinkAddOp & { kind: 'vxlan' }): Attr[] {
+  const v = vxlanSettings(op);
   const data: Attr[] = [];
-  if (op.proxy !== false) data.push(u8Attr(C.IFLA_VXLAN_PROXY, 1)); // ip adds flags as it parses them, the rest at the end
-  data.push(u32Attr(C.IFLA_VXLAN_ID, op.vni));
-  if (op.local !== undefined) data.push(bytesAttr(familyOf(op.local) === 4 ? C.IFLA_VXLAN_LOCAL : C.IFLA_VXLAN_LOCAL6, ipBytes(op.local)));
+  if (v.proxy) data.push(u8Attr(C.IFLA_VXLAN_PROXY, 1)); // ip adds flags as it parses them, the rest at the end
+  data.push(u32Attr(C.IFLA_VXLAN_ID, v.vni));
+  if (v.local !== undefined) data.push(bytesAttr(familyOf(v.local) === 4 ? C.IFLA_VXLAN_LOCAL : C.IFLA_VXLAN_LOCAL6, ipBytes(v.local)));
   // Always explicit: a new vxlan link learns unless told not to.
-  data.push(u8Attr(C.IFLA_VXLAN_LEARNING, op.learning === true ? 1 : 0));
-  data.push(be16Attr(C.IFLA_VXLAN_PORT, op.port ?? VXLAN_DEFAULT_PORT));
+  data.push(u8Attr(C.IFLA_VXLAN_LEARNING, v.learning ? 1 : 0));
+  data.push(be16Attr(C.IFLA_VXLAN_PORT, v.port));
   return data;
 }
 
